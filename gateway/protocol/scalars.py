@@ -1,0 +1,71 @@
+"""Scalar conversions shared by every codec: XML escaping, timestamps, floats, base64."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from email.utils import formatdate
+from typing import Any
+
+from botocore.utils import parse_timestamp
+
+UTC = dt.UTC
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def esc(s: str) -> str:
+    """Escape XML text. Fast path: most values need nothing."""
+    if "&" in s:
+        s = s.replace("&", "&amp;")
+    if "<" in s:
+        s = s.replace("<", "&lt;")
+    if ">" in s:
+        s = s.replace(">", "&gt;")
+    if "\r" in s:  # a literal CR would be normalised away by any XML parser
+        s = s.replace("\r", "&#xD;")
+    return s
+
+
+def esc_attr(s: str) -> str:
+    return esc(s).replace('"', "&quot;")
+
+
+def to_datetime(v: Any) -> dt.datetime:
+    if isinstance(v, dt.datetime):
+        return v if v.tzinfo else v.replace(tzinfo=UTC)
+    if isinstance(v, (int, float)):
+        return _EPOCH + dt.timedelta(seconds=v)
+    return parse_timestamp(v)
+
+
+def format_timestamp(v: Any, fmt: str) -> str:
+    """Render a timestamp in one of the model's formats (iso8601 with milliseconds, as AWS does)."""
+    d = to_datetime(v).astimezone(UTC)
+    if fmt == "iso8601":
+        return d.strftime("%Y-%m-%dT%H:%M:%S") + f".{d.microsecond // 1000:03d}Z"
+    if fmt == "unixTimestamp":
+        secs = (d - _EPOCH).total_seconds()
+        return str(int(secs)) if secs == int(secs) else f"{secs:.3f}".rstrip("0")
+    if fmt == "rfc822":
+        return formatdate((d - _EPOCH).total_seconds(), usegmt=True)
+    raise ValueError(f"unknown timestamp format {fmt!r}")
+
+
+def format_float(v: Any) -> str:
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return repr(v)
+
+
+def format_bool(v: Any) -> str:
+    return "true" if v is True or v == "true" else "false"
+
+
+def b64encode(v: bytes | str) -> str:
+    if isinstance(v, str):
+        v = v.encode("utf-8")
+    return base64.b64encode(v).decode("ascii")
