@@ -49,6 +49,8 @@ MissingAuthenticationToken = _error(
     "The request must contain either a valid (registered) AWS access key ID or X.509 certificate.")
 IncompleteSignature = _error("IncompleteSignature", "IncompleteSignature", 400)
 RequestExpired = _error("RequestExpired", "RequestExpired", 400, "Request has expired.")
+RequestEntityTooLarge = _error("RequestEntityTooLarge", "RequestEntityTooLarge", 413,
+                               "The request entity is too large.")
 RequestLimitExceeded = _error("RequestLimitExceeded", "RequestLimitExceeded", 503, "Request limit exceeded.")
 UnauthorizedOperation = _error("UnauthorizedOperation", "UnauthorizedOperation", 403,
                                "You are not authorized to perform this operation.")

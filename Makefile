@@ -1,0 +1,36 @@
+# The two set-up commands of the README: `make run` and `make test`. Each builds .venv from nothing
+# (or refreshes it when pyproject.toml changes) before doing its job.
+PYTHON ?= python3
+VENV   ?= .venv
+CONFIG ?= config/example.yaml
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench conformance clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/cloudgate serve --config $(CONFIG)
+
+test: $(STAMP)
+	$(PY) tests/testdata.py >/dev/null
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/codec.py
+
+conformance: $(STAMP)
+	$(PY) tests/testdata.py >/dev/null
+	$(PY) -m gateway.protocol.conformance .cache/botocore-$$($(PY) -c 'import botocore; print(botocore.__version__)')/tests/unit/protocols
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,71 @@
+"""aiohttp application factory: one Gateway object holds what every request needs, built once."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from aiohttp import web
+
+from . import pipeline
+from .auth.credentials import CredentialProvider, StaticProvider
+from .config import Config
+from .metrics import Metrics
+from .protocol.ec2 import Ec2RequestParser, Ec2ResponseSerializer
+from .protocol.models import service_model
+from .protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer
+from .protocol.s3_routing import S3Router
+from .registry import Registry
+
+log = logging.getLogger("cloudgate.app")
+GATEWAY_KEY = web.AppKey("gateway", object)
+
+
+class Gateway:
+    def __init__(self, config: Config, registry: Registry | None = None,
+                 credentials: CredentialProvider | None = None) -> None:
+        self.config = config
+        self.registry = registry if registry is not None else default_registry()
+        self.credentials = credentials or StaticProvider.from_config(
+            [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
+              "display_name": c.display_name} for c in config.auth.static])
+        self.metrics = Metrics()
+        self.backend_name = config.backend.type if config.backend else "none"
+        self.ec2_parser = Ec2RequestParser()
+        self.ec2_serializer = Ec2ResponseSerializer()
+        s3 = service_model("s3")
+        self.s3_router = S3Router(s3, virtual_host_domains=config.s3.virtual_host_domains)
+        self.s3_parser = RestXmlRequestParser(s3)
+        self.s3_serializer = RestXmlResponseSerializer(s3)
+        self._vhost_suffixes = tuple("." + d.lower() for d in config.s3.virtual_host_domains)
+
+    def is_virtual_host(self, host: str | None) -> bool:
+        name = (host or "").rsplit(":", 1)[0].lower()
+        return name.endswith(self._vhost_suffixes)
+
+    @staticmethod
+    @cache
+    def s3_streams_payload(operation: str) -> bool:
+        """True when the operation's payload is a streaming blob (PutObject, UploadPart): never buffered."""
+        shape = service_model("s3").operation_model(operation).input_shape
+        payload = shape.serialization.get("payload") if shape is not None else None
+        return bool(payload) and shape.members[payload].type_name == "blob"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        return await pipeline.run(self, request)
+
+
+@cache
+def default_registry() -> Registry:
+    """The registry the handler packages (gateway.ec2, gateway.s3) fill when imported."""
+    return Registry()
+
+
+def create_app(config: Config, registry: Registry | None = None,
+               credentials: CredentialProvider | None = None) -> web.Application:
+    gateway = Gateway(config, registry, credentials)
+    # S3 bodies stream through request.content; client_max_size only bounds request.read(), unused here.
+    app = web.Application(client_max_size=config.limits.max_form_bytes)
+    app[GATEWAY_KEY] = gateway
+    app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    return app

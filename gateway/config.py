@@ -1,0 +1,177 @@
+"""YAML configuration: parsed into frozen dataclasses, validated at start.
+
+Any mistake fails start-up with one line naming the file and the key (`config.yaml: listen.port: ...`):
+a gateway that starts with a half-understood config is worse than one that refuses to start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str = "127.0.0.1"
+    port: int = 8787
+
+
+@dataclass(frozen=True)
+class StaticCredential:
+    access_key: str
+    secret_key: str = field(repr=False)  # never printed, never logged
+    account_id: str = "000000000000"
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Auth:
+    # Allowed clock difference for signed requests; AWS uses 15 minutes.
+    clock_skew_seconds: int = 900
+    static: tuple[StaticCredential, ...] = ()
+
+
+@dataclass(frozen=True)
+class S3:
+    # Hosts `<bucket>.<domain>` are virtual-hosted-style requests; anything else is path-style.
+    virtual_host_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Limits:
+    # EC2 query strings and form bodies are buffered, so they are capped; S3 object bodies stream.
+    max_form_bytes: int = 1 << 20
+    # S3 XML request bodies (DeleteObjects with 1000 keys is ~100 KB; AWS caps configuration XML too).
+    max_xml_bytes: int = 4 << 20
+
+
+@dataclass(frozen=True)
+class Logging:
+    level: str = "info"
+    format: str = "json"  # json | text
+
+
+@dataclass(frozen=True)
+class Backend:
+    type: str  # openstack | cloudstack | cloudstack-sim (added by the backend issues)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    listen: Listen = field(default_factory=Listen)
+    region: str = "us-east-1"
+    auth: Auth = field(default_factory=Auth)
+    s3: S3 = field(default_factory=S3)
+    limits: Limits = field(default_factory=Limits)
+    logging: Logging = field(default_factory=Logging)
+    backend: Backend | None = None
+    source: str = "<defaults>"  # the file this came from, for messages
+
+
+_REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$", re.I)
+_LEVELS = {"debug", "info", "warning", "error"}
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    """Build dataclass `cls` from YAML `data`, rejecting unknown keys and wrong types by key path."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or '<top>'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{_join(path, unknown[0])}: unknown key (allowed: {', '.join(sorted(fields))})")
+    kwargs = {}
+    for name, f in fields.items():
+        key = _join(path, name)
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{key}: required key is missing")
+            continue
+        kwargs[name] = _convert(hints[name], data[name], key)
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _convert(args[0], value, key)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
+        item = typing.get_args(tp)[0]
+        return tuple(_convert(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if tp is str and not isinstance(value, str):
+        # YAML turns 000000000000 into an int: an account id must be quoted.
+        raise ConfigError(f"{key}: expected a string, got {value!r} (quote it)")
+    return value
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _check(cfg: Config) -> None:
+    if not 0 < cfg.listen.port < 65536:
+        raise ConfigError(f"listen.port: {cfg.listen.port} is not a TCP port")
+    if not _REGION.match(cfg.region):
+        raise ConfigError(f"region: {cfg.region!r} is not a region name")
+    if cfg.logging.level not in _LEVELS:
+        raise ConfigError(f"logging.level: must be one of {sorted(_LEVELS)}")
+    if cfg.logging.format not in ("json", "text"):
+        raise ConfigError("logging.format: must be json or text")
+    for name in ("max_form_bytes", "max_xml_bytes"):
+        if getattr(cfg.limits, name) <= 0:
+            raise ConfigError(f"limits.{name}: must be positive")
+    seen = set()
+    for i, cred in enumerate(cfg.auth.static):
+        if not cred.access_key or not cred.secret_key:
+            raise ConfigError(f"auth.static[{i}]: access_key and secret_key must not be empty")
+        if cred.access_key in seen:
+            raise ConfigError(f"auth.static[{i}].access_key: duplicate key {cred.access_key}")
+        seen.add(cred.access_key)
+
+
+def parse_config(data: Any, source: str = "<string>") -> Config:
+    try:
+        cfg = _build(Config, {} if data is None else data, "")
+        _check(cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
+    return dataclasses.replace(cfg, source=source)
+
+
+def load_config(path: str | Path) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+    return parse_config(data, str(p))

@@ -1,0 +1,38 @@
+"""The state one request carries through the pipeline."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from .auth import AuthResult
+    from .auth.credentials import Identity
+    from .protocol.s3_routing import S3Route
+    from .registry import HandlerSpec
+
+
+@dataclass
+class RequestContext:
+    request: web.Request
+    request_id: str
+    started: float = field(default_factory=time.monotonic)
+    service: str = ""                 # "ec2" | "s3" | "internal" once routed
+    operation: str = ""               # botocore operation name once parsed
+    params: dict[str, Any] = field(default_factory=dict)
+    ec2_pairs: list[tuple[str, str]] = field(default_factory=list)  # decoded query/form params
+    ec2_body: bytes | None = None     # the raw form body (signed as the payload)
+    route: S3Route | None = None
+    auth: AuthResult | None = None
+    handler: HandlerSpec | None = None
+    # S3 operations with a streaming payload (PutObject, UploadPart) read their body from here: the
+    # decoded, signature-checked stream (aws-chunked and x-amz-content-sha256 verified as it flows).
+    body: Any = None
+    status: int = 0                   # the status finally sent, for logs and metrics
+
+    @property
+    def identity(self) -> Identity | None:
+        return self.auth.identity if self.auth else None
