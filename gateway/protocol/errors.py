@@ -101,6 +101,9 @@ InvalidBucketName = _error("InvalidBucketName", "InvalidBucketName", 400,
 SlowDown = _error("SlowDown", "SlowDown", 503, "Please reduce your request rate.")
 S3ServiceUnavailable = _error("S3ServiceUnavailable", "ServiceUnavailable", 503,
                               "Service is unable to handle request.")
+MalformedTrailerError = _error("MalformedTrailerError", "MalformedTrailerError", 400,
+                              "The request contained trailing data that was not well-formed or did not "
+                              "conform to our published schema.")
 
 
 def by_code(code: str) -> type[AwsError]:
