@@ -45,9 +45,6 @@ def new_context(request: web.Request) -> RequestContext:
 async def route(gw: Gateway, ctx: RequestContext) -> None:
     """Decide EC2 query vs S3 REST; read and cap the (small) EC2 parameter body."""
     req = ctx.request
-    if req.path in ("/healthz", "/metrics") and req.method in ("GET", "HEAD") and not _signed(req):
-        ctx.service = "internal"  # a signed request to /healthz is S3 (a bucket may be named healthz)
-        return
     if _is_ec2(gw, req):
         ctx.service = "ec2"
         await _read_ec2_params(gw, ctx)
@@ -120,11 +117,12 @@ async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
     gw.metrics.in_flight += 1
     try:
         try:
-            for step in STEPS:
-                await step(gw, ctx)
-            if ctx.service == "internal":
+            if _is_internal(ctx.request):
+                ctx.service = "internal"
                 response = _internal(gw, ctx)
             else:
+                for step in STEPS:
+                    await step(gw, ctx)
                 assert ctx.handler is not None
                 result = await ctx.handler.fn(ctx) or {}
                 response = await _respond(gw, ctx, result)
@@ -150,8 +148,11 @@ def observe(gw: Gateway, ctx: RequestContext) -> None:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def _signed(req: web.Request) -> bool:
-    return "Authorization" in req.headers or any(k.lower() in _SECRET_QUERY for k in req.query)
+def _is_internal(req: web.Request) -> bool:
+    """Health and metrics answer unsigned GETs; a signed request there is S3 (a bucket may be named so)."""
+    if req.path not in ("/healthz", "/metrics") or req.method not in ("GET", "HEAD"):
+        return False
+    return "Authorization" not in req.headers and not any(k.lower() in _SECRET_QUERY for k in req.query)
 
 
 def _is_ec2(gw: Gateway, req: web.Request) -> bool:
