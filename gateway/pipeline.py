@@ -20,6 +20,7 @@ from .auth import AuthRequest, authenticate_ec2, authenticate_s3
 from .context import RequestContext
 from .logs import ACCESS
 from .protocol import errors
+from .protocol.rest_xml import response_has_body
 
 if TYPE_CHECKING:
     from .app import Gateway
@@ -80,10 +81,9 @@ async def parse(gw: Gateway, ctx: RequestContext) -> None:
         ctx.body = stream
     elif req.can_read_body:
         body = await _read_capped(stream, gw.config.limits.max_xml_bytes, errors.MaxMessageLengthExceeded)
-    labels = {"Bucket": route_.bucket, "Key": route_.key}
     ctx.params = gw.s3_parser.parse(route_.operation, req.method, req.raw_path.split("?", 1)[0],
                                     req.query_string, req.headers, body, host=req.host,
-                                    labels={k: v for k, v in labels.items() if v is not None})
+                                    labels=route_.labels())
 
 
 async def resolve(gw: Gateway, ctx: RequestContext) -> None:
@@ -195,9 +195,10 @@ async def _respond(gw: Gateway, ctx: RequestContext, result: dict[str, Any]) -> 
     status, headers, body = gw.s3_serializer.serialize(ctx.operation, result, ctx.request_id)
     all_headers = _base_headers(ctx, None)
     all_headers.update(headers)
+    if not response_has_body(ctx.request.method, status):
+        return web.Response(status=status, headers=all_headers)
     if isinstance(body, (bytes, bytearray)):
-        return web.Response(status=status, body=body if ctx.request.method != "HEAD" else None,
-                            headers=all_headers)
+        return web.Response(status=status, body=body, headers=all_headers)
     return await _stream(ctx, status, all_headers, body)
 
 
@@ -219,8 +220,8 @@ def _error_response(gw: Gateway, ctx: RequestContext, err: errors.AwsError) -> w
     status, headers, body = gw.s3_serializer.serialize_error(err, ctx.request_id)
     all_headers = _base_headers(ctx, None)
     all_headers.update(headers)
-    return web.Response(status=status, body=body if ctx.request.method != "HEAD" else None,
-                        headers=all_headers)
+    has_body = response_has_body(ctx.request.method, status)
+    return web.Response(status=status, body=body if has_body else None, headers=all_headers)
 
 
 def _internal(gw: Gateway, ctx: RequestContext) -> web.Response:

@@ -33,6 +33,7 @@ from tests.test_auth_support import (
     SECRET,
     FakeStream,
     drain,
+    flip_last,
     provider,
     signed_chunks,
     to_auth_request,
@@ -211,7 +212,7 @@ async def test_oversized_signed_chunk_is_rejected_before_buffering():
 
 async def test_wrong_seed_signature_fails_before_the_body():
     upload = Upload(5)
-    upload.request.headers["Authorization"] = upload.request.headers["Authorization"][:-1] + "0"
+    upload.request.headers["Authorization"] = flip_last(upload.request.headers["Authorization"])
     with pytest.raises(errors.SignatureDoesNotMatch):
         await authenticate_s3(upload.request, provider(), region=REGION)
 

@@ -20,7 +20,7 @@ from gateway.auth import (
 from gateway.protocol import errors
 from tests.test_auth_ec2 import v4 as ec2_v4
 from tests.test_auth_s3 import v4 as s3_v4
-from tests.test_auth_support import AKID, SECRET, provider
+from tests.test_auth_support import AKID, SECRET, flip_last, provider
 
 # AWS's SigV4 suite, get-vanilla: string to sign and signature for AKIDEXAMPLE's secret.
 VANILLA_STS = ("AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
@@ -134,10 +134,10 @@ async def test_remote_validator_gets_a_complete_claim_for_ec2():
 
 async def test_remote_validator_mismatch_maps_to_service_errors():
     req = ec2_v4()
-    req.headers["Authorization"] = req.headers["Authorization"][:-1] + "0"
+    req.headers["Authorization"] = flip_last(req.headers["Authorization"])
     with pytest.raises(errors.AuthFailure):
         await authenticate_ec2(req, RemoteValidator(), region="us-east-1")
     req = s3_v4()
-    req.headers["Authorization"] = req.headers["Authorization"][:-1] + "0"
+    req.headers["Authorization"] = flip_last(req.headers["Authorization"])
     with pytest.raises(errors.SignatureDoesNotMatch):
         await authenticate_s3(req, RemoteValidator(), region="us-east-1")

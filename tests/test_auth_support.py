@@ -99,6 +99,11 @@ async def drain(reader, n: int = 65536) -> bytes:
     return b"".join(parts)
 
 
+def flip_last(text: str) -> str:
+    """`text` with its last hex digit changed (always a different value, so a tamper never no-ops)."""
+    return text[:-1] + ("1" if text[-1] == "0" else "0")
+
+
 # ---- independent aws-chunked encoder --------------------------------------------------------------
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
