@@ -1,6 +1,6 @@
 """The request pipeline: a short list of named steps, each small and testable alone.
 
-request id → limits → route → authenticate → parse → DryRun → dispatch → serialize → log/metrics.
+request id → route → limits → authenticate → parse → resolve → DryRun → dispatch → serialize → log/metrics.
 Every step either enriches the RequestContext or raises an AwsError; `run` turns any error into the
 envelope of the request's protocol, so a client never sees a bare 500 or a Python traceback.
 """
@@ -44,17 +44,29 @@ def new_context(request: web.Request) -> RequestContext:
 
 # ---- steps -----------------------------------------------------------------------------------------
 async def route(gw: Gateway, ctx: RequestContext) -> None:
-    """Decide EC2 query vs S3 REST; read and cap the (small) EC2 parameter body."""
+    """Decide EC2 query vs S3 REST; for S3, which operation (path/virtual-host + sub-resources)."""
     req = ctx.request
     if _is_ec2(gw, req):
         ctx.service = "ec2"
-        await _read_ec2_params(gw, ctx)
         return
     ctx.service = "s3"
     ctx.route = gw.s3_router.route(req.method, req.raw_path.split("?", 1)[0],
                                    parse_qsl(req.query_string, keep_blank_values=True), req.host,
                                    req.headers)
     ctx.operation = ctx.route.operation
+
+
+async def limits(gw: Gateway, ctx: RequestContext) -> None:
+    """Refuse oversized buffered input by its declared length, before reading any of it; then read the
+    (small, capped) EC2 parameters. S3 object bodies are not limited here: they stream."""
+    req, declared = ctx.request, ctx.request.content_length or 0
+    if ctx.service == "ec2":
+        limit = gw.config.limits.max_form_bytes
+        if declared > limit or len(req.query_string) > limit:
+            raise errors.RequestEntityTooLarge(f"The request exceeds the limit of {limit} bytes.")
+        await _read_ec2_params(gw, ctx)
+    elif not gw.s3_streams_payload(ctx.operation) and declared > gw.config.limits.max_xml_bytes:
+        raise errors.MaxMessageLengthExceeded()
 
 
 async def authenticate(gw: Gateway, ctx: RequestContext) -> None:
@@ -108,7 +120,7 @@ async def dry_run(gw: Gateway, ctx: RequestContext) -> None:
     raise errors.DryRunOperation()
 
 
-STEPS: tuple[Step, ...] = (route, authenticate, parse, resolve, dry_run)
+STEPS: tuple[Step, ...] = (route, limits, authenticate, parse, resolve, dry_run)
 
 
 # ---- run ---------------------------------------------------------------------------------------------
@@ -165,8 +177,6 @@ def _is_ec2(gw: Gateway, req: web.Request) -> bool:
 
 async def _read_ec2_params(gw: Gateway, ctx: RequestContext) -> None:
     req, limit = ctx.request, gw.config.limits.max_form_bytes
-    if len(req.query_string) > limit:
-        raise errors.RequestEntityTooLarge(f"The query string exceeds {limit} bytes.")
     pairs = parse_qsl(req.query_string, keep_blank_values=True)
     if req.method == "POST" and req.content_type == FORM_TYPE:
         ctx.ec2_body = await _read_capped(req.content, limit, errors.RequestEntityTooLarge)

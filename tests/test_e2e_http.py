@@ -179,6 +179,28 @@ def test_ec2_oversized_form_body_is_rejected(endpoint):
     assert (status, _code(body)) == (413, "RequestEntityTooLarge")
 
 
+def test_ec2_oversized_chunked_form_body_is_cut_off_while_reading(endpoint):
+    """No Content-Length (chunked transfer): the cap applies while reading, not after buffering."""
+    import http.client
+    from urllib.parse import urlsplit
+    params = {"Action": "DescribeInstances", "Version": "2016-11-15", "InstanceId.1": "i-" + "0" * (1 << 20)}
+    req = AWSRequest("POST", endpoint + "/", data=urlencode(params).encode(),
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(CREDS, "ec2", "us-east-1").add_auth(req)
+    p = req.prepare()
+    headers = {k: v for k, v in p.headers.items() if k.lower() != "content-length"}
+    u = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    try:
+        body = p.body
+        conn.request("POST", "/", body=(body[i:i + 65536] for i in range(0, len(body), 65536)),
+                     headers=headers, encode_chunked=True)
+        resp = conn.getresponse()
+        assert (resp.status, _code(resp.read())) == (413, "RequestEntityTooLarge")
+    finally:
+        conn.close()
+
+
 # ---- S3 ----------------------------------------------------------------------------------------------
 def _s3_request(endpoint: str, method: str, path: str, signer=S3SigV4Auth, data: bytes = b"",
                 headers: dict | None = None, creds: Credentials = CREDS, **kw) -> tuple[int, bytes, dict]:

@@ -114,6 +114,15 @@ def test_head_answers_without_body_and_errors_without_body(endpoint):
     assert (status, body) == (400, b"")
 
 
+def test_oversized_xml_body_is_refused_by_declared_length(endpoint):
+    tagging = b"<Tagging><TagSet>" + b"<Tag><Key>k</Key><Value>v</Value></Tag>" * 120_000 + b"</TagSet></Tagging>"
+    req = AWSRequest("PUT", endpoint + "/bucket?tagging", data=tagging)
+    S3SigV4Auth(Credentials(AK, SK), "s3", "us-east-1").add_auth(req)
+    p = req.prepare()
+    status, body, _ = _raw(endpoint, "PUT", "/bucket?tagging", dict(p.headers), tagging)
+    assert status == 400 and b"<Code>MaxMessageLengthExceeded</Code>" in body
+
+
 def test_metrics_count_requests_by_operation_and_status(endpoint):
     _chunked_put(endpoint, [b"x" * 10])
     with urllib.request.urlopen(endpoint + "/metrics", timeout=5) as r:

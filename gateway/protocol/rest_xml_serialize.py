@@ -23,8 +23,8 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from .errors import AwsError, S3NotImplemented
 from .models import S3_XMLNS
-from .scalars import b64encode, esc, esc_attr, format_bool, format_float, format_timestamp
-from .xmlgen import XSI_NS, Emit, UnknownMember, XmlEmitter, ns_attr
+from .scalars import b64encode, esc, format_bool, format_float, format_timestamp
+from .xmlgen import Emit, UnknownMember, XmlEmitter, ns_attr
 
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -244,33 +244,7 @@ class RestXmlResponseSerializer:
         """The body's root element: the output's body members under `root`, with the shape's (or
         else the service's) namespace and any xmlAttribute members as attributes."""
         ns = shape.serialization.get("xmlNamespace") or self.root_xmlns
-        elements, attrs = [], []
-        for name in body:
-            ms = shape.members[name]
-            s = ms.serialization
-            if s.get("xmlAttribute"):
-                attrs.append((name, s.get("name", name)))
-                continue
-            tag = s.get("name", name)
-            if ms.type_name == "list" and s.get("flattened") and ms.member.serialization.get("name"):
-                tag = ms.member.serialization["name"]
-            elements.append((name, tag, self.emitter.emitter(ms)))
-
-        def emit(out: list[str], root: str, value: dict) -> None:
-            a = ns_attr(ns)
-            for name, aname in attrs:
-                if value.get(name) is not None:
-                    if aname.startswith("xsi:") and "xmlns:xsi" not in a:
-                        a += f' xmlns:xsi="{XSI_NS}"'
-                    a += f' {aname}="{esc_attr(str(value[name]))}"'
-            out.append(f"<{root}{a}>")
-            for name, tag, fn in elements:
-                v = value.get(name)
-                if v is not None:
-                    fn(out, tag, v)
-            out.append(f"</{root}>")
-
-        return emit
+        return self.emitter.structure(shape, ns, body)
 
     # ---- errors ---------------------------------------------------------------------------------
 

@@ -67,10 +67,13 @@ class XmlEmitter:
             self._cache[key] = fn
         return fn
 
-    def plan(self, shape: Shape) -> tuple[list[tuple[str, str, Emit]], list[tuple[str, str]]]:
-        """([(member, element tag, emit)], [(member, attribute name)]) for a structure's body members."""
+    def plan(self, shape: Shape, names: list[str] | None = None
+             ) -> tuple[list[tuple[str, str, Emit]], list[tuple[str, str]]]:
+        """([(member, element tag, emit)], [(member, attribute name)]) for a structure's body members
+        (or for the given member names)."""
         elements, attrs = [], []
-        for name, ms in body_members(shape):
+        members = body_members(shape) if names is None else [(n, shape.members[n]) for n in names]
+        for name, ms in members:
             s = ms.serialization
             if s.get("xmlAttribute"):
                 attrs.append((name, s["name"]))
@@ -82,14 +85,19 @@ class XmlEmitter:
         return elements, attrs
 
     def _compile_structure(self, shape: Shape) -> Emit:
-        nsa = ns_attr(shape.serialization.get("xmlNamespace"))
+        return self.structure(shape, shape.serialization.get("xmlNamespace"))
+
+    def structure(self, shape: Shape, namespace: Any, names: list[str] | None = None) -> Emit:
+        """An emitter for `shape` as an element with the given namespace, optionally limited to some
+        members (a rest-xml output root also carries members bound to the URI or query string)."""
+        nsa = ns_attr(namespace)
         compiled: list = []  # filled on first use so recursive shapes compile lazily
         strict = self.strict
         known = set(shape.members)
 
         def emit(out: list[str], tag: str, value: dict) -> None:
             if not compiled:
-                compiled.extend(self.plan(shape))
+                compiled.extend(self.plan(shape, names))
             elements, attrs = compiled
             if strict and not known.issuperset(value):
                 raise UnknownMember(f"{shape.name}: unknown members {sorted(set(value) - known)}")
