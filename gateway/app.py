@@ -7,8 +7,11 @@ from functools import cache
 
 from aiohttp import web
 
+from backends.base import Backend
+
 from . import pipeline
 from .auth.credentials import CredentialProvider, StaticProvider
+from .backend_factory import build_backend
 from .config import Config
 from .metrics import Metrics
 from .protocol.ec2 import Ec2RequestParser, Ec2ResponseSerializer
@@ -16,6 +19,7 @@ from .protocol.models import service_model
 from .protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer
 from .protocol.s3_routing import S3Router
 from .registry import Registry
+from .store import Store, open_store
 
 log = logging.getLogger("cloudgate.app")
 GATEWAY_KEY = web.AppKey("gateway", object)
@@ -23,12 +27,15 @@ GATEWAY_KEY = web.AppKey("gateway", object)
 
 class Gateway:
     def __init__(self, config: Config, registry: Registry | None = None,
-                 credentials: CredentialProvider | None = None) -> None:
+                 credentials: CredentialProvider | None = None, backend: Backend | None = None,
+                 store: Store | None = None) -> None:
         self.config = config
         self.registry = registry if registry is not None else default_registry()
         self.credentials = credentials or StaticProvider.from_config(
             [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
-              "display_name": c.display_name} for c in config.auth.static])
+              "display_name": c.display_name, "backend": c.backend} for c in config.auth.static])
+        self.backend = backend if backend is not None else build_backend(config)
+        self.store = store if store is not None else open_store(config.state.url)
         self.metrics = Metrics()
         self.backend_name = config.backend.type if config.backend else "none"
         self.ec2_parser = Ec2RequestParser()
@@ -54,6 +61,15 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         return await pipeline.run(self, request)
 
+    async def start(self, _app: web.Application | None = None) -> None:
+        if self.backend is not None:
+            await self.backend.start()
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        if self.backend is not None:
+            await self.backend.close()
+        await self.store.close()
+
 
 @cache
 def default_registry() -> Registry:
@@ -62,10 +78,15 @@ def default_registry() -> Registry:
 
 
 def create_app(config: Config, registry: Registry | None = None,
-               credentials: CredentialProvider | None = None) -> web.Application:
-    gateway = Gateway(config, registry, credentials)
+               credentials: CredentialProvider | None = None, backend: Backend | None = None,
+               store: Store | None = None) -> web.Application:
+    if registry is None:
+        import gateway.s3  # noqa: F401 - registers the S3 handlers in the default registry
+    gateway = Gateway(config, registry, credentials, backend, store)
     # S3 bodies stream through request.content; client_max_size only bounds request.read(), unused here.
     app = web.Application(client_max_size=config.limits.max_form_bytes)
     app[GATEWAY_KEY] = gateway
     app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    app.on_startup.append(gateway.start)
+    app.on_cleanup.append(gateway.close)
     return app

@@ -33,6 +33,8 @@ class StaticCredential:
     secret_key: str = field(repr=False)  # never printed, never logged
     account_id: str = "000000000000"
     display_name: str = ""
+    # What the backend needs to act as this user (e.g. Swift tempauth user/key); opaque to the gateway.
+    backend: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,14 @@ class Logging:
 
 @dataclass(frozen=True)
 class Backend:
-    type: str  # openstack | cloudstack | cloudstack-sim (added by the backend issues)
+    type: str  # swift | openstack | cloudstack | cloudstack-sim (see gateway/backend_factory.py)
     options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class State:
+    # sqlite:///path (embedded, one gateway) or postgresql://... (several replicas share it)
+    url: str = "sqlite:///cloudgate-state.db"
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     logging: Logging = field(default_factory=Logging)
     backend: Backend | None = None
+    state: State = field(default_factory=State)
     source: str = "<defaults>"  # the file this came from, for messages
 
 
@@ -146,6 +155,8 @@ def _check(cfg: Config) -> None:
     for name in ("max_form_bytes", "max_xml_bytes"):
         if getattr(cfg.limits, name) <= 0:
             raise ConfigError(f"limits.{name}: must be positive")
+    if not cfg.state.url.startswith(("sqlite://", "postgresql://", "postgres://")):
+        raise ConfigError("state.url: must start with sqlite:// or postgresql://")
     seen = set()
     for i, cred in enumerate(cfg.auth.static):
         if not cred.access_key or not cred.secret_key:

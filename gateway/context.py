@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from .app import Gateway
     from .auth import AuthResult
     from .auth.credentials import Identity
     from .protocol.s3_routing import S3Route
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 class RequestContext:
     request: web.Request
     request_id: str
+    gateway: Gateway  # what handlers need: backend, store, config
     started: float = field(default_factory=time.monotonic)
     service: str = ""                 # "ec2" | "s3" | "internal" once routed
     operation: str = ""               # botocore operation name once parsed

@@ -38,8 +38,8 @@ _EC2_AUTH_PARAMS = frozenset({"AWSAccessKeyId", "Signature", "SignatureMethod", 
                               "X-Amz-Security-Token"})
 
 
-def new_context(request: web.Request) -> RequestContext:
-    return RequestContext(request=request, request_id=str(uuid.uuid4()))
+def new_context(gw: Gateway, request: web.Request) -> RequestContext:
+    return RequestContext(request=request, request_id=str(uuid.uuid4()), gateway=gw)
 
 
 # ---- steps -----------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ STEPS: tuple[Step, ...] = (route, limits, authenticate, parse, resolve, dry_run)
 
 # ---- run ---------------------------------------------------------------------------------------------
 async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
-    ctx = new_context(request)
+    ctx = new_context(gw, request)
     gw.metrics.in_flight += 1
     try:
         try:

@@ -24,7 +24,7 @@ from gateway.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 AK, SK = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-BASE_CONFIG = {"region": "us-east-1", "logging": {"level": "warning"},
+BASE_CONFIG = {"region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
                "s3": {"virtual_host_domains": ["s3.localhost"]},
                "auth": {"static": [{"access_key": AK, "secret_key": SK, "account_id": "123456789012",
                                     "display_name": "example"}]}}

@@ -1,0 +1,98 @@
+"""SQLite state store. One worker thread owns the connection, so calls never block the event loop and
+SQLite sees one writer (no "database is locked" under concurrency)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .base import Store
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID
+"""
+
+
+def _upper(prefix: str) -> str:
+    """The smallest string above every key starting with `prefix` (a range scan, case-sensitive;
+    SQLite's LIKE would fold ASCII case)."""
+    return prefix + "\U0010ffff"
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloudgate-sqlite")
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(_SCHEMA)
+            self._db = db
+        return self._db
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def get(self, ns: str, key: str) -> Any | None:
+        def q():
+            row = self._conn().execute("SELECT value FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone()
+            return None if row is None else json.loads(row[0])
+        return await self._run(q)
+
+    async def put(self, ns: str, key: str, value: Any) -> None:
+        text = json.dumps(value)
+        await self._run(lambda: self._conn().execute(
+            "INSERT INTO kv(ns, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(ns, key) DO UPDATE SET value=excluded.value", (ns, key, text)))
+
+    async def put_if_absent(self, ns: str, key: str, value: Any) -> Any | None:
+        text = json.dumps(value)
+
+        def q():
+            db = self._conn()
+            cur = db.execute("INSERT INTO kv(ns, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                             (ns, key, text))
+            if cur.rowcount == 1:
+                return None
+            row = db.execute("SELECT value FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone()
+            return json.loads(row[0])
+        return await self._run(q)
+
+    async def delete(self, ns: str, key: str) -> bool:
+        cur = await self._run(lambda: self._conn().execute("DELETE FROM kv WHERE ns=? AND key=?", (ns, key)))
+        return cur.rowcount > 0
+
+    async def scan(self, ns: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, Any]]:
+        def q():
+            rows = self._conn().execute(
+                "SELECT key, value FROM kv WHERE ns=? AND key>=? AND key<? ORDER BY key LIMIT ?",
+                (ns, prefix, _upper(prefix), -1 if limit is None else limit)).fetchall()
+            return [(k, json.loads(v)) for k, v in rows]
+        return await self._run(q)
+
+    async def delete_prefix(self, ns: str, prefix: str) -> int:
+        cur = await self._run(lambda: self._conn().execute(
+            "DELETE FROM kv WHERE ns=? AND key>=? AND key<?", (ns, prefix, _upper(prefix))))
+        return cur.rowcount
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
