@@ -204,7 +204,7 @@ class ObjectStore(abc.ABC):
         return
 
 
-class Backend(abc.ABC):
+class Backend:
     """One configured cloud. Built once from config; `start` before serving, `close` at shutdown."""
 
     name: str = "backend"
