@@ -20,7 +20,11 @@ class BackendError(Exception):
 
 
 class NotFound(BackendError):
-    pass
+    """`kind` says what is missing: "container", "object", "version", ... (the AWS code depends on it)."""
+
+    def __init__(self, message: str = "", kind: str = "") -> None:
+        super().__init__(message or f"{kind or 'resource'} not found")
+        self.kind = kind
 
 
 class AlreadyExists(BackendError):

@@ -18,7 +18,7 @@ from .protocol.ec2 import Ec2RequestParser, Ec2ResponseSerializer
 from .protocol.models import service_model
 from .protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer
 from .protocol.s3_routing import S3Router
-from .registry import Registry
+from .registry import Registry, default_registry
 from .store import Store, open_store
 
 log = logging.getLogger("cloudgate.app")
@@ -69,12 +69,6 @@ class Gateway:
         if self.backend is not None:
             await self.backend.close()
         await self.store.close()
-
-
-@cache
-def default_registry() -> Registry:
-    """The registry the handler packages (gateway.ec2, gateway.s3) fill when imported."""
-    return Registry()
 
 
 def create_app(config: Config, registry: Registry | None = None,

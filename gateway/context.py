@@ -33,6 +33,9 @@ class RequestContext:
     # S3 operations with a streaming payload (PutObject, UploadPart) read their body from here: the
     # decoded, signature-checked stream (aws-chunked and x-amz-content-sha256 verified as it flows).
     body: Any = None
+    # Set by handlers when the model can't say it: 206 for a range, extra headers (CORS, ...).
+    response_status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
     status: int = 0                   # the status finally sent, for logs and metrics
 
     @property

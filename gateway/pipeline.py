@@ -203,8 +203,10 @@ async def _respond(gw: Gateway, ctx: RequestContext, result: dict[str, Any]) -> 
         body = gw.ec2_serializer.serialize(ctx.operation, result, ctx.request_id)
         return web.Response(body=body, headers=_base_headers(ctx, "text/xml;charset=UTF-8"))
     status, headers, body = gw.s3_serializer.serialize(ctx.operation, result, ctx.request_id)
+    status = ctx.response_status or status
     all_headers = _base_headers(ctx, None)
     all_headers.update(headers)
+    all_headers.update(ctx.response_headers)
     if not response_has_body(ctx.request.method, status):
         return web.Response(status=status, headers=all_headers)
     if isinstance(body, (bytes, bytearray)):
@@ -214,11 +216,18 @@ async def _respond(gw: Gateway, ctx: RequestContext, result: dict[str, Any]) -> 
 
 async def _stream(ctx: RequestContext, status: int, headers: dict[str, str],
                   body: AsyncIterable[bytes]) -> web.StreamResponse:
-    """Send a streaming object body chunk by chunk: memory stays at one chunk, whatever the size."""
+    """Send a streaming object body chunk by chunk: memory stays at one chunk, whatever the size.
+    A failure mid-body can no longer become an error document: the connection is cut, which clients
+    detect as a short read. The source is closed either way (client gone, backend failed, done)."""
     response = web.StreamResponse(status=status, headers=headers)
     await response.prepare(ctx.request)
-    async for chunk in body:
-        await response.write(chunk)
+    try:
+        async for chunk in body:
+            await response.write(chunk)
+    finally:
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            await aclose()
     await response.write_eof()
     return response
 
@@ -230,6 +239,7 @@ def _error_response(gw: Gateway, ctx: RequestContext, err: errors.AwsError) -> w
     status, headers, body = gw.s3_serializer.serialize_error(err, ctx.request_id)
     all_headers = _base_headers(ctx, None)
     all_headers.update(headers)
+    all_headers.update(ctx.response_headers)
     has_body = response_has_body(ctx.request.method, status)
     return web.Response(status=status, body=body if has_body else None, headers=all_headers)
 

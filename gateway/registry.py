@@ -6,6 +6,7 @@ the pipeline; the registry only knows what is registered and refuses names botoc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,3 +57,9 @@ class Registry:
 
     def operations(self, service: str) -> list[str]:
         return sorted(op for svc, op in self._handlers if svc == service)
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The registry the handler packages (gateway.ec2, gateway.s3) fill when imported."""
+    return Registry()

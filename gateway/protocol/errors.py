@@ -98,6 +98,24 @@ NoSuchBucket = _error("NoSuchBucket", "NoSuchBucket", 404, "The specified bucket
 NoSuchKey = _error("NoSuchKey", "NoSuchKey", 404, "The specified key does not exist.")
 InvalidBucketName = _error("InvalidBucketName", "InvalidBucketName", 400,
                            "The specified bucket is not valid.")
+NoSuchUpload = _error("NoSuchUpload", "NoSuchUpload", 404,
+                      "The specified multipart upload does not exist. The upload ID may be invalid, or the "
+                      "upload may have been aborted or completed.")
+NoSuchVersion = _error("NoSuchVersion", "NoSuchVersion", 404,
+                       "The specified version does not exist.")
+BucketNotEmpty = _error("BucketNotEmpty", "BucketNotEmpty", 409,
+                        "The bucket you tried to delete is not empty")
+BucketAlreadyExists = _error("BucketAlreadyExists", "BucketAlreadyExists", 409,
+                             "The requested bucket name is not available. The bucket namespace is shared by "
+                             "all users of the system. Please select a different name and try again.")
+BucketAlreadyOwnedByYou = _error("BucketAlreadyOwnedByYou", "BucketAlreadyOwnedByYou", 409,
+                                 "Your previous request to create the named bucket succeeded and you already "
+                                 "own it.")
+PreconditionFailed = _error("PreconditionFailed", "PreconditionFailed", 412,
+                            "At least one of the pre-conditions you specified did not hold")
+NotModified = _error("NotModified", "NotModified", 304, "Not Modified")
+InvalidRange = _error("InvalidRange", "InvalidRange", 416, "The requested range is not satisfiable")
+QuotaExceeded = _error("QuotaExceeded", "QuotaExceeded", 403, "The quota for this account has been exceeded.")
 SlowDown = _error("SlowDown", "SlowDown", 503, "Please reduce your request rate.")
 S3ServiceUnavailable = _error("S3ServiceUnavailable", "ServiceUnavailable", 503,
                               "Service is unable to handle request.")

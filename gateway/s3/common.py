@@ -1,0 +1,118 @@
+"""What every S3 handler module shares: registration, the caller's object store, the mapping of neutral
+backend errors to exact S3 errors, owner identity, and gateway-held bucket/object state.
+
+Handlers are `async def handler(ctx) -> dict` returning the botocore output shape for the operation;
+`@s3_handler("PutObject")` registers one. The codec does the wire format; handlers never write XML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from backends import base
+from backends.base import ObjectStore
+
+from ..context import RequestContext
+from ..protocol import errors
+from ..registry import Handler, default_registry
+
+# Gateway state namespaces (gateway/store). Keys are "<account>/<bucket>[/...]".
+NS_BUCKET_OWNER = "s3:bucket-owner"    # bucket name -> account id (S3 names are global, Swift's are not)
+NS_BUCKET_CONFIG = "s3:bucket-config"  # "<bucket>/<kind>" -> configuration (tagging, acl, cors, lifecycle...)
+NS_OBJECT_EXTRA = "s3:object-extra"    # "<bucket>/<key>\0<version or 'null'>" -> {"tags": ..., "acl": ...}
+
+
+def s3_handler(operation: str, *, anonymous: bool = False) -> Callable[[Handler], Handler]:
+    """Register an S3 handler in the default registry (anonymous=True: it enforces ACLs itself)."""
+    return default_registry().register("s3", operation, anonymous=anonymous)
+
+
+async def object_store(ctx: RequestContext) -> ObjectStore:
+    """The caller's object store (one per request, cached on the context)."""
+    cached = getattr(ctx, "_object_store", None)
+    if cached is not None:
+        return cached
+    backend = ctx.gateway.backend
+    if backend is None:
+        raise errors.S3NotImplemented("No object storage backend is configured.")
+    with backend_errors():
+        store = await backend.object_store(ctx.identity)
+    ctx._object_store = store  # type: ignore[attr-defined]
+    return store
+
+
+def owner(ctx: RequestContext) -> dict[str, str]:
+    """The Owner element for the caller (canonical id = account id; AWS uses a 64-hex id)."""
+    ident = ctx.identity
+    if ident is None:
+        return {"ID": "anonymous", "DisplayName": "anonymous"}
+    return {"ID": ident.account_id, "DisplayName": ident.display_name}
+
+
+@contextlib.contextmanager
+def backend_errors(bucket: str | None = None, key: str | None = None,
+                   version_id: str | None = None, upload_id: str | None = None) -> Iterator[None]:
+    """Translate neutral backend errors into the exact S3 error for this resource."""
+    try:
+        yield
+    except base.NotFound as e:
+        if e.kind == "container" or key is None:
+            raise errors.NoSuchBucket(BucketName=bucket) from None
+        if e.kind == "upload":
+            raise errors.NoSuchUpload(UploadId=upload_id) from None
+        if e.kind == "version" or version_id is not None:
+            raise errors.NoSuchVersion(Key=key, VersionId=version_id) from None
+        raise errors.NoSuchKey(Key=key) from None
+    except base.Conflict:
+        raise errors.BucketNotEmpty(BucketName=bucket) from None
+    except base.AlreadyExists:
+        raise errors.BucketAlreadyExists(BucketName=bucket) from None
+    except base.PreconditionFailed:
+        raise errors.PreconditionFailed(Condition="If-None-Match") from None
+    except base.ChecksumMismatch:
+        raise errors.BadDigest() from None
+    except base.RangeNotSatisfiable as e:
+        raise errors.InvalidRange(ActualObjectSize=e.size) from None
+    except base.Forbidden:
+        raise errors.AccessDenied() from None
+    except base.QuotaExceeded:
+        raise errors.QuotaExceeded() from None
+    except base.InvalidInput as e:
+        raise errors.InvalidArgument(str(e)) from None
+    except base.NotSupported as e:
+        raise errors.S3NotImplemented(str(e)) from None
+    except base.Unavailable:
+        raise errors.S3ServiceUnavailable() from None
+
+
+# ---- gateway-held state -------------------------------------------------------------------------------
+async def get_bucket_config(ctx: RequestContext, bucket: str, kind: str) -> Any | None:
+    return await ctx.gateway.store.get(NS_BUCKET_CONFIG, f"{bucket}/{kind}")
+
+
+async def set_bucket_config(ctx: RequestContext, bucket: str, kind: str, value: Any | None) -> None:
+    """Store (or with None, delete) one configuration of a bucket: tagging, acl, cors, lifecycle..."""
+    if value is None:
+        await ctx.gateway.store.delete(NS_BUCKET_CONFIG, f"{bucket}/{kind}")
+    else:
+        await ctx.gateway.store.put(NS_BUCKET_CONFIG, f"{bucket}/{kind}", value)
+
+
+def object_extra_key(bucket: str, key: str, version_id: str | None) -> str:
+    return f"{bucket}/{key}\0{version_id or 'null'}"
+
+
+async def get_object_extra(ctx: RequestContext, bucket: str, key: str, version_id: str | None) -> dict:
+    """Per-object state the backend can't hold (tags, ACL): {} when none."""
+    return await ctx.gateway.store.get(NS_OBJECT_EXTRA, object_extra_key(bucket, key, version_id)) or {}
+
+
+async def set_object_extra(ctx: RequestContext, bucket: str, key: str, version_id: str | None,
+                           extra: dict | None) -> None:
+    k = object_extra_key(bucket, key, version_id)
+    if extra:
+        await ctx.gateway.store.put(NS_OBJECT_EXTRA, k, extra)
+    else:
+        await ctx.gateway.store.delete(NS_OBJECT_EXTRA, k)
