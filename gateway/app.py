@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from . import pipeline
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
 from .config import Config
+from .ec2 import paging
 from .metrics import Metrics
 from .protocol.ec2 import Ec2RequestParser, Ec2ResponseSerializer
 from .protocol.models import service_model
@@ -62,6 +64,10 @@ class Gateway:
         return await pipeline.run(self, request)
 
     async def start(self, _app: web.Application | None = None) -> None:
+        # NextToken signing key shared by every replica through the state store.
+        fresh = os.urandom(32).hex()
+        key = await self.store.put_if_absent("gateway", "paging-token-key", fresh) or fresh
+        paging.configure(bytes.fromhex(key))
         if self.backend is not None:
             await self.backend.start()
 

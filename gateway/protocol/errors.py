@@ -49,6 +49,11 @@ MissingAuthenticationToken = _error(
     "The request must contain either a valid (registered) AWS access key ID or X.509 certificate.")
 IncompleteSignature = _error("IncompleteSignature", "IncompleteSignature", 400)
 RequestExpired = _error("RequestExpired", "RequestExpired", 400, "Request has expired.")
+TagLimitExceeded = _error("TagLimitExceeded", "TagLimitExceeded", 400)
+IdempotentParameterMismatch = _error(
+    "IdempotentParameterMismatch", "IdempotentParameterMismatch", 400,
+    "The client token you have provided is associated with a resource that is already deleted or with "
+    "a request that had different parameters. Please use a different client token.")
 RequestEntityTooLarge = _error("RequestEntityTooLarge", "RequestEntityTooLarge", 413,
                                "The request entity is too large.")
 RequestLimitExceeded = _error("RequestLimitExceeded", "RequestLimitExceeded", 503, "Request limit exceeded.")
@@ -122,6 +127,23 @@ S3ServiceUnavailable = _error("S3ServiceUnavailable", "ServiceUnavailable", 503,
 MalformedTrailerError = _error("MalformedTrailerError", "MalformedTrailerError", 400,
                               "The request contained trailing data that was not well-formed or did not "
                               "conform to our published schema.")
+
+# ---- S3 bucket/object configuration: tagging, ACLs, CORS, lifecycle ---------------------------------
+BadRequest = _error("BadRequest", "BadRequest", 400, "Bad Request")
+InvalidTag = _error("InvalidTag", "InvalidTag", 400, "The tag provided was not a valid tag.")
+NoSuchTagSet = _error("NoSuchTagSet", "NoSuchTagSet", 404, "The TagSet does not exist")
+MalformedACLError = _error("MalformedACLError", "MalformedACLError", 400,
+                           "The XML you provided was not well-formed or did not validate against our "
+                           "published schema")
+UnresolvableGrantByEmailAddress = _error(
+    "UnresolvableGrantByEmailAddress", "UnresolvableGrantByEmailAddress", 400,
+    "The e-mail address you provided does not match any account on record.")
+NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "NoSuchCORSConfiguration", 404,
+                                 "The CORS configuration does not exist")
+# A refused CORS preflight (not in S3's error table, but what S3 sends, with Method and ResourceType).
+AccessForbidden = _error("AccessForbidden", "AccessForbidden", 403)
+NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "NoSuchLifecycleConfiguration", 404,
+                                      "The lifecycle configuration does not exist")
 
 
 def by_code(code: str) -> type[AwsError]:
