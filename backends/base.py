@@ -11,7 +11,10 @@ import abc
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compute import Compute
 
 
 # ---- errors ---------------------------------------------------------------------------------------------
@@ -224,3 +227,12 @@ class Backend:
     async def object_store(self, principal: Any) -> ObjectStore:
         """The object store as `principal` (the gateway's authenticated identity) sees it."""
         raise NotSupported(f"{self.name} has no object storage")
+
+    async def compute(self, principal: Any) -> Compute:
+        """Compute, images, volumes and addresses as `principal` sees them (see backends/compute.py)."""
+        raise NotSupported(f"{self.name} has no compute service")
+
+    def credential_provider(self) -> Any | None:
+        """A credential provider that validates callers against the cloud (Keystone /v3/ec2tokens,
+        CloudStack getUserKeys), or None when the gateway's configured static keys are used."""
+        return None
