@@ -72,6 +72,56 @@ class NotSupported(BackendError):
     """This backend has no such concept (e.g. a cloud without object storage)."""
 
 
+class UnknownKey(BackendError):
+    """The identity service does not know this access key."""
+
+
+class BadSignature(BackendError):
+    """The identity service knows the key but the signature does not verify."""
+
+
+# ---- identity ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Principal:
+    """A caller as the cloud knows them: the account (project) and what the backend needs to act for
+    them (e.g. a project-scoped token and its catalog), opaque to the gateway."""
+
+    account_id: str
+    display_name: str
+    attributes: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """An AWS signature for a cloud's identity service to validate (Keystone /v3/ec2tokens recomputes it
+    from the request parts; others compare against `string_to_sign`)."""
+
+    version: str  # "v2" | "v4"
+    access_key: str
+    signature: str = field(repr=False)
+    string_to_sign: str = ""
+    method: str = ""
+    host: str = ""
+    path: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    body_hash: str | None = None
+    scope: tuple[str, str, str] | None = None  # v4: (date, region, service)
+
+
+class SignatureValidator(abc.ABC):
+    """A cloud-side authority for AWS access keys (Keystone EC2 credentials, CloudStack user keys)."""
+
+    @abc.abstractmethod
+    async def validate(self, check: SignatureCheck) -> Principal:
+        """The caller, or UnknownKey / BadSignature / Unavailable."""
+
+    async def secret(self, access_key: str) -> tuple[str, Principal] | None:
+        """(secret, principal) when the authority can reveal it (needed for signed aws-chunked
+        uploads), else None."""
+        return None
+
+
 # ---- object storage models ----------------------------------------------------------------------------------
 @dataclass
 class ContainerInfo:
@@ -232,7 +282,7 @@ class Backend:
         """Compute, images, volumes and addresses as `principal` sees them (see backends/compute.py)."""
         raise NotSupported(f"{self.name} has no compute service")
 
-    def credential_provider(self) -> Any | None:
-        """A credential provider that validates callers against the cloud (Keystone /v3/ec2tokens,
-        CloudStack getUserKeys), or None when the gateway's configured static keys are used."""
+    def signature_validator(self) -> SignatureValidator | None:
+        """The cloud's authority for AWS keys (Keystone /v3/ec2tokens, CloudStack getUserKeys), or
+        None when the gateway's configured static keys are used."""
         return None

@@ -11,6 +11,7 @@ from aiohttp import web
 from backends.base import Backend
 
 from . import pipeline
+from .auth.backend_provider import BackendCredentialProvider
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
 from .config import Config
@@ -33,10 +34,12 @@ class Gateway:
                  store: Store | None = None) -> None:
         self.config = config
         self.registry = registry if registry is not None else default_registry()
-        self.credentials = credentials or StaticProvider.from_config(
-            [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
-              "display_name": c.display_name, "backend": c.backend} for c in config.auth.static])
         self.backend = backend if backend is not None else build_backend(config)
+        validator = self.backend.signature_validator() if self.backend is not None else None
+        self.credentials = credentials or (
+            BackendCredentialProvider(validator) if validator is not None else StaticProvider.from_config(
+                [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
+                  "display_name": c.display_name, "backend": c.backend} for c in config.auth.static]))
         self.store = store if store is not None else open_store(config.state.url)
         self.metrics = Metrics()
         self.backend_name = config.backend.type if config.backend else "none"

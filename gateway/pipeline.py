@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from backends import base as backend_base
+
 from .auth import AuthRequest, authenticate_ec2, authenticate_s3
 from .context import RequestContext
 from .logs import ACCESS
@@ -140,6 +142,9 @@ async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
                 response = await _respond(gw, ctx, result)
         except errors.AwsError as e:
             response = _error_response(gw, ctx, e)
+        except backend_base.Unavailable:  # a backend failure no handler translated: still an AWS answer
+            log.warning("backend unavailable", extra={"fields": _fields(ctx)})
+            response = _error_response(gw, ctx, _unavailable(ctx))
         except Exception:
             log.exception("unhandled error", extra={"fields": _fields(ctx)})
             response = _error_response(gw, ctx, errors.InternalError())
@@ -242,6 +247,10 @@ def _error_response(gw: Gateway, ctx: RequestContext, err: errors.AwsError) -> w
     all_headers.update(ctx.response_headers)
     has_body = response_has_body(ctx.request.method, status)
     return web.Response(status=status, body=body if has_body else None, headers=all_headers)
+
+
+def _unavailable(ctx: RequestContext) -> errors.AwsError:
+    return errors.S3ServiceUnavailable() if ctx.service == "s3" else errors.ServiceUnavailable()
 
 
 def _internal(gw: Gateway, ctx: RequestContext) -> web.Response:

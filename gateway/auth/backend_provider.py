@@ -1,0 +1,42 @@
+"""A CredentialProvider backed by the cloud's own identity service (through the backend's neutral
+SignatureValidator): the gateway holds no user secrets, the cloud checks the signature."""
+
+from __future__ import annotations
+
+from backends import base
+
+from .credentials import CredentialProvider, Identity, SignatureClaim
+from .exceptions import SignatureMismatch, UnknownAccessKey
+
+
+def _identity(access_key: str, principal: base.Principal) -> Identity:
+    return Identity(access_key, principal.account_id, principal.display_name, principal.attributes)
+
+
+class BackendCredentialProvider(CredentialProvider):
+    def __init__(self, validator: base.SignatureValidator) -> None:
+        self.validator = validator
+
+    async def lookup(self, access_key: str) -> tuple[str, Identity] | None:
+        found = await self.validator.secret(access_key)
+        if found is None:
+            return None
+        secret, principal = found
+        return secret, _identity(access_key, principal)
+
+    async def verify(self, claim: SignatureClaim) -> Identity:
+        req = claim.request
+        check = base.SignatureCheck(
+            version=claim.version, access_key=claim.access_key, signature=claim.signature,
+            string_to_sign=claim.string_to_sign,
+            method=req.method if req else "", host=req.host if req else "", path=req.path if req else "",
+            params=req.params if req else (), headers=req.headers if req else (),
+            body_hash=req.body_hash if req else None,
+            scope=(claim.scope.date, claim.scope.region, claim.scope.service) if claim.scope else None)
+        try:
+            principal = await self.validator.validate(check)
+        except base.UnknownKey:
+            raise UnknownAccessKey(claim.access_key) from None
+        except base.BadSignature:
+            raise SignatureMismatch(claim.access_key) from None
+        return _identity(claim.access_key, principal)
