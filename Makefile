@@ -2,7 +2,7 @@
 # (or refreshes it when pyproject.toml changes) before doing its job.
 PYTHON ?= python3
 VENV   ?= .venv
-CONFIG ?= config/example.yaml
+CONFIG ?= config/swift.example.yaml
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/cloudgate serve --config $(CONFIG)
+	$(PY) devcloud/run.py $(CONFIG)
 
 test: $(STAMP)
 	$(PY) tests/testdata.py >/dev/null

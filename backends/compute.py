@@ -5,6 +5,8 @@ concept needs. The gateway's EC2 layer maps these to EC2 shapes, states and ids.
 States are neutral lifecycles; the backend maps its own (Nova's BUILD/ACTIVE/SHUTOFF..., CloudStack's
 Starting/Running/Stopped...) onto them. Ids are the backend's own (UUIDs); EC2 ids are the gateway's.
 Errors are the neutral ones of `backends.base` (NotFound(kind=...), Conflict, QuotaExceeded...).
+NotFound kinds: "server", "image", "flavor", "keypair", "security_group", "security_group_rule", "volume",
+"snapshot", "attachment" (the volume is not attached there), "address", "network", "zone".
 """
 
 from __future__ import annotations
@@ -240,6 +242,19 @@ class Compute(abc.ABC):
 
     @abc.abstractmethod
     async def console_output(self, server_id: str) -> str: ...
+
+    async def resize_server(self, server_id: str, flavor_name: str) -> None:
+        """Change a (stopped) server's flavor, confirming any resize step the cloud needs. Optional:
+        clouds that cannot resize raise NotSupported."""
+        from .base import NotSupported
+
+        raise NotSupported("resizing servers is not supported by this cloud")
+
+    async def quotas(self) -> dict[str, int]:
+        """The caller's limits the cloud knows, by neutral name: "servers", "volumes", "gigabytes",
+        "snapshots", "addresses", "security_groups", "security_group_rules", "keypairs" (-1 = unlimited).
+        Optional: {} when the cloud cannot tell."""
+        return {}
 
     # -- images ----------------------------------------------------------------------------------------
     @abc.abstractmethod

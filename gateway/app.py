@@ -83,8 +83,9 @@ class Gateway:
 def create_app(config: Config, registry: Registry | None = None,
                credentials: CredentialProvider | None = None, backend: Backend | None = None,
                store: Store | None = None) -> web.Application:
-    if registry is None:
-        import gateway.s3  # noqa: F401 - registers the S3 handlers in the default registry
+    if registry is None:  # importing the handler packages registers their handlers
+        import gateway.ec2  # noqa: F401
+        import gateway.s3  # noqa: F401
     gateway = Gateway(config, registry, credentials, backend, store)
     # S3 bodies stream through request.content; client_max_size only bounds request.read(), unused here.
     app = web.Application(client_max_size=config.limits.max_form_bytes)
@@ -92,4 +93,7 @@ def create_app(config: Config, registry: Registry | None = None,
     app.router.add_route("*", "/{tail:.*}", gateway.handle)
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.close)
+    from .s3 import expiry  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
+
+    expiry.install(app, gateway)
     return app

@@ -16,6 +16,10 @@ def build_backend(config: Config) -> Backend | None:
             from backends.openstack.swift_backend import SwiftBackend
 
             return SwiftBackend.from_options(spec.options)
+        if spec.type == "openstack":
+            from backends.openstack.backend import OpenStackBackend
+
+            return OpenStackBackend.from_options(spec.options)
     except (KeyError, TypeError, ValueError) as e:  # the backend names the option in its message
         raise ConfigError(f"{config.source}: backend.options: {e}") from None
-    raise ConfigError(f"{config.source}: backend.type: unknown backend {spec.type!r} (known: swift)")
+    raise ConfigError(f"{config.source}: backend.type: unknown backend {spec.type!r} (known: openstack, swift)")

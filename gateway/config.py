@@ -48,6 +48,16 @@ class Auth:
 class S3:
     # Hosts `<bucket>.<domain>` are virtual-hosted-style requests; anything else is path-style.
     virtual_host_domains: tuple[str, ...] = ()
+    # Lifecycle expiration sweeper (gateway/s3/expiry.py): seconds between passes (0 = off), and the
+    # most keys one pass examines (a pass cut short resumes on the next).
+    lifecycle_interval_seconds: int = 3600
+    lifecycle_max_keys_per_pass: int = 100_000
+
+
+@dataclass(frozen=True)
+class Ec2:
+    # Terminated instances stay visible in DescribeInstances as `terminated` this long, as on AWS.
+    terminated_retention_seconds: int = 3600
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,7 @@ class Config:
     region: str = "us-east-1"
     auth: Auth = field(default_factory=Auth)
     s3: S3 = field(default_factory=S3)
+    ec2: Ec2 = field(default_factory=Ec2)
     limits: Limits = field(default_factory=Limits)
     logging: Logging = field(default_factory=Logging)
     backend: Backend | None = None
@@ -152,9 +163,15 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"logging.level: must be one of {sorted(_LEVELS)}")
     if cfg.logging.format not in ("json", "text"):
         raise ConfigError("logging.format: must be json or text")
+    if cfg.s3.lifecycle_interval_seconds < 0:
+        raise ConfigError("s3.lifecycle_interval_seconds: must be 0 (off) or positive")
+    if cfg.s3.lifecycle_max_keys_per_pass <= 0:
+        raise ConfigError("s3.lifecycle_max_keys_per_pass: must be positive")
     for name in ("max_form_bytes", "max_xml_bytes"):
         if getattr(cfg.limits, name) <= 0:
             raise ConfigError(f"limits.{name}: must be positive")
+    if cfg.ec2.terminated_retention_seconds < 0:
+        raise ConfigError("ec2.terminated_retention_seconds: must not be negative")
     if not cfg.state.url.startswith(("sqlite://", "postgresql://", "postgres://")):
         raise ConfigError("state.url: must start with sqlite:// or postgresql://")
     seen = set()

@@ -71,6 +71,25 @@ async def limits(gw: Gateway, ctx: RequestContext) -> None:
         raise errors.MaxMessageLengthExceeded()
 
 
+async def cors(gw: Gateway, ctx: RequestContext) -> None:
+    """S3 requests with an Origin header carry the bucket's matching Access-Control-* headers, on
+    success and on error alike (set before authentication, so a refused request has them too)."""
+    if ctx.service == "s3" and "Origin" in ctx.request.headers:
+        from .s3 import cors as s3_cors  # lazy: the pipeline does not load the S3 handler package
+
+        ctx.response_headers.update(await s3_cors.actual_headers(ctx))
+
+
+async def cors_preflight(gw: Gateway, ctx: RequestContext) -> web.Response:
+    """OPTIONS is no operation in botocore's S3 model: a CORS preflight, answered before routing."""
+    from .s3 import cors as s3_cors  # lazy, as above
+
+    ctx.service, ctx.operation = "s3", "PreflightRequest"
+    headers = _base_headers(ctx, None)
+    headers.update(await s3_cors.preflight(gw, ctx))
+    return web.Response(status=200, headers=headers)
+
+
 async def authenticate(gw: Gateway, ctx: RequestContext) -> None:
     req = ctx.request
     auth_req = AuthRequest(method=req.method, raw_path=req.raw_path.split("?", 1)[0],
@@ -95,6 +114,9 @@ async def parse(gw: Gateway, ctx: RequestContext) -> None:
         ctx.body = stream
     elif req.can_read_body:
         body = await _read_capped(stream, gw.config.limits.max_xml_bytes, errors.MaxMessageLengthExceeded)
+        from .s3.checksums import verify_buffered  # lazy, as in the cors step
+
+        verify_buffered(req.headers, body)  # Content-MD5 / x-amz-checksum-* of any buffered body
     ctx.params = gw.s3_parser.parse(route_.operation, req.method, req.raw_path.split("?", 1)[0],
                                     req.query_string, req.headers, body, host=req.host,
                                     labels=route_.labels())
@@ -122,7 +144,7 @@ async def dry_run(gw: Gateway, ctx: RequestContext) -> None:
     raise errors.DryRunOperation()
 
 
-STEPS: tuple[Step, ...] = (route, limits, authenticate, parse, resolve, dry_run)
+STEPS: tuple[Step, ...] = (route, cors, limits, authenticate, parse, resolve, dry_run)
 
 
 # ---- run ---------------------------------------------------------------------------------------------
@@ -134,6 +156,8 @@ async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
             if _is_internal(ctx.request):
                 ctx.service = "internal"
                 response = _internal(gw, ctx)
+            elif request.method == "OPTIONS" and not _is_ec2(gw, request):
+                response = await cors_preflight(gw, ctx)
             else:
                 for step in STEPS:
                     await step(gw, ctx)

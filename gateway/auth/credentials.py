@@ -83,6 +83,13 @@ class CredentialProvider(abc.ABC):
             raise SignatureMismatch(claim.access_key)
         return identity
 
+    async def identity_for_account(self, account_id: str) -> Identity | None:
+        """An identity that acts for `account_id` (its owner's), or None when unknown or this provider
+        cannot tell. The gateway uses it to reach an owner's storage on another caller's behalf once
+        the owner's ACL allowed it (anonymous reads of a public bucket, cross-account grants, the
+        lifecycle sweeper): the backend store is per principal."""
+        return None
+
     async def signing_key(self, access_key: str, scope: Scope) -> bytes:
         """SigV4 signing key for aws-chunked chunk signatures; SecretUnavailable when it cannot be derived."""
         found = await self.lookup(access_key)
@@ -96,6 +103,10 @@ class StaticProvider(CredentialProvider):
 
     def __init__(self, credentials: Mapping[str, tuple[str, Identity]]) -> None:
         self._credentials = dict(credentials)
+        # account id -> the first configured identity of that account (configuration order)
+        self._by_account: dict[str, Identity] = {}
+        for _secret, identity in self._credentials.values():
+            self._by_account.setdefault(identity.account_id, identity)
 
     @classmethod
     def from_config(cls, entries: list[dict[str, Any]]) -> StaticProvider:
@@ -119,3 +130,6 @@ class StaticProvider(CredentialProvider):
 
     async def lookup(self, access_key: str) -> tuple[str, Identity] | None:
         return self._credentials.get(access_key)
+
+    async def identity_for_account(self, account_id: str) -> Identity | None:
+        return self._by_account.get(account_id)

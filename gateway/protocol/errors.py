@@ -138,12 +138,42 @@ MalformedACLError = _error("MalformedACLError", "MalformedACLError", 400,
 UnresolvableGrantByEmailAddress = _error(
     "UnresolvableGrantByEmailAddress", "UnresolvableGrantByEmailAddress", 400,
     "The e-mail address you provided does not match any account on record.")
+MissingSecurityHeader = _error("MissingSecurityHeader", "MissingSecurityHeader", 400,
+                               "Your request was missing a required header")
 NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "NoSuchCORSConfiguration", 404,
                                  "The CORS configuration does not exist")
 # A refused CORS preflight (not in S3's error table, but what S3 sends, with Method and ResourceType).
 AccessForbidden = _error("AccessForbidden", "AccessForbidden", 403)
 NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "NoSuchLifecycleConfiguration", 404,
                                       "The lifecycle configuration does not exist")
+
+
+# ---- S3 multipart uploads -------------------------------------------------------------------------
+InvalidPart = _error("InvalidPart", "InvalidPart", 400,
+                     "One or more of the specified parts could not be found.  The part may not have been "
+                     "uploaded, or the specified entity tag may not match the part's entity tag.")
+InvalidPartOrder = _error("InvalidPartOrder", "InvalidPartOrder", 400,
+                          "The list of parts was not in ascending order. The parts list must be specified in "
+                          "order by part number.")
+EntityTooSmall = _error("EntityTooSmall", "EntityTooSmall", 400,
+                        "Your proposed upload is smaller than the minimum allowed object size.")
+OperationAborted = _error("OperationAborted", "OperationAborted", 409,
+                          "A conflicting conditional operation is currently in progress against this "
+                          "resource. Please try again.")
+
+
+# ---- S3 buckets, objects, listing, checksums ------------------------------------------------------
+KeyTooLongError = _error("KeyTooLongError", "KeyTooLongError", 400, "Your key is too long")
+MetadataTooLarge = _error("MetadataTooLarge", "MetadataTooLarge", 400,
+                          "Your metadata headers exceed the maximum allowed metadata size")
+InvalidStorageClass = _error("InvalidStorageClass", "InvalidStorageClass", 400,
+                             "The storage class you specified is not valid")
+InvalidLocationConstraint = _error("InvalidLocationConstraint", "InvalidLocationConstraint", 400,
+                                   "The specified location-constraint is not valid")
+IllegalLocationConstraintException = _error("IllegalLocationConstraintException",
+                                            "IllegalLocationConstraintException", 400)
+InvalidPartNumber = _error("InvalidPartNumber", "InvalidPartNumber", 416,
+                           "The requested partnumber is not satisfiable")
 
 
 def by_code(code: str) -> type[AwsError]:
@@ -156,3 +186,70 @@ _BY_CODE: dict[str, type[AwsError]] = {}
 for _cls in list(globals().values()):
     if isinstance(_cls, type) and issubclass(_cls, AwsError) and _cls is not AwsError:
         _BY_CODE.setdefault(_cls.code, _cls)
+
+
+# ---- EC2 resource semantics (gateway/ec2 handlers) --------------------------------------------------------
+InvalidID = _error("InvalidID", "InvalidID", 400)
+InvalidInstanceIDMalformed = _error("InvalidInstanceIDMalformed", "InvalidInstanceID.Malformed", 400)
+InvalidInstanceIDNotFound = _error("InvalidInstanceIDNotFound", "InvalidInstanceID.NotFound", 400)
+IncorrectInstanceState = _error("IncorrectInstanceState", "IncorrectInstanceState", 400)
+InstanceLimitExceeded = _error("InstanceLimitExceeded", "InstanceLimitExceeded", 400,
+                               "You have requested more instances than your current instance limit allows.")
+InvalidInstanceType = _error("InvalidInstanceType", "InvalidInstanceType", 400)
+OperationNotPermitted = _error("OperationNotPermitted", "OperationNotPermitted", 400)
+InvalidAMIIDMalformed = _error("InvalidAMIIDMalformed", "InvalidAMIID.Malformed", 400)
+InvalidAMIIDNotFound = _error("InvalidAMIIDNotFound", "InvalidAMIID.NotFound", 400)
+InvalidAMINameMalformed = _error("InvalidAMINameMalformed", "InvalidAMIName.Malformed", 400)
+InvalidAMINameDuplicate = _error("InvalidAMINameDuplicate", "InvalidAMIName.Duplicate", 400)
+InvalidAMIAttributeItemValue = _error("InvalidAMIAttributeItemValue", "InvalidAMIAttributeItemValue", 400)
+InvalidUserIDMalformed = _error("InvalidUserIDMalformed", "InvalidUserID.Malformed", 400)
+InvalidBlockDeviceMapping = _error("InvalidBlockDeviceMapping", "InvalidBlockDeviceMapping", 400)
+InvalidKeyPairNotFound = _error("InvalidKeyPairNotFound", "InvalidKeyPair.NotFound", 400)
+InvalidKeyPairDuplicate = _error("InvalidKeyPairDuplicate", "InvalidKeyPair.Duplicate", 400)
+InvalidKeyPairFormat = _error("InvalidKeyPairFormat", "InvalidKeyPair.Format", 400)
+InvalidGroupNotFound = _error("InvalidGroupNotFound", "InvalidGroup.NotFound", 400)
+InvalidGroupDuplicate = _error("InvalidGroupDuplicate", "InvalidGroup.Duplicate", 400)
+InvalidGroupReserved = _error("InvalidGroupReserved", "InvalidGroup.Reserved", 400)
+InvalidGroupIdMalformed = _error("InvalidGroupIdMalformed", "InvalidGroupId.Malformed", 400)
+InvalidPermissionDuplicate = _error("InvalidPermissionDuplicate", "InvalidPermission.Duplicate", 400)
+InvalidPermissionNotFound = _error("InvalidPermissionNotFound", "InvalidPermission.NotFound", 400,
+                                   "The specified rule does not exist in this security group.")
+InvalidPermissionMalformed = _error("InvalidPermissionMalformed", "InvalidPermission.Malformed", 400)
+InvalidSecurityGroupRuleIdNotFound = _error("InvalidSecurityGroupRuleIdNotFound",
+                                            "InvalidSecurityGroupRuleId.NotFound", 400)
+CannotDelete = _error("CannotDelete", "CannotDelete", 400)
+DependencyViolation = _error("DependencyViolation", "DependencyViolation", 400)
+InvalidVolumeIDMalformed = _error("InvalidVolumeIDMalformed", "InvalidVolumeID.Malformed", 400)
+InvalidVolumeNotFound = _error("InvalidVolumeNotFound", "InvalidVolume.NotFound", 400)
+InvalidVolumeZoneMismatch = _error("InvalidVolumeZoneMismatch", "InvalidVolume.ZoneMismatch", 400)
+VolumeInUse = _error("VolumeInUse", "VolumeInUse", 400)
+VolumeLimitExceeded = _error("VolumeLimitExceeded", "VolumeLimitExceeded", 400,
+                             "You have exceeded your maximum gigabyte or volume limit.")
+IncorrectState = _error("IncorrectState", "IncorrectState", 400)
+InvalidAttachmentNotFound = _error("InvalidAttachmentNotFound", "InvalidAttachment.NotFound", 400)
+InvalidZoneNotFound = _error("InvalidZoneNotFound", "InvalidZone.NotFound", 400)
+InvalidSnapshotIDMalformed = _error("InvalidSnapshotIDMalformed", "InvalidSnapshotID.Malformed", 400)
+InvalidSnapshotNotFound = _error("InvalidSnapshotNotFound", "InvalidSnapshot.NotFound", 400)
+InvalidSnapshotInUse = _error("InvalidSnapshotInUse", "InvalidSnapshot.InUse", 400)
+SnapshotLimitExceeded = _error("SnapshotLimitExceeded", "SnapshotLimitExceeded", 400,
+                               "The maximum number of snapshots has been reached.")
+InvalidAllocationIDMalformed = _error("InvalidAllocationIDMalformed", "InvalidAllocationID.Malformed", 400)
+InvalidAllocationIDNotFound = _error("InvalidAllocationIDNotFound", "InvalidAllocationID.NotFound", 400)
+InvalidAddressNotFound = _error("InvalidAddressNotFound", "InvalidAddress.NotFound", 400)
+InvalidAddressMalformed = _error("InvalidAddressMalformed", "InvalidAddress.Malformed", 400)
+InvalidAssociationIDNotFound = _error("InvalidAssociationIDNotFound", "InvalidAssociationID.NotFound", 400)
+InvalidIPAddressInUse = _error("InvalidIPAddressInUse", "InvalidIPAddress.InUse", 400)
+ResourceAlreadyAssociated = _error("ResourceAlreadyAssociated", "Resource.AlreadyAssociated", 400)
+AddressLimitExceeded = _error("AddressLimitExceeded", "AddressLimitExceeded", 400,
+                              "The maximum number of addresses has been reached.")
+InvalidVpcIDNotFound = _error("InvalidVpcIDNotFound", "InvalidVpcID.NotFound", 400)
+InvalidInstanceAttributeValue = _error("InvalidInstanceAttributeValue", "InvalidInstanceAttributeValue", 400)
+Ec2Unavailable = _error("Ec2Unavailable", "Unavailable", 503,
+                        "The server is overloaded and can't handle the request.")
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and issubclass(_cls, AwsError) and _cls is not AwsError:
+        _BY_CODE.setdefault(_cls.code, _cls)
+InsufficientInstanceCapacity = _error("InsufficientInstanceCapacity", "InsufficientInstanceCapacity", 500,
+                                      "There is not enough capacity to fulfill your request.")
+_BY_CODE.setdefault(InsufficientInstanceCapacity.code, InsufficientInstanceCapacity)

@@ -43,7 +43,8 @@ _SHADOWED = frozenset({"ListDirectoryBuckets"})
 
 # Query parameters of authentication (SigV4 presign, SigV2 query auth) and the SDKs' x-id hint;
 # `X-Amz-*` is matched case-insensitively (presigning also hoists x-amz-* headers into the query).
-_AUTH_PARAMS = frozenset({"awsaccesskeyid", "signature", "expires", "x-id"})
+# SigV2 query URLs from botocore also carry the signed Content-Type/Content-MD5 as query parameters.
+_AUTH_PARAMS = frozenset({"awsaccesskeyid", "signature", "expires", "x-id", "content-type", "content-md5"})
 
 
 def _is_auth_param(name: str) -> bool:

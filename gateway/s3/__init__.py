@@ -1,1 +1,16 @@
 """S3 semantics on the neutral ObjectStore: one module per family, each registering its handlers."""
+
+from . import (  # noqa: F401 - registers the handlers
+    acl,
+    buckets,
+    copy,
+    cors,
+    deletes,
+    lifecycle,
+    listing,
+    multipart,
+    multipart_copy,
+    objects,
+    tagging,
+    versioning,
+)

@@ -1,0 +1,160 @@
+"""DeleteObject and DeleteObjects.
+
+Deleting is idempotent: a missing key (or version) answers 204, as S3 does. In a versioned bucket a
+delete without versionId adds a delete marker (x-amz-delete-marker, x-amz-version-id); gateway-held
+extras (tags, ACL) go with the version that is actually removed, never with a version that stays.
+DeleteObjects requires Content-MD5 or a checksum header (verified for every buffered body by the
+pipeline), takes at most 1000 keys, and reports each key's failure in `Errors` without failing the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from backends import base
+
+from ..context import RequestContext
+from ..protocol import errors
+from . import acl, conditions, names
+from .buckets import check_expected_owner
+from .common import backend_errors, object_store, s3_handler, set_object_extra
+from .listing import s3_etag
+from .versioning import version_id_param
+
+MAX_KEYS = 1000
+_CONCURRENCY = 16  # backend deletes in flight for one DeleteObjects
+
+
+async def _check_delete_conditions(store: base.ObjectStore, bucket: str, key: str, version_id: str | None, *,
+                                   etag: str | None, modified: dt.datetime | None, size: int | None) -> None:
+    """If-Match / x-amz-if-match-last-modified-time / x-amz-if-match-size: 412 when the object differs,
+    NoSuchKey when there is none."""
+    if etag is None and modified is None and size is None:
+        return
+    try:
+        with backend_errors(bucket=bucket, key=key, version_id=version_id):
+            info = await store.head_object(bucket, key, version_id=version_id)
+    except (errors.NoSuchKey, errors.NoSuchVersion):
+        raise errors.NoSuchKey(Key=key) from None
+    if etag is not None:
+        conditions.check_write_if_match(etag, info, s3_etag(info))
+    if modified is not None and info.last_modified.replace(microsecond=0) != \
+            modified.astimezone(dt.UTC).replace(microsecond=0):
+        raise errors.PreconditionFailed(Condition="x-amz-if-match-last-modified-time")
+    if size is not None and info.size != size:
+        raise errors.PreconditionFailed(Condition="x-amz-if-match-size")
+
+
+async def delete_one(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: str,
+                     version_id: str | None) -> base.ObjectInfo | None:
+    """Delete a key or one version; None when there was nothing to delete. NoSuchBucket propagates."""
+    with backend_errors(bucket=bucket, key=key, version_id=version_id):
+        try:
+            result = await store.delete_object(bucket, key, version_id=version_id)
+        except base.NotFound as e:
+            if e.kind == "container":
+                raise  # NoSuchBucket
+            result = None
+    if version_id is not None:
+        await set_object_extra(ctx, bucket, key, version_id, None)
+    elif result is None or not result.delete_marker:
+        # The current (unversioned, or "null") object is gone: so is what the gateway kept for it.
+        await set_object_extra(ctx, bucket, key, result.version_id if result else None, None)
+    return result
+
+
+async def _delete_tolerant(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: str,
+                           version_id: str | None) -> base.ObjectInfo | None:
+    try:
+        return await delete_one(ctx, store, bucket, key, version_id)
+    except errors.NoSuchBucket:
+        raise
+    except (errors.NoSuchKey, errors.NoSuchVersion):
+        return None
+
+
+def _result_headers(result: base.ObjectInfo | None, version_id: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if result is not None and result.delete_marker:
+        out["DeleteMarker"] = True
+    vid = version_id or (result.version_id if result is not None else None)
+    if vid:
+        out["VersionId"] = vid
+    return out
+
+
+@s3_handler("DeleteObject", anonymous=True)
+async def delete_object(ctx: RequestContext) -> dict:
+    p = ctx.params
+    bucket, key, version_id = p["Bucket"], p["Key"], version_id_param(p.get("VersionId"))
+    names.check_bucket_name(bucket)
+    await acl.require(ctx, bucket, permission="WRITE")
+    check_expected_owner(ctx, await acl.resolve_owner(ctx, bucket))
+    if p.get("MFA") is not None:
+        raise errors.S3NotImplemented("MFA delete is not supported.", Header="x-amz-mfa")
+    store = await object_store(ctx)
+    await _check_delete_conditions(store, bucket, key, version_id, etag=p.get("IfMatch"),
+                                   modified=p.get("IfMatchLastModifiedTime"), size=p.get("IfMatchSize"))
+    result = await _delete_tolerant(ctx, store, bucket, key, version_id)
+    return _result_headers(result, version_id)
+
+
+def _has_integrity_header(ctx: RequestContext) -> bool:
+    headers = ctx.request.headers
+    return "Content-MD5" in headers or any(k.lower().startswith("x-amz-checksum-") for k in headers)
+
+
+@s3_handler("DeleteObjects", anonymous=True)
+async def delete_objects(ctx: RequestContext) -> dict:
+    p = ctx.params
+    bucket = p["Bucket"]
+    names.check_bucket_name(bucket)
+    if not _has_integrity_header(ctx):
+        raise errors.InvalidRequest("Missing required header for this request: Content-MD5")
+    spec = p.get("Delete")
+    objects = (spec or {}).get("Objects")
+    if not objects or len(objects) > MAX_KEYS or any("Key" not in o for o in objects):
+        raise errors.MalformedXML()
+    if p.get("MFA") is not None:
+        raise errors.S3NotImplemented("MFA delete is not supported.", Header="x-amz-mfa")
+    await acl.require(ctx, bucket, permission="WRITE")
+    check_expected_owner(ctx, await acl.resolve_owner(ctx, bucket))
+    store = await object_store(ctx)
+    with backend_errors(bucket=bucket):
+        await store.head_container(bucket)  # NoSuchBucket for the whole request, not per key
+    quiet = bool(spec.get("Quiet"))
+    gate = asyncio.Semaphore(_CONCURRENCY)
+
+    async def one(item: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        key, version_id = item["Key"], item.get("VersionId")
+        async with gate:
+            try:
+                version_id = version_id_param(version_id)
+                await _check_delete_conditions(store, bucket, key, version_id, etag=item.get("ETag"),
+                                               modified=item.get("LastModifiedTime"), size=item.get("Size"))
+                result = await _delete_tolerant(ctx, store, bucket, key, version_id)
+            except errors.AwsError as e:
+                failure = {"Key": key, "Code": e.code, "Message": e.message}
+                if version_id:
+                    failure["VersionId"] = version_id
+                return None, failure
+        done: dict[str, Any] = {"Key": key}
+        if version_id:
+            done["VersionId"] = version_id
+        if result is not None and result.delete_marker:
+            done["DeleteMarker"] = True
+            if result.version_id:
+                done["DeleteMarkerVersionId"] = result.version_id
+        return done, None
+
+    outcomes = await asyncio.gather(*(one(item) for item in objects))
+    deleted = [d for d, _ in outcomes if d is not None]
+    failed = [f for _, f in outcomes if f is not None]
+    out: dict[str, Any] = {}
+    if deleted and not quiet:
+        out["Deleted"] = deleted
+    if failed:
+        out["Errors"] = failed
+    return out
