@@ -1,7 +1,7 @@
 """Whole-body checksums S3 clients send as trailers (`x-amz-checksum-<algorithm>`, base64 of the digest).
 
-CRC32, SHA-1 and SHA-256 come from the standard library; CRC32C and CRC64NVME need awscrt (what botocore
-uses) and are passed through unverified when it is absent, rather than run at pure-Python speed.
+CRC32, SHA-1 and SHA-256 come from the standard library; CRC32C and CRC64NVME from awscrt (what botocore
+uses for them too).
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ import zlib
 from collections.abc import Callable
 from typing import Protocol
 
-try:  # optional accelerator, as in botocore
-    from awscrt import checksums as _crt  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the environment
-    _crt = None
+from awscrt import checksums as _crt
 
 PREFIX = "x-amz-checksum-"
 
@@ -47,20 +44,13 @@ class _Crc:
         return base64.b64encode(self._value.to_bytes(self._width, "big")).decode("ascii")
 
 
-def _factories() -> dict[str, Callable[[], Checksum]]:
-    found: dict[str, Callable[[], Checksum]] = {
-        "crc32": lambda: _Crc(zlib.crc32, 4),
-        "sha1": lambda: _Hash(hashlib.sha1),
-        "sha256": lambda: _Hash(hashlib.sha256),
-    }
-    if _crt is not None:
-        found["crc32c"] = lambda: _Crc(_crt.crc32c, 4)
-        if hasattr(_crt, "crc64nvme"):
-            found["crc64nvme"] = lambda: _Crc(_crt.crc64nvme, 8)
-    return found
-
-
-_FACTORIES = _factories()
+_FACTORIES: dict[str, Callable[[], Checksum]] = {
+    "crc32": lambda: _Crc(zlib.crc32, 4),
+    "crc32c": lambda: _Crc(_crt.crc32c, 4),
+    "crc64nvme": lambda: _Crc(_crt.crc64nvme, 8),
+    "sha1": lambda: _Hash(hashlib.sha1),
+    "sha256": lambda: _Hash(hashlib.sha256),
+}
 KNOWN = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
 
 

@@ -13,7 +13,6 @@ UploadPart reuses the same pieces (multipart).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -40,54 +39,13 @@ _BY_LOWER = {low: name for name, (low, _, _) in ALGORITHMS.items()}
 # Newer members of the model that this gateway does not compute: refused, never silently dropped.
 _UNSUPPORTED_MEMBERS = ("ChecksumSHA512", "ChecksumMD5", "ChecksumXXHASH64", "ChecksumXXHASH3",
                         "ChecksumXXHASH128")
-_PURE_PYTHON_CHUNK = 256 * 1024  # bigger pieces of a slow (pure-Python) CRC go to a worker thread
-
-
-# ---- pure-Python CRCs (used only when awscrt is not installed) ----------------------------------------
-def _table(poly: int) -> tuple[int, ...]:
-    out = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        out.append(c)
-    return tuple(out)
-
-
-class _TableCrc:
-    """A reflected table-driven CRC (CRC-32C: Castagnoli; CRC-64/NVME). Slow (~10 MB/s) but exact."""
-
-    def __init__(self, poly: int, width: int) -> None:
-        self._mask = (1 << (8 * width)) - 1
-        self._table = _TABLES.setdefault(poly, _table(poly))
-        self._width = width
-        self._crc = self._mask
-        self.slow = True
-
-    def update(self, data: bytes) -> None:
-        crc, table = self._crc, self._table
-        for b in data:
-            crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-        self._crc = crc
-
-    def b64digest(self) -> str:
-        return base64.b64encode((self._crc ^ self._mask).to_bytes(self._width, "big")).decode("ascii")
-
-
-_TABLES: dict[int, tuple[int, ...]] = {}
-_PURE = {"crc32c": lambda: _TableCrc(0x82F63B78, 4), "crc64nvme": lambda: _TableCrc(0x9A6C9329AC4BC9B5, 8)}
 
 
 def new_checksum(algorithm: str) -> Any:
     """A running checksum for an AWS algorithm name (`CRC32`...): `update(bytes)`, `b64digest()`."""
-    low = ALGORITHMS[algorithm][0]
-    running = auth_checksums.new(low)  # stdlib or awscrt (fast)
-    return running if running is not None else _PURE[low]()
-
-
-def auth_layer_verifies(algorithm: str) -> bool:
-    """True when the aws-chunked decoder itself verifies this algorithm's trailer."""
-    return auth_checksums.new(ALGORITHMS[algorithm][0]) is not None
+    running = auth_checksums.new(ALGORITHMS[algorithm][0])  # stdlib or awscrt, all at C speed
+    assert running is not None
+    return running
 
 
 # ---- what the client declared ---------------------------------------------------------------------------
@@ -186,11 +144,9 @@ class VerifiedBody:
         self.result = BodyResult()
         self._md5 = hashlib.md5() if (want_md5 or spec.md5_hex) else None
         self._running = None
-        self._own_trailer_check = False
-        # A trailer the aws-chunked decoder can verify is verified there; computed here otherwise.
-        if spec.algorithm is not None and (spec.trailer is None or not auth_layer_verifies(spec.algorithm)):
+        # A trailer is verified by the aws-chunked decoder; a header value is checked here.
+        if spec.algorithm is not None and spec.trailer is None:
             self._running = new_checksum(spec.algorithm)
-            self._own_trailer_check = spec.trailer is not None
         self._held: bytes | None = None
         self.error: errors.AwsError | None = None
         self._started = False
@@ -237,10 +193,7 @@ class VerifiedBody:
             if self._md5 is not None:
                 self._md5.update(piece)
             if self._running is not None:
-                if getattr(self._running, "slow", False) and len(piece) >= _PURE_PYTHON_CHUNK:
-                    await asyncio.to_thread(self._running.update, piece)
-                else:
-                    self._running.update(piece)
+                self._running.update(piece)
             return piece
 
     def _finish(self) -> None:
@@ -262,8 +215,6 @@ class VerifiedBody:
             if value is None:
                 raise errors.MalformedTrailerError()
             expected = _check_digest_value(spec.algorithm, value)
-            if self._own_trailer_check and computed != expected:
-                raise checksum_mismatch(spec.algorithm)
             result.checksums[spec.algorithm] = expected
             return
         if spec.expected is not None and computed != spec.expected:
