@@ -23,8 +23,11 @@ from .protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer
 from .protocol.s3_routing import S3Router
 from .registry import Registry, default_registry
 from .store import Store, open_store
+from .store.cache import CachedStore
 
 log = logging.getLogger("cloudgate.app")
+# State read on every S3 request and written only by bucket-level calls: cached (gateway/store/cache.py).
+CACHED_NAMESPACES = ("s3:bucket-owner", "s3:bucket-config")
 GATEWAY_KEY = web.AppKey("gateway", object)
 
 
@@ -40,7 +43,8 @@ class Gateway:
             BackendCredentialProvider(validator) if validator is not None else StaticProvider.from_config(
                 [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
                   "display_name": c.display_name, "backend": c.backend} for c in config.auth.static]))
-        self.store = store if store is not None else open_store(config.state.url)
+        self.store = CachedStore(store if store is not None else open_store(config.state.url),
+                                 namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
         self.backend_name = config.backend.type if config.backend else "none"
         self.ec2_parser = Ec2RequestParser()

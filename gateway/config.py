@@ -84,6 +84,9 @@ class Backend:
 class State:
     # sqlite:///path (embedded, one gateway) or postgresql://... (several replicas share it)
     url: str = "sqlite:///cloudgate-state.db"
+    # S3 bucket facts (owner, ACL, lifecycle, CORS...) are read from memory for this long; the gateway's
+    # own writes take effect at once, another replica's within this many seconds (0 = always read).
+    cache_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"logging.level: must be one of {sorted(_LEVELS)}")
     if cfg.logging.format not in ("json", "text"):
         raise ConfigError("logging.format: must be json or text")
+    if isinstance(cfg.state.cache_seconds, bool) or not isinstance(cfg.state.cache_seconds, int | float) \
+            or not 0 <= cfg.state.cache_seconds <= 60:
+        raise ConfigError("state.cache_seconds: must be a number of seconds from 0 (off) to 60")
     if cfg.s3.lifecycle_interval_seconds < 0:
         raise ConfigError("s3.lifecycle_interval_seconds: must be 0 (off) or positive")
     if cfg.s3.lifecycle_max_keys_per_pass <= 0:

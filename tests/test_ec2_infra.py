@@ -123,6 +123,9 @@ def test_max_results_bounds_and_combination():
         paging.check_max_results({"MaxResults": 4})
     with pytest.raises(errors.InvalidParameterCombination):
         paging.check_max_results({"MaxResults": 5, "InstanceIds": ["i-1"]}, ids_param="InstanceIds")
+    assert paging.check_max_results({"MaxResults": 1000}, maximum=500, clamp=True) == 500
+    with pytest.raises(errors.InvalidParameterValue):
+        paging.check_max_results({"MaxResults": 1000}, maximum=500)
 
 
 # ---- tags ------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 from backends import base
 from backends.base import Segment
-from backends.openstack import swift_backend
+from backends.openstack import swift, swift_backend
 from backends.openstack.swift import SwiftClient, TempAuth, Token
 from backends.openstack.swift_backend import SwiftBackend, SwiftObjectStore
 from gateway.auth.credentials import Identity
@@ -73,8 +73,11 @@ def test_options_are_validated():
         SwiftBackend.from_options({})
     with pytest.raises(ValueError, match="timeout"):
         SwiftBackend.from_options({"auth_url": "http://127.0.0.1:1/auth/v1.0", "timeout": -1})
-    b = SwiftBackend.from_options({"auth_url": "http://h/auth/v1.0", "timeout": 3, "connect_timeout": 1.5})
-    assert (b.timeout, b.connect_timeout) == (3.0, 1.5)
+    with pytest.raises(ValueError, match="cache_seconds"):
+        SwiftBackend.from_options({"auth_url": "http://127.0.0.1:1/auth/v1.0", "cache_seconds": 600})
+    b = SwiftBackend.from_options({"auth_url": "http://h/auth/v1.0", "timeout": 3, "connect_timeout": 1.5,
+                                   "cache_seconds": 0})
+    assert (b.timeout, b.connect_timeout, b.cache_seconds) == (3.0, 1.5, 0.0)
 
 
 def test_factory_names_the_bad_option():
@@ -105,6 +108,84 @@ async def test_expired_token_reauthenticates_once(store, container):
     store.auth._cached = Token("AUTH_tk_bogus", good.storage_url, None)
     assert (await store.head_container(container)).name == container
     assert store.auth._cached.token != "AUTH_tk_bogus"
+
+
+def _record_exchanges(store) -> list[tuple[str, bool]]:
+    """(method, sent with Expect: 100-continue) of every HTTP exchange the store's client makes from now."""
+    seen: list[tuple[str, bool]] = []
+    raw = store.client.raw
+
+    def recording(method, url, **kw):
+        seen.append((method, bool(kw.get("expect100"))))
+        return raw(method, url, **kw)
+    store.client.raw = recording
+    return seen
+
+
+async def test_streamed_uploads_ask_first_only_with_a_token_not_vouched_for(store, container, monkeypatch):
+    await store.create_container(container)  # Swift accepted the token just now
+    seen = _record_exchanges(store)
+    data = secrets.token_bytes(200_000)
+    await store.put_object(container, "k", chunks(data, 65536), size=len(data))
+    assert seen == [("HEAD", False), ("PUT", False)]  # versioning state, then the body at once
+    monkeypatch.setattr(swift, "VOUCH_SECONDS", 0)
+    seen.clear()
+    await store.put_object(container, "k", chunks(data, 65536), size=len(data))
+    assert seen == [("PUT", True)]
+
+
+async def test_a_revoked_token_during_an_upload(store, container):
+    """Not vouched for: Swift refuses before the body (100-continue) and the upload goes on with a new
+    token. Vouched for (accepted moments ago, revoked since): the body went unasked, so the upload fails
+    as Unavailable (a retryable 503), stores nothing, and the token is renewed. A body of one chunk or less
+    is sent as bytes: replayed with the new token either way."""
+    await store.create_container(container)
+    good = store.auth._cached
+    bogus = Token("AUTH_tk_bogus", good.storage_url, None)
+    data = secrets.token_bytes(200_000)
+    store.auth._cached = bogus
+    assert (await store.put_object(container, "a", chunks(data, 65536), size=len(data))).size == len(data)
+    assert store.auth._cached.token != bogus.token
+    store.auth._cached = bogus
+    store.auth.vouch(bogus)
+    with pytest.raises(base.Unavailable):
+        await store.put_object(container, "b", chunks(data, 65536), size=len(data))
+    assert store.auth._cached.token != bogus.token
+    with pytest.raises(base.NotFound):
+        await store.head_object(container, "b")
+    store.auth._cached = bogus
+    store.auth.vouch(bogus)
+    assert (await store.put_object(container, "c", chunks(b"x" * 1000, 100), size=1000)).size == 1000
+    assert await read_all((await store.get_object(container, "c"))[2]) == b"x" * 1000
+
+
+async def test_versioning_state_is_shared_by_an_accounts_requests_and_corrected_by_writes(
+        backend, container, swift_endpoint):
+    """A container's versioning state is learnt once per account (not per request), follows the
+    gateway's own changes at once, and a change made past the gateway is caught by the next write's
+    answer: that one write lands as S3's null version (S3 documents the same propagation window)."""
+    first = await backend.object_store(ident())
+    await first.create_container(container)
+    seen = _record_exchanges(first)  # the client is shared: this sees every store of the backend
+    await put(await backend.object_store(ident()), container, "k", b"1")
+    await put(await backend.object_store(ident()), container, "k", b"2")
+    assert [m for m, _ in seen] == ["HEAD", "PUT", "PUT"]
+    second = await backend.object_store(ident())  # another request of the same account
+    await second.set_versioning(container, True)
+    v3 = await put(first, container, "k", b"3")
+    assert v3.version_id is not None
+    await second.set_versioning(container, False)
+    assert (await put(first, container, "k", b"4")).version_id is None
+    swift_endpoint.direct("a").request("POST", container, headers={"X-Versions-Enabled": "true"})
+    stale = await put(first, container, "k", b"5")
+    assert stale.version_id is None  # written as the null version, and reported so
+    fresh = await put(first, container, "k", b"6")
+    assert fresh.version_id is not None  # the previous answer corrected the state
+    listing = await first.list_objects(container, versions=True)
+    versions = [(o.version_id, o.is_latest) for o in listing.objects if o.key == "k"]
+    assert versions[0] == (fresh.version_id, True)
+    assert (None, False) in versions and (v3.version_id, False) in versions
+    assert await read_all((await first.get_object(container, "k", version_id="null"))[2]) == b"5"
 
 
 # ---- containers -----------------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ neutral ObjectStore onto these calls lives in `swift_backend.py`.
 Failure rules: connect errors, timeouts and 5xx raise `Unavailable`; a call is retried only when it is
 idempotent and its body is replayable (bytes or none), and only after a failure to connect or a pooled
 connection the server had already dropped — never once a streamed body started flowing. A 401 re-authenticates
-once (the body must still be unsent: streamed PUTs use `Expect: 100-continue`, so Swift refuses before
-the first byte).
+once. A streamed body can't be sent twice, so it goes with `Expect: 100-continue` (Swift refuses before
+the first byte) unless its token is vouched for: fetched or accepted by Swift within `VOUCH_SECONDS`.
+The handshake costs a round trip per PUT; skipping it for a vouched token means that a token revoked in
+that window fails the one upload in flight with `Unavailable` (a retryable 503) and is replaced.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 import contextlib
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ from backends import base
 CHUNK = 1 << 16  # bytes per chunk when streaming out; aiohttp keeps at most ~2 chunks buffered
 RETRY_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError)
 TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+VOUCH_SECONDS = 60.0  # a token fetched or accepted this recently streams without Expect: 100-continue
 
 
 # ---- tokens ------------------------------------------------------------------------------------------
@@ -46,6 +49,15 @@ class TokenSource(abc.ABC):
     def __init__(self) -> None:
         self._cached: Token | None = None
         self._lock = asyncio.Lock()
+        self._vouched: tuple[Token, float] | None = None  # the last token known good, and when
+
+    def vouch(self, token: Token) -> None:
+        """Swift just accepted `token` (or issued it)."""
+        self._vouched = (token, time.monotonic())
+
+    def vouched(self, token: Token) -> bool:
+        v = self._vouched
+        return v is not None and v[0] is token and time.monotonic() - v[1] < VOUCH_SECONDS
 
     @abc.abstractmethod
     async def _fetch(self, client: SwiftClient) -> Token: ...
@@ -57,6 +69,7 @@ class TokenSource(abc.ABC):
             tok = self._cached
             if tok is None or tok is stale or (tok.expires is not None and tok.expires - time.monotonic() < 60):
                 tok = self._cached = await self._fetch(client)
+                self.vouch(tok)
             return tok
 
 
@@ -232,19 +245,25 @@ class SwiftClient:
             path += "/" + quote_object(obj)
         qs = urllib.parse.urlencode(list(query.items()) if isinstance(query, Mapping) else list(query or ()),
                                     quote_via=urllib.parse.quote)
-        # A streamed body can't be replayed: ask Swift to refuse (401, 412...) before we send any of it.
-        expect100 = data is not None and not isinstance(data, bytes | bytearray)
+        streamed = data is not None and not isinstance(data, bytes | bytearray)
         token = await auth.get(self)
         what = f"{method} {container or ''}{'/' + obj if obj is not None else ''}"
         ok = tuple(ok)
         for attempt in (0, 1):
             hdrs = {**(headers or {}), "X-Auth-Token": token.token}
             url = token.storage_url + path + ("?" + qs if qs else "")
+            # A streamed body can't be replayed: unless the token is known good, ask Swift to refuse
+            # (401, 412...) before we send any of it.
+            expect100 = streamed and not auth.vouched(token)
             async with self.raw(method, url, headers=hdrs, data=data, idempotent=idempotent,
                                 streaming=streaming, expect100=expect100) as resp:
                 if resp.status == 401 and attempt == 0:
                     token = await auth.get(self, stale=token)
+                    if streamed and not expect100:  # part of the body may be gone: the client retries
+                        raise base.Unavailable(f"{what}: Swift refused a token during an upload; renewed")
                     continue
+                if resp.status != 401:
+                    auth.vouch(token)
                 if resp.status // 100 != 2 and resp.status not in ok:
                     body = b"" if method == "HEAD" else await resp.content.read(4096)
                     raise error_for(resp.status, body, kind or _kind(container, obj), what)
@@ -271,3 +290,39 @@ async def iter_body(cm: contextlib.AbstractAsyncContextManager[aiohttp.ClientRes
         if not done:
             resp.close()  # unread bytes left: the connection can't be reused
         await cm.__aexit__(None, None, None)
+
+
+class CountedBody:
+    """The body as an async iterator that counts bytes and refuses to send more or fewer than declared."""
+
+    def __init__(self, body: AsyncIterable[bytes], size: int | None) -> None:
+        self.body, self.size, self.count = body, size, 0
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._gen()
+
+    async def small_or_stream(self, stall: float) -> bytes | CountedBody:
+        """What to send: the whole body as bytes when it is no bigger than one streamed chunk (held
+        whole, it costs no more memory, and bytes can be replayed after a dropped keep-alive connection
+        or a renewed token, without Expect: 100-continue), else this stream. `stall`: the deadline for
+        reading a small body, as a stream has between chunks."""
+        if self.size == 0:
+            return b""
+        if self.size is None or self.size > CHUNK:
+            return self
+        try:
+            async with asyncio.timeout(stall):
+                return b"".join([chunk async for chunk in self])
+        except TimeoutError:
+            raise base.Unavailable(f"the request body stalled for {stall} s") from None
+
+    async def _gen(self) -> AsyncIterator[bytes]:
+        async for chunk in self.body:
+            if not chunk:
+                continue
+            self.count += len(chunk)
+            if self.size is not None and self.count > self.size:
+                raise base.InvalidInput(f"body longer than its declared size {self.size}")
+            yield bytes(chunk)
+        if self.size is not None and self.count != self.size:
+            raise base.InvalidInput(f"body shorter than its declared size {self.size}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -23,7 +23,17 @@ import aiohttp
 from backends import base
 from backends.base import ByteRange, ContainerInfo, Listing, ObjectBody, ObjectInfo, Segment
 
-from .swift import CHUNK, Reply, SwiftClient, TempAuth, TokenSource, iter_body, quote_container, quote_object
+from .swift import (
+    CHUNK,
+    CountedBody,
+    Reply,
+    SwiftClient,
+    TempAuth,
+    TokenSource,
+    iter_body,
+    quote_container,
+    quote_object,
+)
 from .swift_meta import (
     CONT_META,
     DEFAULT_TYPE,
@@ -43,9 +53,11 @@ from .swift_meta import (
     split_meta,
     standard,
 )
+from .swift_state import UNKNOWN, ContainerStates
 
 MAX_SEGMENTS = 1000  # Swift's default slo max_manifest_segments
-OPTIONS = {"auth_url", "timeout", "connect_timeout"}
+OPTIONS = {"auth_url", "timeout", "connect_timeout", "cache_seconds"}
+CACHE_SECONDS = 3.0  # how long a container's versioning state is trusted (swift_state.py)
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
 
@@ -54,11 +66,11 @@ _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
 class SwiftObjectStore(base.ObjectStore):
     """One caller's view of their Swift account."""
 
-    def __init__(self, client: SwiftClient, auth: TokenSource) -> None:
+    def __init__(self, client: SwiftClient, auth: TokenSource, states: ContainerStates | None = None) -> None:
         self.client = client
         self.auth = auth
-        # container → versioning state (True on, False suspended, None never on), cached for this store
-        self._versioned: dict[str, bool | None] = {}
+        # container → versioning state, shared by every store of this account (swift_state.py)
+        self._states = states if states is not None else ContainerStates(CACHE_SECONDS)
 
     async def _call(self, method: str, container: str | None = None, obj: str | None = None,
                     **kw: Any) -> Reply:
@@ -82,6 +94,7 @@ class SwiftObjectStore(base.ObjectStore):
 
     async def create_container(self, name: str, metadata: Mapping[str, str] | None = None) -> bool:
         reply = await self._call("PUT", name, headers=meta_headers(CONT_META, metadata), kind="container")
+        self._states.forget(name)
         return reply.status == 201  # 202: it already existed (in this account)
 
     async def head_container(self, name: str) -> ContainerInfo:
@@ -90,7 +103,7 @@ class SwiftObjectStore(base.ObjectStore):
         user = split_meta(CONT_META, h)
         enabled = h.get("X-Versions-Enabled")
         versioning = None if enabled is None else enabled.lower() == "true"
-        self._versioned[name] = versioning
+        self._states.put(name, versioning)
         return ContainerInfo(name=name, object_count=int(h.get("X-Container-Object-Count", 0)),
                              bytes_used=int(h.get("X-Container-Bytes-Used", 0)),
                              created=from_timestamp(h.get("X-Timestamp")), metadata=user,
@@ -105,37 +118,48 @@ class SwiftObjectStore(base.ObjectStore):
     async def set_versioning(self, name: str, enabled: bool) -> None:
         await self._call("POST", name, headers={"X-Versions-Enabled": "true" if enabled else "false"},
                          kind="container")
-        self._versioned[name] = enabled
+        self._states.put(name, enabled)
 
     async def delete_container(self, name: str) -> None:
-        await self._call("DELETE", name, kind="container")
-        self._versioned.pop(name, None)
+        try:
+            await self._call("DELETE", name, kind="container")
+        finally:
+            self._states.forget(name)
 
     async def _versioning(self, container: str) -> bool | None:
-        if container not in self._versioned:
-            await self.head_container(container)
-        return self._versioned[container]
+        known = self._states.get(container)
+        if known is UNKNOWN:
+            return (await self.head_container(container)).versioning
+        return known  # type: ignore[return-value]
+
+    def _observe(self, container: str, reply: Reply) -> None:
+        """A write's answer says whether Swift versioned it: keep the remembered state true to it."""
+        version = reply.headers.get("X-Object-Version-Id")
+        self._states.observed_write(container, bool(version) and version != NULL_VERSION)
 
     # ---- objects ----
     async def put_object(self, container: str, key: str, body: ObjectBody, *, size: int | None,
                          content_type: str | None = None, metadata: Mapping[str, str] | None = None,
                          private: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None,
                          md5: str | None = None, if_none_match: bool = False) -> ObjectInfo:
-        hdrs = object_headers(content_type, metadata, private, headers, null=await self._writes_null(container))
+        null = await self._writes_null(container)
+        hdrs = object_headers(content_type, metadata, private, headers, null=null)
         if md5:
             hdrs["ETag"] = md5
         if if_none_match:
             hdrs["If-None-Match"] = "*"
-        counter = _Counted(body, size)
         if size is not None:
             hdrs["Content-Length"] = str(size)
-        data: Any = counter if size != 0 else b""
-        reply = await self._call("PUT", container, key, headers=hdrs, data=data, kind="container")
+        counter = CountedBody(body, size)
+        data = await counter.small_or_stream(self.client.timeout)
+        reply = await self._call("PUT", container, key, headers=hdrs, data=data, kind="container",
+                                 idempotent=not if_none_match and isinstance(data, bytes))
+        self._observe(container, reply)
         return ObjectInfo(key=key, size=counter.count, etag=etag_of(reply.headers.get("Etag")),
                           last_modified=from_http_date(reply.headers.get("Last-Modified")) or now(),
                           content_type=content_type or DEFAULT_TYPE, metadata=dict(metadata or {}),
                           private=dict(private or {}), headers=standard(headers),
-                          version_id=_version_out(reply.headers))
+                          version_id=None if null else _version_out(reply.headers))
 
     async def get_object(self, container: str, key: str, *, version_id: str | None = None,
                          byte_range: tuple[int | None, int | None] | None = None
@@ -320,8 +344,8 @@ class SwiftObjectStore(base.ObjectStore):
         want_private = dict(src.private if private is None else private)
         want_headers = dict(src.headers if headers is None else standard(headers))
         want_type = content_type or src.content_type
-        hdrs = object_headers(want_type, want_meta, want_private, want_headers,
-                              null=await self._writes_null(dst_container))
+        null = await self._writes_null(dst_container)
+        hdrs = object_headers(want_type, want_meta, want_private, want_headers, null=null)
         same = (src_container, src_key) == (dst_container, dst_key)
         if same and src.manifest and src_version_id in (None, NULL_VERSION, src.version_id):
             # Copying a segmented object onto itself would concatenate it into one new object and orphan
@@ -335,10 +359,11 @@ class SwiftObjectStore(base.ObjectStore):
         hdrs["X-Fresh-Metadata"] = "true"
         reply = await self._call("COPY", src_container, src_key, query=query, headers=hdrs,
                                  kind="version" if src_version_id else "object", idempotent=True)
+        self._observe(dst_container, reply)
         return ObjectInfo(key=dst_key, size=src.size, etag=etag_of(reply.headers.get("Etag")) or src.etag,
                           last_modified=from_http_date(reply.headers.get("Last-Modified")) or now(),
                           content_type=want_type, metadata=want_meta, private=want_private,
-                          headers=want_headers, version_id=_version_out(reply.headers))
+                          headers=want_headers, version_id=None if null else _version_out(reply.headers))
 
     async def list_objects(self, container: str, *, prefix: str = "", delimiter: str | None = None,
                            marker: str | None = None, version_marker: str | None = None, limit: int = 1000,
@@ -385,14 +410,16 @@ class SwiftObjectStore(base.ObjectStore):
                    for s in segments]
         if len(entries) > MAX_SEGMENTS:
             entries = await self._sub_manifests(container, key, segments)
-        hdrs = object_headers(content_type, metadata, private, headers, null=await self._writes_null(container))
+        null = await self._writes_null(container)
+        hdrs = object_headers(content_type, metadata, private, headers, null=null)
         reply = await self._call("PUT", container, key, query={"multipart-manifest": "put"}, headers=hdrs,
                                  data=json.dumps(entries).encode(), kind="container")
+        self._observe(container, reply)
         return ObjectInfo(key=key, size=sum(s.size for s in segments), etag=etag_of(reply.headers.get("Etag")),
                           last_modified=from_http_date(reply.headers.get("Last-Modified")) or now(),
                           content_type=content_type or DEFAULT_TYPE, metadata=dict(metadata or {}),
                           private=dict(private or {}), headers=standard(headers),
-                          version_id=_version_out(reply.headers), manifest=True)
+                          version_id=None if null else _version_out(reply.headers), manifest=True)
 
     async def _sub_manifests(self, container: str, key: str, segments: list[Segment]) -> list[dict]:
         """Manifests of ≤1000 segments each, stored beside the first segment; the entries pointing at them."""
@@ -416,40 +443,22 @@ def _version_out(headers: Mapping[str, str]) -> str | None:
     return None if version == NULL_VERSION else version
 
 
-class _Counted:
-    """The body as an async iterator that counts bytes and refuses to send more or fewer than declared."""
-
-    def __init__(self, body: ObjectBody, size: int | None) -> None:
-        self.body, self.size, self.count = body, size, 0
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._gen()
-
-    async def _gen(self) -> AsyncIterator[bytes]:
-        async for chunk in self.body:
-            if not chunk:
-                continue
-            self.count += len(chunk)
-            if self.size is not None and self.count > self.size:
-                raise base.InvalidInput(f"body longer than its declared size {self.size}")
-            yield bytes(chunk)
-        if self.size is not None and self.count != self.size:
-            raise base.InvalidInput(f"body shorter than its declared size {self.size}")
-
-
 # ---- the backend ------------------------------------------------------------------------------------------
 class SwiftBackend(base.Backend):
     """A Swift cluster reached with tempauth v1 credentials held per gateway user in config."""
 
     name = "swift"
 
-    def __init__(self, auth_url: str, *, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
+    def __init__(self, auth_url: str, *, timeout: float = 30.0, connect_timeout: float = 5.0,
+                 cache_seconds: float = CACHE_SECONDS) -> None:
         self.auth_url = auth_url
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self.cache_seconds = cache_seconds
         self._session: aiohttp.ClientSession | None = None
         self._client: SwiftClient | None = None
-        self._auth: dict[tuple[str, str], TokenSource] = {}
+        # Per Swift account: its token, and what its containers are like (shared by its requests).
+        self._auth: dict[tuple[str, str], tuple[TokenSource, ContainerStates]] = {}
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SwiftBackend:
@@ -466,6 +475,11 @@ class SwiftBackend(base.Backend):
                 if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                     raise ValueError(f"{name}: must be a positive number of seconds, got {value!r}")
                 kw[name] = float(value)
+        if "cache_seconds" in options:
+            value = options["cache_seconds"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
+                raise ValueError(f"cache_seconds: must be a number of seconds from 0 (off) to 60, got {value!r}")
+            kw["cache_seconds"] = float(value)
         return cls(url, **kw)
 
     async def start(self) -> None:
@@ -490,7 +504,8 @@ class SwiftBackend(base.Backend):
             raise base.Forbidden("this identity has no Swift credentials (backend.swift_user/swift_key)")
         await self.start()
         assert self._client is not None
-        auth = self._auth.get((user, key))
-        if auth is None:
-            auth = self._auth[(user, key)] = TempAuth(self.auth_url, user, key)
-        return SwiftObjectStore(self._client, auth)
+        account = self._auth.get((user, key))
+        if account is None:
+            account = self._auth[(user, key)] = (TempAuth(self.auth_url, user, key),
+                                                 ContainerStates(self.cache_seconds))
+        return SwiftObjectStore(self._client, *account)

@@ -53,14 +53,18 @@ def read_token(action: str, token: str) -> str:
 
 
 def check_max_results(params: dict[str, Any], *, minimum: int = 5, maximum: int = 1000,
-                      ids_param: str | None = None) -> int | None:
-    """MaxResults within the action's documented bounds; not combinable with explicit ids."""
+                      ids_param: str | None = None, clamp: bool = False) -> int | None:
+    """MaxResults within the action's documented bounds; not combinable with explicit ids. With
+    clamp, a value above the maximum means the maximum (AWS documents this for DescribeVolumes, and
+    the aws-cli sends 1000 there)."""
     max_results = params.get("MaxResults")
     if max_results is None:
         return None
     if ids_param and params.get(ids_param):
         raise errors.InvalidParameterCombination(
             f"The parameter {ids_param} cannot be used with the parameter maxResults")
+    if clamp:
+        max_results = min(max_results, maximum)
     if not minimum <= max_results <= maximum:
         raise errors.InvalidParameterValue(
             f"Value ( {max_results} ) for parameter maxResults is invalid. "

@@ -243,7 +243,7 @@ FILTERS = {
 @ec2_handler("DescribeVolumes")
 async def describe_volumes(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
-    max_results = paging.check_max_results(p, minimum=5, maximum=500, ids_param="VolumeIds")
+    max_results = paging.check_max_results(p, minimum=5, maximum=500, ids_param="VolumeIds", clamp=True)
     filters.validate(p.get("Filters"), FILTERS)
     items = filters.apply(await volume_items(ctx, p.get("VolumeIds")), p.get("Filters"), FILTERS)
     chunk, token = paging.page("DescribeVolumes", items, lambda i: i["VolumeId"], max_results, p.get("NextToken"))

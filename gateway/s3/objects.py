@@ -110,8 +110,9 @@ async def put_object(ctx: RequestContext) -> dict:
         extra["acl"] = acl_doc
     if late:
         extra["checksums"] = {"etag": info.etag, "values": late}
-    # Always written: an overwrite must not inherit the previous object's tags or ACL.
-    await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
+    # An overwrite must not inherit the previous object's tags or ACL; a new version id has none to clear.
+    if extra or info.version_id is None:
+        await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
     out: dict[str, Any] = {"ETag": f'"{info.etag}"'}
     out.update(checksums.from_private(checksums.to_private(body.result.checksums)))
     if info.version_id:

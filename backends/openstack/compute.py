@@ -1,0 +1,416 @@
+"""`OpenStackCompute`: the neutral Compute contract on Nova, Glance, Cinder and Neutron, as one caller.
+
+Every call carries the caller's own project-scoped token (from Keystone's ec2tokens answer), so the
+cloud enforces isolation: another project's server or volume is simply not found. Calls per operation
+are constant: `list_servers` is one `/servers/detail` plus, concurrently, one Neutron port listing, one
+floating IP listing and one Cinder volume listing — 4 calls for 1 server or 1000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from backends import base
+from backends.compute import (
+    Attachment,
+    Compute,
+    Flavor,
+    FloatingAddress,
+    Image,
+    KeyPair,
+    SecurityGroup,
+    SecurityRule,
+    Server,
+    ServerSpec,
+    Snapshot,
+    Volume,
+    Zone,
+)
+
+from . import mapping as m
+from .catalog import Catalog
+from .cinder import Cinder
+from .glance import Glance
+from .neutron import Neutron
+from .nova import Nova
+
+if TYPE_CHECKING:
+    from .backend import OpenStackBackend
+
+
+class OpenStackCompute(Compute):
+    def __init__(self, backend: OpenStackBackend, principal: Any) -> None:
+        attrs = principal.attributes
+        token, catalog = attrs.get("token"), attrs.get("catalog")
+        if not token or not isinstance(catalog, Catalog):
+            raise base.Forbidden("this caller has no OpenStack token (authenticate with a Keystone EC2 key)")
+        self.backend = backend
+        self.project_id = str(attrs.get("project_id") or principal.account_id)
+        access_key = attrs.get("access_key")
+
+        def forget() -> None:
+            if access_key and backend.validator is not None:
+                backend.validator.forget(str(access_key))
+
+        def url(service: str) -> str:
+            return catalog.url(service, interface=backend.interface, region=backend.region)
+
+        http = backend.http
+        self._clients: dict[str, Any] = {}
+        self._factory = {
+            "compute": lambda: Nova(http, url("compute"), token, forget),
+            "network": lambda: Neutron(http, url("network"), token, forget),
+            "image": lambda: Glance(http, url("image"), token, forget),
+            "block-storage": lambda: Cinder(http, url("block-storage"), token, forget),
+        }
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._factory[service]()
+        return self._clients[service]
+
+    @property
+    def nova(self) -> Nova:
+        return self._client("compute")
+
+    @property
+    def neutron(self) -> Neutron:
+        return self._client("network")
+
+    @property
+    def glance(self) -> Glance:
+        return self._client("image")
+
+    @property
+    def cinder(self) -> Cinder:
+        return self._client("block-storage")
+
+    # -- catalogue --------------------------------------------------------------------------------------
+    async def list_zones(self) -> list[Zone]:
+        zones = await self.nova.zones()
+        return [Zone(z.get("zoneName", ""), bool((z.get("zoneState") or {}).get("available")))
+                for z in zones if z.get("zoneName") and z.get("zoneName") != "internal"]
+
+    async def list_flavors(self) -> list[Flavor]:
+        return await self.backend.cached(("flavors", self.project_id), self._load_flavors)
+
+    async def _load_flavors(self) -> list[Flavor]:
+        return [m.flavor_from(f) for f in await self.nova.flavors()]
+
+    async def _flavor_id(self, name: str) -> str:
+        for f in await self.list_flavors():
+            if name in (f.name, f.id):
+                return f.id
+        raise base.NotFound(f"flavor {name} not found", kind="flavor")
+
+    # -- servers ----------------------------------------------------------------------------------------
+    async def list_servers(self, ids: list[str] | None = None) -> list[Server]:
+        if ids is not None and not ids:
+            return []
+        wanted = set(ids or ())
+        servers_call = self._one_server(ids[0]) if ids and len(ids) == 1 else self.nova.servers()
+        servers, ports, fips, volumes = await asyncio.gather(
+            servers_call, self.neutron.ports(), self.neutron.floating_ips(), self._volumes_if_any())
+        if wanted:
+            servers = [s for s in servers if s.get("id") in wanted]
+        ports_by_device: dict[str, list[dict]] = defaultdict(list)
+        for port in ports:
+            if m.is_server_port(port):
+                ports_by_device[port.get("device_id", "")].append(port)
+        fips_by_port: dict[str, list[dict]] = defaultdict(list)
+        for fip in fips:
+            if fip.get("port_id"):
+                fips_by_port[fip["port_id"]].append(fip)
+        vols = {v.get("id", ""): v for v in volumes}
+        return [m.server_from(s, ports_by_device.get(s.get("id", ""), ()), fips_by_port, vols) for s in servers]
+
+    async def _one_server(self, server_id: str) -> list[dict]:
+        try:
+            return [await self.nova.server(server_id)]
+        except base.NotFound:
+            return []
+
+    async def _volumes_if_any(self) -> list[dict]:
+        try:
+            cinder = self.cinder
+        except base.Unavailable:
+            return []  # a cloud without Cinder: servers still list, without device names
+        return await cinder.volumes()
+
+    async def create_servers(self, spec: ServerSpec) -> list[Server]:
+        body = m.server_body(spec, await self._flavor_id(spec.flavor_name))
+        reservation = await self.nova.create_servers(body)
+        created: list[dict] = []
+        for delay in (0, 0.2, 0.5, 1.0):  # the listing sees a new reservation at once; tolerate lag
+            await asyncio.sleep(delay)
+            created = await self.nova.servers(reservation_id=reservation)
+            if created:
+                break
+        created.sort(key=m.launch_order)
+        servers = []
+        for index, raw in enumerate(created):
+            server = m.server_from(raw)
+            server.reservation_id = server.reservation_id or reservation
+            server.launch_index = index
+            server.user_data = server.user_data or spec.user_data
+            servers.append(server)
+        return servers
+
+    async def start_server(self, server_id: str) -> None:
+        await self.nova.action(server_id, {"os-start": None})
+
+    async def stop_server(self, server_id: str, force: bool = False) -> None:
+        await self.nova.action(server_id, {"os-stop": None})
+
+    async def reboot_server(self, server_id: str) -> None:
+        await self.nova.action(server_id, {"reboot": {"type": "SOFT"}})
+
+    async def delete_server(self, server_id: str) -> None:
+        await self.nova.delete_server(server_id)
+
+    async def update_server(self, server_id: str, *, name: str | None = None,
+                            metadata: dict[str, str] | None = None,
+                            security_groups: list[str] | None = None) -> None:
+        if name is not None:
+            await self.nova.rename_server(server_id, name)
+        if metadata is not None:
+            await self.nova.set_metadata(server_id, metadata)
+        if security_groups is not None:
+            ports = await self._server_ports(server_id)
+            await asyncio.gather(*(self.neutron.update_port(p["id"], {"security_groups": list(security_groups)})
+                                   for p in ports))
+
+    async def _server_ports(self, server_id: str) -> list[dict]:
+        ports = [p for p in await self.neutron.ports(device_id=server_id) if m.is_server_port(p)]
+        if not ports:
+            await self.nova.server(server_id)  # NotFound(kind="server") when it is not the caller's
+            raise base.Conflict("the server has no network port yet")
+        return ports
+
+    async def console_output(self, server_id: str) -> str:
+        return await self.nova.console_output(server_id)
+
+    # -- images -------------------------------------------------------------------------------------------
+    async def list_images(self, ids: list[str] | None = None) -> list[Image]:
+        if ids is not None and not ids:
+            return []
+        # own, public and shared with us (accepted or not: EC2 launch permissions need no acceptance),
+        # plus community images (what a non-admin "public" image becomes, see update_image)
+        listed, community = await asyncio.gather(self.glance.images(member_status="all"),
+                                                 self.glance.images(visibility="community"))
+        seen: dict[str, dict] = {}
+        for img in [*listed, *community]:
+            seen.setdefault(img.get("id", ""), img)
+        found = [img for img in seen.values() if not ids or img.get("id") in ids]
+        members: dict[str, list[str]] = {}
+        if ids:  # launch permissions of the caller's own shared images, for the few asked for
+            mine = [img["id"] for img in found if img.get("owner") == self.project_id
+                    and img.get("visibility") == "shared"]
+            lists = await asyncio.gather(*(self.glance.members(i) for i in mine))
+            members = {i: [mb.get("member_id", "") for mb in ms] for i, ms in zip(mine, lists, strict=True)}
+        return [m.image_from(img, members.get(img.get("id", ""), ())) for img in found]
+
+    async def _image(self, image_id: str) -> Image:
+        return m.image_from(await self.glance.image(image_id))
+
+    async def create_image(self, server_id: str, name: str, description: str | None = None) -> Image:
+        image_id = await self.nova.create_image(server_id, name, {"description": description} if description else {})
+        try:
+            return await self._image(image_id)
+        except base.NotFound:  # not visible yet: it is being created
+            return Image(id=image_id, name=name, state="pending", owner=self.project_id, public=False,
+                         description=description)
+
+    async def register_image(self, name: str, *, location: str | None = None,
+                             block_devices: list[tuple[str, str | None, int | None]] | None = None,
+                             root_device: str | None = None, architecture: str | None = None,
+                             description: str | None = None) -> Image:
+        if not block_devices and not (location and location.startswith(("http://", "https://"))):
+            raise base.NotSupported("register an image from block devices (snapshots) or an http(s) URL")
+        body: dict[str, Any] = {"name": name, "container_format": "bare", "disk_format": "raw",
+                                "visibility": "private", "architecture": architecture or "x86_64"}
+        if description:
+            body["description"] = description
+        if block_devices:
+            body.update(m.image_bdm_properties(block_devices, root_device))
+        elif root_device:
+            body["root_device_name"] = root_device
+        image = await self.glance.create_image(body)
+        try:
+            if block_devices:
+                await self.glance.upload(image["id"], b"")  # no data: volume-backed, as Nova's snapshots
+            else:
+                await self.glance.import_from_url(image["id"], str(location))
+        except base.BackendError:
+            with contextlib.suppress(base.BackendError):
+                await self.glance.delete_image(image["id"])
+            raise
+        return await self._image(image["id"])
+
+    async def delete_image(self, image_id: str) -> None:
+        await self.glance.delete_image(image_id)
+
+    async def update_image(self, image_id: str, *, description: str | None = None,
+                           public: bool | None = None, add_members: list[str] | None = None,
+                           remove_members: list[str] | None = None) -> None:
+        img = await self.glance.image(image_id)
+        ops: list[dict[str, Any]] = []
+        if description is not None:
+            ops.append({"op": "replace" if "description" in img else "add", "path": "/description",
+                        "value": description})
+        visibility = img.get("visibility")
+        if public is True:
+            visibility = "public"
+        elif public is False or (add_members and visibility == "private"):
+            visibility = "shared"  # keeps launch permissions (private would hide the image from members)
+        if ops:
+            await self.glance.patch(image_id, ops)
+        if visibility != img.get("visibility"):
+            try:
+                await self.glance.patch(image_id, [{"op": "replace", "path": "/visibility", "value": visibility}])
+            except base.Forbidden:
+                if visibility != "public":
+                    raise
+                # publicizing needs admin in Glance's default policy: "community" is the public image
+                # every project may make (listed by list_images for everyone)
+                await self.glance.patch(image_id, [{"op": "replace", "path": "/visibility", "value": "community"}])
+        for member in add_members or ():
+            with contextlib.suppress(base.AlreadyExists):
+                await self.glance.add_member(image_id, member)
+        for member in remove_members or ():
+            with contextlib.suppress(base.NotFound):
+                await self.glance.delete_member(image_id, member)
+
+    # -- key pairs ----------------------------------------------------------------------------------------
+    async def list_keypairs(self) -> list[KeyPair]:
+        return [m.keypair_from(k) for k in await self.nova.keypairs()]
+
+    async def import_keypair(self, name: str, public_key: str) -> KeyPair:
+        return m.keypair_from(await self.nova.import_keypair(name, public_key))
+
+    async def delete_keypair(self, name: str) -> None:
+        await self.nova.delete_keypair(name)
+
+    # -- security groups -------------------------------------------------------------------------------------
+    async def list_security_groups(self, ids: list[str] | None = None) -> list[SecurityGroup]:
+        if ids is not None and not ids:
+            return []
+        groups = await self.neutron.security_groups(id=list(ids) if ids else None)
+        return [m.group_from(g) for g in groups]
+
+    async def create_security_group(self, name: str, description: str,
+                                    network_id: str | None = None) -> SecurityGroup:
+        # Neutron allows duplicate names; clouds the gateway fronts must not (names address groups)
+        if await self.neutron.security_groups(name=name, project_id=self.project_id):
+            raise base.AlreadyExists(f"security group {name!r} already exists")
+        return m.group_from(await self.neutron.create_security_group(name, description))
+
+    async def delete_security_group(self, group_id: str) -> None:
+        await self.neutron.delete_security_group(group_id)
+
+    async def add_security_rule(self, rule: SecurityRule) -> SecurityRule:
+        return m.rule_from(await self.neutron.create_rule(m.rule_body(rule)))
+
+    async def delete_security_rule(self, rule_id: str) -> None:
+        await self.neutron.delete_rule(rule_id)
+
+    # -- volumes and snapshots --------------------------------------------------------------------------------
+    async def list_volumes(self, ids: list[str] | None = None) -> list[Volume]:
+        if ids is not None and not ids:
+            return []
+        if ids and len(ids) == 1:
+            try:
+                return [m.volume_from(await self.cinder.volume(ids[0]))]
+            except base.NotFound:
+                return []
+        return [m.volume_from(v) for v in await self.cinder.volumes() if not ids or v.get("id") in ids]
+
+    async def create_volume(self, size_gib: int | None, zone: str | None, *, snapshot_id: str | None = None,
+                            volume_type: str | None = None, name: str | None = None) -> Volume:
+        body: dict[str, Any] = {"size": size_gib}
+        for key, value in (("availability_zone", zone), ("snapshot_id", snapshot_id),
+                           ("volume_type", volume_type), ("name", name)):
+            if value:
+                body[key] = value
+        return m.volume_from(await self.cinder.create_volume(body))
+
+    async def delete_volume(self, volume_id: str) -> None:
+        await self.cinder.delete_volume(volume_id)
+
+    async def attach_volume(self, volume_id: str, server_id: str, device: str | None) -> Attachment:
+        att = await self.nova.attach_volume(server_id, volume_id, device)
+        return Attachment(volume_id=volume_id, server_id=server_id, device=att.get("device") or device,
+                          delete_on_termination=bool(att.get("delete_on_termination")))
+
+    async def detach_volume(self, volume_id: str, server_id: str | None = None, force: bool = False) -> None:
+        # `force` (Cinder's os-force_detach) is an admin action in OpenStack: a normal detach is used
+        if server_id is None:
+            attached = [a.get("server_id") for a in (await self.cinder.volume(volume_id)).get("attachments") or ()
+                        if a.get("server_id")]
+            if not attached:
+                raise base.Conflict(f"volume {volume_id} is not attached")
+            server_id = attached[0]
+        await self.nova.detach_volume(server_id, volume_id)
+
+    async def extend_volume(self, volume_id: str, size_gib: int) -> None:
+        await self.cinder.extend_volume(volume_id, size_gib)
+
+    async def list_snapshots(self, ids: list[str] | None = None) -> list[Snapshot]:
+        if ids is not None and not ids:
+            return []
+        if ids and len(ids) == 1:
+            try:
+                return [m.snapshot_from(await self.cinder.snapshot(ids[0]))]
+            except base.NotFound:
+                return []
+        return [m.snapshot_from(s) for s in await self.cinder.snapshots() if not ids or s.get("id") in ids]
+
+    async def create_snapshot(self, volume_id: str, description: str | None = None) -> Snapshot:
+        return m.snapshot_from(await self.cinder.create_snapshot(volume_id, description))
+
+    async def delete_snapshot(self, snapshot_id: str) -> None:
+        await self.cinder.delete_snapshot(snapshot_id)
+
+    # -- floating addresses ------------------------------------------------------------------------------------
+    async def list_addresses(self) -> list[FloatingAddress]:
+        fips, ports, pools = await asyncio.gather(self.neutron.floating_ips(),
+                                                  self.neutron.ports(fields=("id", "device_id")),
+                                                  self.backend.external_networks(self.neutron))
+        device_by_port = {p.get("id", ""): p.get("device_id", "") for p in ports}
+        names = {net_id: name for name, net_id in pools.items()}
+        return [m.address_from(f, device_by_port, names) for f in fips]
+
+    async def allocate_address(self) -> FloatingAddress:
+        pools = await self.backend.external_networks(self.neutron)
+        wanted = self.backend.public_network
+        if wanted:
+            if wanted not in pools and wanted not in pools.values():
+                raise base.Unavailable(f"the floating IP pool (external network) {wanted!r} is not visible")
+            network_id = pools.get(wanted, wanted)
+        elif len(pools) == 1:
+            (network_id,) = pools.values()
+        else:
+            raise base.Unavailable("set the backend option public_network: the cloud has "
+                                   f"{len(pools)} external networks")
+        fip = await self.neutron.create_floating_ip(network_id)
+        return m.address_from(fip, {}, {nid: name for name, nid in pools.items()})
+
+    async def release_address(self, address_id: str) -> None:
+        await self.neutron.delete_floating_ip(address_id)
+
+    async def associate_address(self, address_id: str, server_id: str, fixed_ip: str | None = None) -> None:
+        ports = await self._server_ports(server_id)
+        if fixed_ip:
+            ports = [p for p in ports if any(f.get("ip_address") == fixed_ip for f in p.get("fixed_ips") or ())]
+            if not ports:
+                raise base.InvalidInput(f"the server has no private address {fixed_ip}")
+        elif len(ports) > 1:  # the primary NIC is Nova's first
+            order = m.port_order(await self.nova.server(server_id))
+            ports.sort(key=lambda p: (order.get(p.get("mac_address", ""), len(order)), p.get("id", "")))
+        await self.neutron.update_floating_ip(address_id, ports[0]["id"], fixed_ip)
+
+    async def disassociate_address(self, address_id: str) -> None:
+        await self.neutron.update_floating_ip(address_id, None)
