@@ -1,9 +1,12 @@
 """`make run`: bring up the local cloud the config points at, write client env files, start the gateway.
 
 For a config whose backend lives on 127.0.0.1 (devcloud), the matching devcloud script is run first
-(idempotent: seconds when it is already up). For each static credential it writes
-`.devcloud/aws-<letter>.env` (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION,
-AWS_ENDPOINT_URL), so `. .devcloud/aws-a.env && aws s3 ls` works. Then it becomes `cloudgate serve`.
+(idempotent: seconds when it is already up). For each tenant it writes `.devcloud/aws-<letter>.env`
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL), so
+`. .devcloud/aws-a.env && aws s3 ls` works. Then it becomes `cloudgate serve`.
+
+`openstack` instead of a config path: the devcloud OpenStack (devcloud/openstack.sh) with the EC2 API;
+the config is generated from `.devcloud/openstack.json` and the tenants' own Keystone EC2 keys are used.
 """
 
 from __future__ import annotations
@@ -22,7 +25,32 @@ from gateway.config import ConfigError, load_config  # noqa: E402 - after the pa
 DEVCLOUD_SCRIPTS = {"swift": "devcloud/swift.sh"}
 
 
+def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
+    """Bring up devcloud OpenStack; write a gateway config for it; return it and the tenants' keys."""
+    import json
+
+    import yaml
+
+    subprocess.run(["bash", str(ROOT / "devcloud/openstack.sh"), "up"], check=True)
+    cloud = json.loads((ROOT / ".devcloud/openstack.json").read_text())
+    config = {"listen": {"host": "127.0.0.1", "port": 8787}, "region": cloud["region"],
+              "backend": {"type": "openstack", "options": {
+                  "auth_url": cloud["auth_url"], "service_user": cloud["service"]["user_name"],
+                  "service_password": cloud["service"]["password"],
+                  "service_project": cloud["service"]["project_name"], "region": cloud["region"],
+                  "public_network": cloud["networks"]["floating_ip_pool"]}},
+              "state": {"url": "sqlite:///.devcloud/state-openstack.db"}}
+    path = ROOT / ".devcloud/cloudgate-openstack.yaml"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    tenants = [(f"tenant {name}", t["ec2_access"], t["ec2_secret"]) for name, t in sorted(cloud["tenants"].items())]
+    return str(path.relative_to(ROOT)), tenants
+
+
 def main(config_path: str) -> int:
+    tenants = None
+    if config_path == "openstack":
+        config_path, tenants = openstack_config()
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
@@ -36,14 +64,16 @@ def main(config_path: str) -> int:
     endpoint = f"http://{cfg.listen.host}:{cfg.listen.port}"
     out = ROOT / ".devcloud"
     out.mkdir(exist_ok=True)
-    for i, cred in enumerate(cfg.auth.static):
+    if tenants is None:
+        tenants = [(c.display_name or c.access_key, c.access_key, c.secret_key) for c in cfg.auth.static]
+    for i, (name, access_key, secret_key) in enumerate(tenants):
         env = out / f"aws-{chr(ord('a') + i)}.env"
-        env.write_text(f"export AWS_ACCESS_KEY_ID={cred.access_key}\n"
-                       f"export AWS_SECRET_ACCESS_KEY={cred.secret_key}\n"
+        env.write_text(f"export AWS_ACCESS_KEY_ID={access_key}\n"
+                       f"export AWS_SECRET_ACCESS_KEY={secret_key}\n"
                        f"export AWS_DEFAULT_REGION={cfg.region}\n"
                        f"export AWS_ENDPOINT_URL={endpoint}\n")
         env.chmod(0o600)
-        print(f"credentials for {cred.display_name or cred.access_key}: . {env.relative_to(ROOT)}")
+        print(f"credentials for {name}: . {env.relative_to(ROOT)}")
     print(f"cloudgate endpoint: {endpoint}  (config {config_path})", flush=True)
     exe = Path(sys.executable).with_name("cloudgate")
     os.execv(str(exe), [str(exe), "serve", "--config", config_path])
