@@ -7,7 +7,7 @@ For PutObject, GetObject and HeadObject of each size: requests/s and p50/p95 lat
 (X-Auth-Token) and through cloudgate (SigV4, UNSIGNED-PAYLOAD), one request at a time, the two sides
 interleaved so drift hits both alike; the ratio cloudgate/direct in requests/s. And, per S3 request, what
 the gateway did for it: Swift HTTP calls (by method; `100c` = sent with `Expect: 100-continue`), new TCP
-connections to Swift, and state-store calls (by method).
+connections to Swift, and calls reaching the state store (by method; cache hits are not calls).
 
 The gateway runs in this process, on this event loop (the real app from `create_app`, SQLite state in a
 temporary file, logging as `cloudgate serve` sets it up), so its calls can be counted: its SwiftClient's
@@ -41,7 +41,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from bench.s3_throughput import free_port, human, parse_size  # noqa: E402
 from gateway.app import GATEWAY_KEY, create_app  # noqa: E402
@@ -78,7 +79,7 @@ class Calls:
 
 def instrument(gw: Any, calls: Calls) -> None:
     """Count the gateway's Swift exchanges (every one goes through SwiftClient.raw, auth included), its
-    new connections to Swift, and its state-store calls."""
+    new connections to Swift, and the calls reaching its state store (past any in-process cache)."""
     client = gw.backend._client
     raw = client.raw
 
@@ -96,15 +97,16 @@ def instrument(gw: Any, calls: Calls) -> None:
     trace.freeze()
     gw.backend._session._trace_configs.append(trace)
 
+    store = getattr(gw.store, "inner", gw.store)  # behind the in-process cache, if there is one
     for name in STORE_METHODS:
-        fn = getattr(gw.store, name)
+        fn = getattr(store, name)
 
         def wrap(fn: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Awaitable[Any]]:
             async def counted(*a: Any, **kw: Any) -> Any:
                 calls.store[name] += 1
                 return await fn(*a, **kw)
             return counted
-        setattr(gw.store, name, wrap(fn, name))
+        setattr(store, name, wrap(fn, name))
 
 
 # ---- the two clients -------------------------------------------------------------------------------------
@@ -219,11 +221,13 @@ async def profile(gw: Gateway, bucket: str, op: str, size: int, reps: int) -> No
     took = time.perf_counter() - started
     print(f"\nprofile: {reps} x {op} {human(size)} through cloudgate, {reps / took:.0f} req/s under cProfile "
           "(client, gateway and event loop in one process)")
-    for key in ("tottime", "cumulative"):
+    # Everything by own time; then cloudgate's own functions (gateway/, backends/) by cumulative time.
+    for key, only in (("tottime", ""), ("cumulative", r"/(gateway|backends)/")):
         out = io.StringIO()
-        pstats.Stats(prof, stream=out).strip_dirs().sort_stats(key).print_stats(30)
+        stats = pstats.Stats(prof, stream=out).sort_stats(key)
+        stats.print_stats(only, 30) if only else stats.strip_dirs().print_stats(30)
         text = out.getvalue()
-        print(text[text.find("   ncalls"):].rstrip())
+        print(text[text.find("   ncalls"):].rstrip().replace(str(ROOT) + "/", ""))
     await gw.request("DELETE", path)
 
 

@@ -55,3 +55,25 @@ async def test_data_survives_reopen(tmp_path):
 def test_unsupported_url_is_refused():
     with pytest.raises(ValueError, match="unsupported state store URL"):
         open_store("redis://x")
+
+
+async def test_point_reads_skip_the_worker_thread_and_see_every_committed_write(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path}/state.db")
+    try:
+        assert await s.get("ns", "k") is None  # before the file is set up: through the worker
+        hops = []
+        submit = s._executor.submit
+
+        def counted(*a, **kw):
+            hops.append(a)
+            return submit(*a, **kw)
+        s._executor.submit = counted
+        for i in range(20):
+            await s.put("ns", "k", {"n": i})
+            assert await s.get("ns", "k") == {"n": i}
+            assert await s.get("ns", f"absent-{i}") is None
+        await s.delete("ns", "k")
+        assert await s.get("ns", "k") is None
+        assert len(hops) == 21  # the writes alone
+    finally:
+        await s.close()

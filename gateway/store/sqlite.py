@@ -1,11 +1,19 @@
 """SQLite state store. One worker thread owns the connection, so calls never block the event loop and
-SQLite sees one writer (no "database is locked" under concurrency)."""
+SQLite sees one writer (no "database is locked" under concurrency).
+
+Point reads (`get`) of a database file run on the event loop's own thread, on a second, read-only
+connection: in WAL mode a reader never waits for the writer, a primary-key lookup takes microseconds, and
+the hop to the worker thread and back costs a hundred times that (a GIL handover each way). Each read
+sees everything committed before it began, so the gateway still reads its own writes. A read the reader
+can't do at once (the table not made yet, a rare SQLITE_BUSY) goes to the worker thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,6 +41,8 @@ class SqliteStore(Store):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloudgate-sqlite")
         self._path = path
         self._db: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None  # used on `_reader_thread` only
+        self._reader_thread: int | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -49,9 +59,29 @@ class SqliteStore(Store):
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
+    def _read_here(self) -> sqlite3.Connection | None:
+        """The loop thread's reader, once the writer has set the file up (WAL, schema); else None."""
+        if self._db is None or self._path == ":memory:":  # another connection can't see a :memory: db
+            return None
+        if self._reader is None:
+            self._reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
+                                           timeout=0)
+            self._reader.execute("PRAGMA query_only=1")
+            self._reader_thread = threading.get_ident()
+        return self._reader if self._reader_thread == threading.get_ident() else None
+
     async def get(self, ns: str, key: str) -> Any | None:
+        sql, args = "SELECT value FROM kv WHERE ns=? AND key=?", (ns, key)
+        reader = self._read_here()
+        if reader is not None:
+            try:
+                row = reader.execute(sql, args).fetchone()
+                return None if row is None else json.loads(row[0])
+            except sqlite3.OperationalError:
+                pass  # busy or not set up yet: the worker thread waits as a writer would
+
         def q():
-            row = self._conn().execute("SELECT value FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone()
+            row = self._conn().execute(sql, args).fetchone()
             return None if row is None else json.loads(row[0])
         return await self._run(q)
 
@@ -92,6 +122,9 @@ class SqliteStore(Store):
         return cur.rowcount
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._run(self._db.close)
             self._db = None
