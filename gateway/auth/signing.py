@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -39,8 +40,10 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)
 def signing_key(secret: str, scope: Scope) -> bytes:
-    """The per-day, per-region, per-service key; what aws-chunked verification needs instead of the secret."""
+    """The per-day, per-region, per-service key; what aws-chunked verification needs instead of the secret.
+    Cached: it changes once a day per key, and deriving it is four HMACs on every request otherwise."""
     key = _hmac(f"AWS4{secret}".encode(), scope.date)
     for part in (scope.region, scope.service, V4_TERMINATOR):
         key = _hmac(key, part)
