@@ -57,6 +57,24 @@ def check_expected_owner(ctx: RequestContext, owner_id: str | None = None) -> No
         raise errors.AccessDenied()
 
 
+async def owned_bucket(ctx: RequestContext) -> tuple[str, str]:
+    """(bucket, owner account) for the request's bucket, when the caller owns it."""
+    bucket = ctx.params["Bucket"]
+    names.check_bucket_name(bucket)
+    owner_id = await acl.require_owner(ctx, bucket)
+    check_expected_owner(ctx, owner_id)
+    return bucket, owner_id
+
+
+async def bucket_access(ctx: RequestContext, bucket: str, permission: str) -> str:
+    """NoSuchBucket / AccessDenied unless the caller may act on `bucket`; returns its owner's account."""
+    names.check_bucket_name(bucket)
+    await acl.require(ctx, bucket, permission=permission)
+    owner_id = await acl.resolve_owner(ctx, bucket)
+    check_expected_owner(ctx, owner_id)
+    return owner_id
+
+
 def _check_location(constraint: str | None, here: str) -> None:
     """AWS's answers for a LocationConstraint sent to a regional endpoint (this gateway is one region)."""
     if not constraint:
@@ -154,10 +172,7 @@ async def head_bucket(ctx: RequestContext) -> dict:
 
 @s3_handler("GetBucketLocation")
 async def get_bucket_location(ctx: RequestContext) -> dict:
-    bucket = ctx.params["Bucket"]
-    names.check_bucket_name(bucket)
-    owner_id = await acl.require_owner(ctx, bucket)
-    check_expected_owner(ctx, owner_id)
+    bucket, _ = await owned_bucket(ctx)
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         await store.head_container(bucket)
@@ -167,10 +182,7 @@ async def get_bucket_location(ctx: RequestContext) -> dict:
 
 @s3_handler("DeleteBucket")
 async def delete_bucket(ctx: RequestContext) -> dict:
-    bucket = ctx.params["Bucket"]
-    names.check_bucket_name(bucket)
-    owner_id = await acl.require_owner(ctx, bucket)
-    check_expected_owner(ctx, owner_id)
+    bucket, owner_id = await owned_bucket(ctx)
     store = await object_store(ctx)
     try:
         with backend_errors(bucket=bucket):

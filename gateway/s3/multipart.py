@@ -24,7 +24,7 @@ from ..context import RequestContext
 from ..protocol import errors
 from . import acl, checksums, names, object_input, tagging
 from . import multipart_state as state
-from .buckets import check_expected_owner
+from .buckets import bucket_access
 from .common import backend_errors, object_store, owner, s3_handler, set_object_extra
 from .multipart_state import MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, Upload
 
@@ -33,15 +33,6 @@ log = logging.getLogger("cloudgate.s3.multipart")
 
 
 # ---- shared by the multipart handlers ----------------------------------------------------------------
-async def bucket_access(ctx: RequestContext, bucket: str, permission: str) -> str:
-    """NoSuchBucket / AccessDenied unless the caller may act on `bucket`; returns its owner's account."""
-    names.check_bucket_name(bucket)
-    await acl.require(ctx, bucket, permission=permission)
-    owner_id = await acl.resolve_owner(ctx, bucket)
-    check_expected_owner(ctx, owner_id)
-    return owner_id
-
-
 async def open_upload(ctx: RequestContext, permission: str) -> tuple[Upload, ObjectStore]:
     """The upload the request names (Bucket, Key, UploadId) and the store holding its parts."""
     bucket, key, upload_id = ctx.params["Bucket"], ctx.params["Key"], ctx.params.get("UploadId")

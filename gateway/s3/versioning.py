@@ -18,8 +18,7 @@ from backends.base import ObjectInfo
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, names
-from .buckets import check_expected_owner
+from .buckets import bucket_access, owned_bucket
 from .common import backend_errors, object_store, owner, s3_handler
 from .listing import s3_etag
 
@@ -48,10 +47,7 @@ def version_out(info: ObjectInfo) -> str:
 # ---- Put/GetBucketVersioning -------------------------------------------------------------------------
 @s3_handler("PutBucketVersioning")
 async def put_bucket_versioning(ctx: RequestContext) -> dict:
-    bucket = ctx.params["Bucket"]
-    names.check_bucket_name(bucket)
-    owner_id = await acl.require_owner(ctx, bucket)
-    check_expected_owner(ctx, owner_id)
+    bucket, _ = await owned_bucket(ctx)
     config = ctx.params.get("VersioningConfiguration")
     if config is None:
         raise errors.MalformedXML()
@@ -69,10 +65,7 @@ async def put_bucket_versioning(ctx: RequestContext) -> dict:
 
 @s3_handler("GetBucketVersioning")
 async def get_bucket_versioning(ctx: RequestContext) -> dict:
-    bucket = ctx.params["Bucket"]
-    names.check_bucket_name(bucket)
-    owner_id = await acl.require_owner(ctx, bucket)
-    check_expected_owner(ctx, owner_id)
+    bucket, _ = await owned_bucket(ctx)
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         info = await store.head_container(bucket)
@@ -116,10 +109,7 @@ async def list_object_versions(ctx: RequestContext) -> dict:
         version_id_param(vid_marker)
     if p.get("OptionalObjectAttributes"):
         raise errors.S3NotImplemented("x-amz-optional-object-attributes is not supported.")
-    names.check_bucket_name(bucket)
-    await acl.require(ctx, bucket, permission="READ")
-    owner_id = await acl.resolve_owner(ctx, bucket)
-    check_expected_owner(ctx, owner_id)
+    owner_id = await bucket_access(ctx, bucket, "READ")
     store = await object_store(ctx)
     entries: list[ObjectInfo | str] = []
     truncated = False
