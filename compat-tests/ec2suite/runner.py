@@ -148,15 +148,14 @@ class Runner:
         with self.state.lock:
             self.worker_seq += 1
             seq = self.worker_seq
-        log = open(self.cfg.workdir / f"worker-{seq:03d}.log", "wb")
         env = {**self.cfg.env, "EC2SUITE_EVENT_FD": str(write_fd)}
         try:
-            proc = subprocess.Popen([str(self.cfg.python), str(WORKER), "run"], stdin=subprocess.PIPE,
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=self.cfg.workdir, env=env,
-                                    pass_fds=(write_fd,), start_new_session=True)
+            with open(self.cfg.workdir / f"worker-{seq:03d}.log", "wb") as log:
+                proc = subprocess.Popen([str(self.cfg.python), str(WORKER), "run"], stdin=subprocess.PIPE,
+                                        stdout=log, stderr=subprocess.STDOUT, cwd=self.cfg.workdir, env=env,
+                                        pass_fds=(write_fd,), start_new_session=True)
         finally:
             os.close(write_fd)
-            log.close()
         with self.state.lock:
             self.state.procs.add(proc)
         assert proc.stdin is not None

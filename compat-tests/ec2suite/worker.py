@@ -72,7 +72,8 @@ def cmd_discover(conf_path: str) -> int:
     import botocore.config
     import botocore.session
 
-    conf = json.load(open(conf_path))
+    with open(conf_path) as handle:
+        conf = json.load(handle)
     out: dict[str, object] = {"zone": None, "image_id": None, "ebs_image_id": None, "error": None}
     try:
         client = botocore.session.get_session().create_client(
