@@ -10,6 +10,8 @@ OS_PACKAGES=(
   python-openstackclient PyMySQL botocore  # CLI for humans, DB driver, SigV4 signer for the ec2tokens check
   uwsgi==2.0.31                            # not in upper-constraints: pinned here (built from source, needs cc)
 )
+# Our own lock: the package set a working devcloud was built and verified with (CI can't reach opendev).
+LOCK=$HERE/constraints.txt
 UC_URL=https://opendev.org/openstack/requirements/raw/branch/stable/$RELEASE/upper-constraints.txt
 UC_LOCAL=$ROOT/../shared/reference/openstack-aio/uc-$RELEASE.txt
 DRIVERS_PKG=$HERE/drivers
@@ -34,6 +36,9 @@ install_packages() {
 
 # upper-constraints: fetched once and kept in the venv (what the venv was built with).
 fetch_constraints() {  # $1 = destination
+  if [ -f "$LOCK" ]; then
+    cp "$LOCK" "$1"; echo "devcloud/openstack/constraints.txt"; return
+  fi
   if curl -fsS --max-time 15 -o "$1.tmp" "$UC_URL" 2>/dev/null && grep -q '^oslo.config===' "$1.tmp"; then
     mv "$1.tmp" "$1"; echo "opendev"
   elif [ -f "$UC_LOCAL" ]; then
@@ -56,7 +61,7 @@ install_venv() {
   # What the venv must hold: the pinned list, the constraints and the devcloud drivers' source. Any change
   # rebuilds it from scratch (a partial upgrade of an OpenStack venv is not worth debugging).
   local uc=$VENV/upper-constraints.txt want have src
-  want="${OS_PACKAGES[*]} | $(cat "$DRIVERS_PKG"/pyproject.toml "$DRIVERS_PKG"/*.py | sha256sum | cut -c1-16)"
+  want="${OS_PACKAGES[*]} $(sha256sum < "$LOCK" | cut -c1-12) | $(cat "$DRIVERS_PKG"/pyproject.toml "$DRIVERS_PKG"/*.py | sha256sum | cut -c1-16)"
   have=$(cat "$VENV/.devcloud-stamp" 2>/dev/null || true)
   if [ "$have" = "$want" ] && [ -x "$VENV/bin/uwsgi" ]; then ok "present"; return; fi
   if [ -n "$have" ] && [ "${have%% | *}" = "${want%% | *}" ] && [ -x "$VENV/bin/uwsgi" ]; then
