@@ -82,7 +82,7 @@ class Backend:
 
 @dataclass(frozen=True)
 class State:
-    # sqlite:///path (embedded, one gateway) or postgresql://... (several replicas share it)
+    # sqlite:///path (embedded, one gateway); PostgreSQL for several replicas is the next step
     url: str = "sqlite:///cloudgate-state.db"
     # S3 bucket facts (owner, ACL, lifecycle, CORS...) are read from memory for this long; the gateway's
     # own writes take effect at once, another replica's within this many seconds (0 = always read).
@@ -178,8 +178,9 @@ def _check(cfg: Config) -> None:
             raise ConfigError(f"limits.{name}: must be positive")
     if cfg.ec2.terminated_retention_seconds < 0:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")
-    if not cfg.state.url.startswith(("sqlite://", "postgresql://", "postgres://")):
-        raise ConfigError("state.url: must start with sqlite:// or postgresql://")
+    if not cfg.state.url.startswith("sqlite://"):
+        # PostgreSQL (for several replicas) is planned; until its store exists, refuse it at start.
+        raise ConfigError("state.url: must start with sqlite:// (PostgreSQL is not supported yet)")
     seen = set()
     for i, cred in enumerate(cfg.auth.static):
         if not cred.access_key or not cred.secret_key:

@@ -69,3 +69,8 @@ def test_cli_refuses_to_start_with_an_invalid_config(tmp_path):
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2
     assert f"{bad}: listen.port: 99999 is not a TCP port" in proc.stderr
+
+
+def test_state_store_url_must_be_supported():
+    with pytest.raises(ConfigError, match=r"f.yaml: state.url: must start with sqlite://"):
+        parse_config({"state": {"url": "postgresql://u@h/db"}}, "f.yaml")
