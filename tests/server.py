@@ -64,7 +64,7 @@ def in_process(config: Config | None = None, registry: Registry | None = None) -
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)  # slow under load
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
