@@ -64,6 +64,11 @@ def main(config_path: str) -> int:
     endpoint = f"http://{cfg.listen.host}:{cfg.listen.port}"
     out = ROOT / ".devcloud"
     out.mkdir(exist_ok=True)
+    if tenants is None and cfg.backend is not None and cfg.backend.type == "cloudstack-sim":
+        # the simulator's accounts: their CloudStack keys are the AWS keys
+        from backends.cloudstack.simulator import DEFAULT_ACCOUNTS
+
+        tenants = [(f"simulated CloudStack account {name}", ak, sk) for name, (ak, sk) in DEFAULT_ACCOUNTS.items()]
     if tenants is None:
         tenants = [(c.display_name or c.access_key, c.access_key, c.secret_key) for c in cfg.auth.static]
     for i, (name, access_key, secret_key) in enumerate(tenants):

@@ -20,6 +20,14 @@ def build_backend(config: Config) -> Backend | None:
             from backends.openstack.backend import OpenStackBackend
 
             return OpenStackBackend.from_options(spec.options)
+        if spec.type == "cloudstack":
+            from backends.cloudstack.backend import CloudStackBackend
+
+            return CloudStackBackend.from_options(spec.options)
+        if spec.type == "cloudstack-sim":
+            from backends.cloudstack.backend import SimulatedCloudStackBackend
+
+            return SimulatedCloudStackBackend.from_options(spec.options)
     except (KeyError, TypeError, ValueError) as e:  # the backend names the option in its message
         raise ConfigError(f"{config.source}: backend.options: {e}") from None
-    raise ConfigError(f"{config.source}: backend.type: unknown backend {spec.type!r} (known: openstack, swift)")
+    raise ConfigError(f"{config.source}: backend.type: unknown backend {spec.type!r} (known: openstack, swift, cloudstack, cloudstack-sim)")

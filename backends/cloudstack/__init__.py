@@ -1,0 +1,1 @@
+"""CloudStack backend: signed async client, async-job handling, EC2 mapping and an API simulator."""

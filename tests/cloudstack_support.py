@@ -1,0 +1,103 @@
+"""cloudgate in front of the CloudStack simulator, for the CloudStack tests.
+
+`cs_gateway()` runs the gateway in-process (its own event loop on a thread) with `backend: cloudstack-sim`
+(the backend starts the simulator on 127.0.0.1 on the same loop) and an in-memory state store. Tenants a
+and b use their CloudStack apiKey/secretKey as AWS keys. `CONTRACTS` is the shared contract folder; tests
+that read it skip with a clear message when it is absent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aiohttp import web
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from backends.cloudstack.backend import SimulatedCloudStackBackend
+from backends.cloudstack.simulator import Simulator
+from gateway.app import GATEWAY_KEY, create_app
+from gateway.config import parse_config
+from tests.server import free_port
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "shared" / "contracts" / "cloudstack"
+REGION = "us-east-1"
+
+
+def need_contracts() -> Path:
+    if not (CONTRACTS / "listApis.json").is_file():
+        pytest.skip(f"the CloudStack contracts are not at {CONTRACTS} (../shared/contracts/cloudstack)")
+    return CONTRACTS
+
+
+@dataclass
+class CsGateway:
+    endpoint: str
+    app: Any
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def backend(self) -> SimulatedCloudStackBackend:
+        return self.app[GATEWAY_KEY].backend
+
+    @property
+    def sim(self) -> Simulator:
+        return self.backend.simulator
+
+    def client(self, tenant: str, service: str = "ec2", read_timeout: float = 30) -> Any:
+        ak, sk = self.sim.keys(tenant)
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id=ak,
+                            aws_secret_access_key=sk,
+                            config=BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=5,
+                                              read_timeout=read_timeout))
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=timeout)
+
+
+@contextlib.contextmanager
+def cs_gateway(*, job_delay: float = 0.05, job_deadline: float = 5.0, retention: int = 3600) -> Iterator[CsGateway]:
+    config = parse_config({
+        "region": REGION, "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
+        "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
+        "backend": {"type": "cloudstack-sim", "options": {"job_delay": job_delay, "job_deadline": job_deadline,
+                                                          "timeout": 10}}}, "cloudstack-tests")
+    loop = asyncio.new_event_loop()
+    port = free_port()
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield CsGateway(f"http://127.0.0.1:{port}", app, loop)
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def error_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, int]:
+    """(AWS error code, HTTP status) of a call that must fail."""
+    try:
+        call(*args, **kwargs)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+    raise AssertionError(f"{getattr(call, '__name__', call)} succeeded; expected an error")
+
+
+def instances_of(response: dict[str, Any]) -> list[dict[str, Any]]:
+    return [i for r in response["Reservations"] for i in r["Instances"]]
+
+
+WAIT = {"Delay": 0.2, "MaxAttempts": 50}
