@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .compute import Compute
+    from .network import Network
 
 
 # ---- errors ---------------------------------------------------------------------------------------------
@@ -281,6 +282,11 @@ class Backend:
     async def compute(self, principal: Any) -> Compute:
         """Compute, images, volumes and addresses as `principal` sees them (see backends/compute.py)."""
         raise NotSupported(f"{self.name} has no compute service")
+
+    async def network(self, principal: Any) -> Network:
+        """VPC networking (private networks, subnets, routers, ports) as `principal` sees it
+        (see backends/network.py)."""
+        raise NotSupported(f"{self.name} has no VPC networking")
 
     def signature_validator(self) -> SignatureValidator | None:
         """The cloud's authority for AWS keys (Keystone /v3/ec2tokens, CloudStack getUserKeys), or

@@ -113,6 +113,7 @@ class ServerSpec:
     # Block devices: (device name, size GiB or None, snapshot id or None, delete on termination)
     volumes: list[tuple[str, int | None, str | None, bool]] = field(default_factory=list)
     network_id: str | None = None
+    ports: list[str] = field(default_factory=list)  # boot on these existing ports (one server), in order
     client_token: str | None = None
 
 

@@ -58,6 +58,10 @@ class S3:
 class Ec2:
     # Terminated instances stay visible in DescribeInstances as `terminated` this long, as on AWS.
     terminated_retention_seconds: int = 3600
+    # true: the account is VPC-only (DescribeAccountAttributes says so) and an instance launched without a
+    # subnet goes to the default VPC, created on first need; false: EC2-Classic-style launches (the cloud's
+    # default network) next to VPCs, as the EC2 suite's classic tests expect.
+    default_vpc: bool = False
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ class World:
     server_quota: int = 100
 
     def __post_init__(self) -> None:
+        self.images["img-ebs"] = Image(id="img-ebs", name="cirros-ebs", state="available", owner="cloud", public=True,
+                                       created=NOW, root_device="/dev/vda", block_devices=[("/dev/vda", "snap-0", 1)])
         self.images["img-public"] = Image(id="img-public", name="cirros", state="available", owner="cloud",
                                           public=True, created=NOW)
 
@@ -124,7 +126,8 @@ class FakeCompute(Compute):
                             addresses=[ServerAddress(f"10.0.0.{next(self.w.ips)}")],
                             security_groups=list(spec.security_groups) or [
                                 g.id for g in self.w.groups.values() if g.owner == self.p and g.name == "default"],
-                            user_data=spec.user_data, launch_index=i, root_device="/dev/vda")
+                            user_data=spec.user_data, launch_index=i, root_device="/dev/vda",
+                            boot_from_volume=bool(self.w.images[spec.image_id].block_devices))
             self.w.servers[sid] = (self.p, server)
             out.append(replace(server))
         return out
@@ -429,6 +432,8 @@ def test_run_instances_answers_pending_and_the_waiter_sees_running(ec2, ami):
     assert inst["Tags"] == [{"Key": "Name", "Value": "web"}]
     assert inst["PrivateIpAddress"].startswith("10.0.0.") and inst["InstanceType"] == "t2.micro"
     assert inst["SecurityGroups"][0]["GroupName"] == "default"
+    # outside a VPC a reservation names its instances' groups (EC2-Classic), in RunInstances and Describe
+    assert res["Groups"] == desc[0]["Groups"] == inst["SecurityGroups"]
     attr = ec2.describe_instance_attribute(InstanceId=ids[0], Attribute="userData")
     assert attr["UserData"]["Value"] == "aGVsbG8="
 
@@ -512,10 +517,17 @@ def test_instance_attributes(ec2, ami):
                                   Value="terminate")
     out = ec2.describe_instance_attribute(InstanceId=iid, Attribute="instanceInitiatedShutdownBehavior")
     assert out["InstanceInitiatedShutdownBehavior"] == {"Value": "terminate"}
-    ec2.modify_instance_attribute(InstanceId=iid, SourceDestCheck={"Value": False})
-    ec2.reset_instance_attribute(InstanceId=iid, Attribute="sourceDestCheck")
-    assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="sourceDestCheck")["SourceDestCheck"] == \
-        {"Value": True}
+    # outside a VPC (EC2-Classic rules): no source/dest check, security groups fixed at launch
+    classic = ("InvalidParameterCombination", 400)
+    assert error(ec2.modify_instance_attribute, InstanceId=iid, SourceDestCheck={"Value": False}) == classic
+    assert error(ec2.reset_instance_attribute, InstanceId=iid, Attribute="sourceDestCheck") == classic
+    assert error(ec2.describe_instance_attribute, InstanceId=iid, Attribute="sourceDestCheck") == classic
+    assert error(ec2.modify_instance_attribute, InstanceId=iid, Groups=["sg-0"]) == classic
+    assert error(ec2.modify_instance_attribute, InstanceId=iid) == classic
+    assert error(ec2.modify_instance_attribute, InstanceId=iid, Attribute="disableApiTermination") == \
+        ("MissingParameter", 400)
+    assert error(ec2.describe_instance_attribute, InstanceId="i-0", Attribute="disableApiTermination") == \
+        ("InvalidInstanceID.NotFound", 400)
     assert error(ec2.modify_instance_attribute, InstanceId=iid, UserData={"Value": b"x"}) == \
         ("IncorrectInstanceState", 400)
     assert error(ec2.describe_instance_attribute, InstanceId=iid, Attribute="bogus") == \
@@ -541,6 +553,7 @@ def test_describe_instances_filters_paging_and_errors(ec2, ami):
     assert len(seen) == len(set(seen)) and set(ids) <= set(seen)
     assert error(ec2.describe_instances, InstanceIds=["i-00000000000000000"]) == ("InvalidInstanceID.NotFound", 400)
     assert error(ec2.describe_instances, InstanceIds=["i-xyz"]) == ("InvalidInstanceID.Malformed", 400)
+    assert error(ec2.describe_instances, InstanceIds=["i-0"]) == ("InvalidInstanceID.NotFound", 400)
     assert error(ec2.describe_instances, Filters=[{"Name": "bogus", "Values": ["x"]}]) == \
         ("InvalidParameterValue", 400)
     assert error(ec2.describe_instances, MaxResults=5, NextToken="forged") == ("InvalidParameterValue", 400)
@@ -670,7 +683,8 @@ def test_volume_lifecycle(ec2, ami):
     assert error(ec2.describe_snapshots, SnapshotIds=[snap["SnapshotId"]]) == ("InvalidSnapshot.NotFound", 400)
     ec2.delete_volume(VolumeId=vid)
     assert error(ec2.describe_volumes, VolumeIds=[vid]) == ("InvalidVolume.NotFound", 400)
-    assert error(ec2.describe_volumes, VolumeIds=["vol-1"]) == ("InvalidVolumeID.Malformed", 400)
+    assert error(ec2.describe_volumes, VolumeIds=["vol-1x"]) == ("InvalidVolumeID.Malformed", 400)
+    assert error(ec2.describe_volumes, VolumeIds=["vol-0"]) == ("InvalidVolume.NotFound", 400)
     ec2.terminate_instances(InstanceIds=[iid])
 
 
@@ -712,8 +726,12 @@ def test_vpc_address_forms(ec2, ami):
 # ---- images -----------------------------------------------------------------------------------------------------
 def test_images(ec2, ec2_b, ami):
     assert error(ec2.describe_images, ImageIds=["ami-00000000000000000"]) == ("InvalidAMIID.NotFound", 400)
-    (iid,) = _launch(ec2, ami)
-    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    (store_iid,) = _launch(ec2, ami)
+    ebs_ami = ec2.describe_images(Filters=[{"Name": "name", "Values": ["cirros-ebs"]}])["Images"][0]["ImageId"]
+    (iid,) = _launch(ec2, ebs_ami)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid, store_iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    # only an EBS-backed instance can be imaged
+    assert error(ec2.create_image, InstanceId=store_iid, Name="store") == ("InvalidParameterValue", 400)
     assert error(ec2.create_image, InstanceId=iid, Name="bad name!") == ("InvalidAMIName.Malformed", 400)
     new = ec2.create_image(InstanceId=iid, Name="my-image", Description="d")["ImageId"]
     assert error(ec2.create_image, InstanceId=iid, Name="my-image") == ("InvalidAMIName.Duplicate", 400)
@@ -734,7 +752,25 @@ def test_images(ec2, ec2_b, ami):
     ec2.deregister_image(ImageId=reg)
     ec2.deregister_image(ImageId=new)
     assert error(ec2.describe_images, ImageIds=[new]) == ("InvalidAMIID.NotFound", 400)
-    ec2.terminate_instances(InstanceIds=[iid])
+    ec2.terminate_instances(InstanceIds=[iid, store_iid])
+
+
+@pytest.mark.parametrize(("call", "kwargs", "expected"), [
+    ("describe_image_attribute", {"Attribute": "unsupported"}, ("InvalidRequest", 400)),
+    ("describe_image_attribute", {"Attribute": "description"}, ("AuthFailure", 401)),  # a public image, not mine
+    ("modify_image_attribute", {"Attribute": "unsupported"}, ("InvalidParameterCombination", 400)),
+    ("modify_image_attribute", {"Attribute": "blockDeviceMapping"}, ("InvalidParameter", 400)),
+    ("modify_image_attribute", {}, ("InvalidParameterCombination", 400)),
+    ("modify_image_attribute", {"Description": {"Value": "x"}}, ("AuthFailure", 401)),
+    ("modify_image_attribute", {"LaunchPermission": {"Add": [{"Group": "all"}]}}, ("AuthFailure", 401)),
+    ("modify_image_attribute", {"Attribute": "description"}, ("MissingParameter", 400)),
+    ("modify_image_attribute", {"Attribute": "launchPermission"}, ("InvalidParameterCombination", 400)),
+    ("reset_image_attribute", {"Attribute": "fake"}, ("InvalidRequest", 400)),
+    ("reset_image_attribute", {"Attribute": "launchPermission"}, ("AuthFailure", 401)),
+    ("deregister_image", {}, ("AuthFailure", 401)),
+])
+def test_image_attribute_errors_on_someone_elses_public_image(ec2, ami, call, kwargs, expected):
+    assert error(getattr(ec2, call), ImageId=ami, **kwargs) == expected
 
 
 # ---- zones, regions, account --------------------------------------------------------------------------------------
@@ -766,6 +802,22 @@ def test_tags(ec2, ami):
     assert error(ec2.create_tags, Resources=["bogus-1"], Tags=[{"Key": "k", "Value": "v"}]) == ("InvalidID", 400)
     assert error(ec2.create_tags, Resources=[vid], Tags=[{"Key": "aws:x", "Value": "v"}]) == \
         ("InvalidParameterValue", 400)
+    ec2.delete_volume(VolumeId=vid)
+
+
+def test_describe_tags_pages_after_filtering_by_tag_value(ec2):
+    vid = ec2.create_volume(AvailabilityZone="nova", Size=1)["VolumeId"]
+    for n in range(10):
+        ec2.create_tags(Resources=[vid], Tags=[{"Key": f"k{n}", "Value": "aaa" if n < 6 else "bbb"}])
+    flt = [{"Name": "resource-id", "Values": [vid]}, {"Name": "tag-value", "Values": ["aaa"]}]
+    first = ec2.describe_tags(MaxResults=5, Filters=flt)
+    assert len(first["Tags"]) == 5 and first["NextToken"]
+    rest = ec2.describe_tags(NextToken=first["NextToken"], Filters=flt)
+    assert [t["Key"] for t in first["Tags"] + rest["Tags"]] == [f"k{n}" for n in range(6)] and "NextToken" not in rest
+    assert {t["Key"] for t in ec2.describe_tags(Filters=[{"Name": "tag-key", "Values": ["k7"]}])["Tags"]} == {"k7"}
+    assert len(ec2.describe_tags(Filters=[{"Name": "tag:k8", "Values": ["bbb"]}])["Tags"]) == 1
+    assert len(ec2.describe_tags(MaxResults=1100, Filters=flt)["Tags"]) == 6  # above 1000 means 1000
+    assert error(ec2.describe_tags, MaxResults=4) == ("InvalidParameterValue", 400)
     ec2.delete_volume(VolumeId=vid)
 
 

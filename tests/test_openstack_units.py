@@ -105,7 +105,8 @@ def test_a_building_server_without_ports_uses_novas_addresses_and_boot_from_volu
     raw = {**NOVA_SERVER, "status": "BUILD", "image": "", "os-extended-volumes:volumes_attached": []}
     s = m.server_from(raw)
     assert s.state is ServerState.BUILDING and s.image_id is None and s.boot_from_volume
-    assert [a.ip for a in s.addresses] == ["10.1.0.5", "10.9.0.7"] and s.security_groups == []
+    # no port yet: Nova's view of the addresses and of the groups (by name)
+    assert [a.ip for a in s.addresses] == ["10.1.0.5", "10.9.0.7"] and s.security_groups == ["default"]
 
 
 def test_server_body_for_a_spec_with_block_devices_groups_and_network():
@@ -159,6 +160,11 @@ def test_rules_from_neutron_name_anywhere_and_protocol_numbers():
     r = m.rule_from({"id": "r", "security_group_id": "g", "direction": "egress", "ethertype": "IPv4",
                      "protocol": "6", "remote_group_id": "g"})
     assert (r.protocol, r.cidr, r.remote_group_id, r.egress) == ("tcp", None, "g", True)
+    # Neutron keeps a tcp/udp 1-65535 range as no range at all: it reads back as asked
+    assert (r.port_min, r.port_max) == (1, 65535)
+    r = m.rule_from({"id": "r", "security_group_id": "g", "direction": "ingress", "protocol": "udp",
+                     "port_range_min": 0, "port_range_max": 65535})
+    assert (r.port_min, r.port_max) == (0, 65535)
 
 
 # ---- images, volumes, addresses --------------------------------------------------------------------------------------

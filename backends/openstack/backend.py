@@ -27,10 +27,12 @@ from typing import Any, TypeVar
 
 from backends import base
 from backends.compute import Compute
+from backends.network import Network
 
 from .compute import OpenStackCompute
 from .http import HttpClient
 from .keystone import KeystoneValidator, ServiceAuth
+from .network import OpenStackNetwork
 from .neutron import Neutron
 
 T = TypeVar("T")
@@ -107,6 +109,12 @@ class OpenStackBackend(base.Backend):
         if not isinstance(attributes, Mapping):
             raise base.Forbidden("the OpenStack backend needs a caller validated by Keystone")
         return OpenStackCompute(self, principal)
+
+    async def network(self, principal: Any) -> Network:
+        """VPC networking on Neutron as the caller (backends/openstack/network.py)."""
+        compute = await self.compute(principal)
+        assert isinstance(compute, OpenStackCompute)
+        return OpenStackNetwork(compute)
 
     # -- small shared caches (per backend, keyed by what they depend on) -------------------------------------
     async def cached(self, key: Any, load: Callable[[], Awaitable[T]], ttl: float = _CACHE_TTL) -> T:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -182,6 +183,32 @@ class OpenStackCompute(Compute):
             ports = await self._server_ports(server_id)
             await asyncio.gather(*(self.neutron.update_port(p["id"], {"security_groups": list(security_groups)})
                                    for p in ports))
+
+    async def resize_server(self, server_id: str, flavor_name: str) -> None:
+        """Nova resizes asynchronously and then waits for a confirmation: confirm it as soon as the server
+        reaches VERIFY_RESIZE (a few seconds for a stopped server), so the new flavor holds when this
+        returns, as EC2's ModifyInstanceAttribute promises. A resize no host can take (e.g. a one-node cloud
+        without `allow_resize_to_same_host`) puts the server back as it was: NotSupported."""
+        flavor_id = await self._flavor_id(flavor_name)
+        await self.nova.action(server_id, {"resize": {"flavorRef": flavor_id}})
+        deadline = time.monotonic() + self.backend.http.timeout
+        delay = 0.2
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+            server = await self.nova.server(server_id)
+            status = server.get("status")
+            if status == "VERIFY_RESIZE":
+                await self.nova.action(server_id, {"confirmResize": None})
+                return
+            if status == "ERROR":
+                raise base.Unavailable(f"resizing the server failed: {(server.get('fault') or {}).get('message')}")
+            if status != "RESIZE" and not server.get("OS-EXT-STS:task_state"):
+                if (server.get("flavor") or {}).get("original_name") == flavor_name:
+                    return  # confirmed already (the cloud auto-confirms)
+                raise base.NotSupported(f"the cloud could not resize the server to {flavor_name} "
+                                        "(no compute host accepted the new size)")
+        raise base.Unavailable("the resize did not finish in time")
 
     async def _server_ports(self, server_id: str) -> list[dict]:
         ports = [p for p in await self.neutron.ports(device_id=server_id) if m.is_server_port(p)]

@@ -71,7 +71,13 @@ _TASKS = {
 }
 
 
-def server_state(status: str | None, task_state: str | None = None, vm_state: str | None = None) -> ServerState:
+# Administrative transitions (resize, migration) keep the guest as it was: running or powered off.
+_ADMIN_TRANSITIONS = frozenset({"RESIZE", "VERIFY_RESIZE", "REVERT_RESIZE", "MIGRATING"})
+_POWER_SHUTDOWN = 4  # Nova power_state SHUTDOWN
+
+
+def server_state(status: str | None, task_state: str | None = None, vm_state: str | None = None,
+                 power_state: int | None = None) -> ServerState:
     """Nova's status (+ task_state, which says what is happening to it right now) → neutral state."""
     if vm_state in ("deleted", "soft-delete"):
         return ServerState.DELETED
@@ -80,7 +86,10 @@ def server_state(status: str | None, task_state: str | None = None, vm_state: st
         # a task never turns an error or deleted server into a live one, except deleting
         if status not in ("ERROR", "DELETED", "SOFT_DELETED") or task is ServerState.DELETING:
             return task
-    return _STATUS.get((status or "").upper(), ServerState.ERROR)
+    status = (status or "").upper()
+    if status in _ADMIN_TRANSITIONS and (vm_state == "stopped" or power_state == _POWER_SHUTDOWN):
+        return ServerState.STOPPED  # resizing a stopped server: it stays stopped
+    return _STATUS.get(status, ServerState.ERROR)
 
 
 def _nova_addresses(server: Mapping[str, Any]) -> list[ServerAddress]:
@@ -124,8 +133,9 @@ def server_from(server: Mapping[str, Any], ports: Iterable[Mapping[str, Any]] = 
                                            mac=port.get("mac_address"), port_id=port.get("id"),
                                            network_id=port.get("network_id")))
         groups.extend(g for g in port.get("security_groups") or () if g not in groups)
-    if not ports:  # no port yet (still building) or Neutron not consulted: Nova's view
+    if not ports:  # no port yet (still building) or Neutron not consulted: Nova's view (groups by name)
         addresses = _nova_addresses(server)
+        groups = [g["name"] for g in server.get("security_groups") or () if g.get("name")]
     image = server.get("image")
     image_id = image.get("id") if isinstance(image, dict) else None
     flavor = server.get("flavor") or {}
@@ -142,7 +152,7 @@ def server_from(server: Mapping[str, Any], ports: Iterable[Mapping[str, Any]] = 
     return Server(
         id=server.get("id", ""), name=server.get("name") or "",
         state=server_state(server.get("status"), server.get("OS-EXT-STS:task_state"),
-                           server.get("OS-EXT-STS:vm_state")),
+                           server.get("OS-EXT-STS:vm_state"), server.get("OS-EXT-STS:power_state")),
         flavor_name=flavor.get("original_name") or flavor.get("id") or "",
         image_id=image_id or None, created=parse_time(server.get("created")) or _epoch(),
         key_name=server.get("key_name") or None, zone=server.get("OS-EXT-AZ:availability_zone") or None,
@@ -169,9 +179,11 @@ def server_body(spec: ServerSpec, flavor_id: str) -> dict[str, Any]:
     body: dict[str, Any] = {"name": spec.name, "imageRef": spec.image_id, "flavorRef": flavor_id,
                             "min_count": spec.count_min, "max_count": max(spec.count_max, spec.count_min),
                             "networks": [{"uuid": spec.network_id}] if spec.network_id else "auto"}
+    if spec.ports:  # a VPC launch on ports made beforehand: they carry the groups (Nova refuses both)
+        body["networks"] = [{"port": port} for port in spec.ports]
     if spec.key_name:
         body["key_name"] = spec.key_name
-    if spec.security_groups:
+    if spec.security_groups and not spec.ports:
         # Nova resolves each entry by name or by id; ids are unambiguous.
         body["security_groups"] = [{"name": g} for g in spec.security_groups]
     if spec.user_data:
@@ -281,9 +293,12 @@ def rule_from(r: Mapping[str, Any]) -> SecurityRule:
     cidr = r.get("remote_ip_prefix")
     if not cidr and not r.get("remote_group_id") and not r.get("remote_address_group_id"):
         cidr = "::/0" if ethertype == "IPv6" else "0.0.0.0/0"  # Neutron: no remote = anywhere
+    lo, hi = r.get("port_range_min"), r.get("port_range_max")
+    if proto in ("tcp", "udp") and lo is None and hi is None:
+        lo, hi = 1, 65535  # Neutron stores a 1-65535 range as "no range"; every port, as it was asked
     return SecurityRule(id=r.get("id", ""), group_id=r.get("security_group_id", ""),
                         egress=r.get("direction") == "egress", protocol=proto,
-                        port_min=r.get("port_range_min"), port_max=r.get("port_range_max"), cidr=cidr,
+                        port_min=lo, port_max=hi, cidr=cidr,
                         remote_group_id=r.get("remote_group_id"), description=r.get("description") or None,
                         ethertype=ethertype)
 

@@ -77,3 +77,62 @@ class Neutron(Service):
 
     async def delete_rule(self, rule_id: str) -> None:
         await self.call("DELETE", f"/security-group-rules/{rule_id}", kind="security_group_rule")
+
+    # -- VPC networking: routers, networks + subnets, ports, tags (backends/openstack/network.py) ----------------
+    async def routers(self, *, fields: Iterable[str] = (), **filters: Any) -> list[dict]:
+        return await self.get_all("/routers", "routers", params=_params(fields, **filters))
+
+    async def create_router(self, router: dict[str, Any]) -> dict:
+        return ((await self.call("POST", "/routers", json_body={"router": router})).data or {})["router"]
+
+    async def update_router(self, router_id: str, router: dict[str, Any]) -> dict:
+        data = (await self.call("PUT", f"/routers/{router_id}", json_body={"router": router},
+                                kind="vpc")).data or {}
+        return data.get("router") or {}
+
+    async def delete_router(self, router_id: str) -> None:
+        await self.call("DELETE", f"/routers/{router_id}", kind="vpc")
+
+    async def add_router_interface(self, router_id: str, subnet_id: str) -> dict:
+        return (await self.call("PUT", f"/routers/{router_id}/add_router_interface",
+                                json_body={"subnet_id": subnet_id}, kind="vpc")).data or {}
+
+    async def remove_router_interface(self, router_id: str, subnet_id: str) -> None:
+        await self.call("PUT", f"/routers/{router_id}/remove_router_interface",
+                        json_body={"subnet_id": subnet_id}, kind="vpc")
+
+    async def set_tags(self, collection: str, resource_id: str, tags: list[str]) -> None:
+        """Replace a resource's tags (Neutron takes no `tags` on POST for routers and networks)."""
+        await self.call("PUT", f"/{collection}/{resource_id}/tags", json_body={"tags": tags})
+
+    async def all_networks(self, *, fields: Iterable[str] = (), **filters: Any) -> list[dict]:
+        return await self.get_all("/networks", "networks", params=_params(fields, **filters))
+
+    async def create_network(self, network: dict[str, Any]) -> dict:
+        return ((await self.call("POST", "/networks", json_body={"network": network})).data or {})["network"]
+
+    async def delete_network(self, network_id: str) -> None:
+        await self.call("DELETE", f"/networks/{network_id}", kind="subnet")
+
+    async def subnets(self, *, fields: Iterable[str] = (), **filters: Any) -> list[dict]:
+        return await self.get_all("/subnets", "subnets", params=_params(fields, **filters))
+
+    async def create_subnet(self, subnet: dict[str, Any]) -> dict:
+        return ((await self.call("POST", "/subnets", json_body={"subnet": subnet})).data or {})["subnet"]
+
+    async def update_subnet(self, subnet_id: str, subnet: dict[str, Any]) -> dict:
+        data = (await self.call("PUT", f"/subnets/{subnet_id}", json_body={"subnet": subnet},
+                                kind="subnet")).data or {}
+        return data.get("subnet") or {}
+
+    async def full_ports(self, *, fields: Iterable[str] = (), **filters: Any) -> list[dict]:
+        return await self.get_all("/ports", "ports", params=_params(fields, **filters))
+
+    async def port(self, port_id: str) -> dict:
+        return (await self.get(f"/ports/{port_id}", kind="port")).get("port") or {}
+
+    async def create_port(self, port: dict[str, Any]) -> dict:
+        return ((await self.call("POST", "/ports", json_body={"port": port}, kind="subnet")).data or {})["port"]
+
+    async def delete_port(self, port_id: str) -> None:
+        await self.call("DELETE", f"/ports/{port_id}", kind="port")

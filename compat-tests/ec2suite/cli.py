@@ -76,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--discover-images", action="store_true",
                    help="fill --image-id/--ebs-image-id not given from DescribeImages (first available "
                         "machine image by root device type)")
+    p.add_argument("--create-ebs-image", action="store_true",
+                   help="with --discover-images: when no EBS-backed image exists, make one through the endpoint "
+                        "(volume -> snapshot -> RegisterImage, named ec2suite-ebs-image; kept for later runs)")
     p.add_argument("--instance-type", default="t2.micro")
     p.add_argument("--instance-type-alt", help="a second instance type (instance attribute tests)")
     p.add_argument("--build-timeout", type=int, default=120,
@@ -242,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.list and (zone is None or want_images):
         probe = workdir / "discover.json"
         probe.write_text(json.dumps({"endpoint": args.endpoint, "region": args.region, "access": args.access,
-                                     "secret": args.secret, "want_zone": zone is None,
-                                     "want_images": want_images}))
+                                     "secret": args.secret, "want_zone": zone is None, "zone": zone,
+                                     "want_images": want_images, "create_ebs_image": args.create_ebs_image}))
         try:
             found = run_helper(python, workdir, env, "discover", str(probe))
         finally:

@@ -91,10 +91,41 @@ def cmd_discover(conf_path: str) -> int:
             for image in sorted(images.get("Images", []), key=lambda i: i.get("ImageId", "")):
                 key = "ebs_image_id" if image.get("RootDeviceType") == "ebs" else "image_id"
                 out[key] = out[key] or image["ImageId"]
+            if out["ebs_image_id"] is None and conf.get("create_ebs_image"):
+                out["ebs_image_id"] = make_ebs_image(client, out["zone"] or conf.get("zone"))
     except Exception as exc:  # reported to the caller, who prints it and goes on without
         out["error"] = f"{type(exc).__name__}: {exc}"
     json.dump(out, sys.stdout)
     return 0
+
+
+EBS_IMAGE_NAME = "ec2suite-ebs-image"
+
+
+def make_ebs_image(client, zone: str | None) -> str:
+    """An EBS-backed machine image made through the endpoint itself: a 1 GiB volume, its snapshot, and
+    RegisterImage with that snapshot as an 8 GiB root device (clouds such as Nova refuse a root volume
+    smaller than the flavor's disk). It is kept (discovery finds it next time); the volume is deleted.
+    Every wait is bounded."""
+    if zone is None:
+        zones = client.describe_availability_zones().get("AvailabilityZones", [])
+        zone = zones[0]["ZoneName"] if zones else None
+    volume = client.create_volume(Size=1, AvailabilityZone=zone)["VolumeId"]
+    try:
+        client.get_waiter("volume_available").wait(VolumeIds=[volume], WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+        snapshot = client.create_snapshot(VolumeId=volume, Description=EBS_IMAGE_NAME)["SnapshotId"]
+        client.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot],
+                                                     WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+    finally:
+        try:
+            client.delete_volume(VolumeId=volume)
+        except Exception:  # noqa: BLE001 - a leftover 1 GiB volume must not fail the run
+            pass
+    return client.register_image(
+        Name=EBS_IMAGE_NAME, Architecture="x86_64", VirtualizationType="hvm", RootDeviceName="/dev/vda",
+        BlockDeviceMappings=[{"DeviceName": "/dev/vda",
+                              "Ebs": {"SnapshotId": snapshot, "VolumeSize": 8, "DeleteOnTermination": True}}],
+    )["ImageId"]
 
 
 def first_line_of_exception(text: str) -> str:

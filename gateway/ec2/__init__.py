@@ -2,13 +2,19 @@
 
 from . import (  # noqa: F401 - importing registers the handlers
     addresses,
+    dhcp_options,
     images,
     instance_attrs,
     instances,
+    internet_gateways,
     keypairs,
+    network_interfaces,
     regions,
+    route_tables,
     security_groups,
     snapshots,
+    subnets,
     tag_actions,
     volumes,
+    vpcs,
 )

@@ -46,12 +46,16 @@ async def address_item(ctx: RequestContext, addr: FloatingAddress, domain: str,
                             "InstanceId": await ec2_id(ctx, "instance", addr.server_id) if addr.server_id else None,
                             "PrivateIpAddress": addr.fixed_ip if addr.server_id or addr.port_id else None,
                             "NetworkBorderGroup": ctx.gateway.config.region, "_BackendId": addr.id,
-                            "_Associated": bool(addr.server_id or addr.port_id), "_AllocationId": alloc}
+                            "_Associated": bool(addr.server_id or addr.port_id), "_AllocationId": alloc,
+                            "_PortId": addr.port_id}
     if domain == "vpc":
         item["AllocationId"] = alloc
         if item["_Associated"]:
-            item["AssociationId"] = await ec2_id(ctx, "association", f"{addr.id}:{addr.server_id or addr.port_id}")
+            # by port: an association to a network interface outlives the interface's instance
+            item["AssociationId"] = await ec2_id(ctx, "association", f"{addr.id}:{addr.port_id or addr.server_id}")
             item["NetworkInterfaceOwnerId"] = account(ctx)
+            if addr.port_id:
+                item["NetworkInterfaceId"] = await ec2_id(ctx, "network-interface", addr.port_id)
         item["Tags"] = (tags or {}).get(alloc)
     return compact(item)
 
@@ -145,16 +149,25 @@ async def release_address(ctx: RequestContext) -> dict[str, Any]:
 
 @ec2_handler("AssociateAddress")
 async def associate_address(ctx: RequestContext) -> dict[str, Any]:
+    from . import network_interfaces
     from .instances import find
 
     p = ctx.params
-    if p.get("NetworkInterfaceId"):
-        raise errors.Unsupported("Associating with a network interface is not supported.")
+    if p.get("NetworkInterfaceId"):  # a VPC network interface (gateway/ec2/network_interfaces.py)
+        item = await _find(ctx, p.get("PublicIp"), p.get("AllocationId"))
+        return await network_interfaces.associate_address(ctx, p, item)
     iid = p.get("InstanceId")
     if not iid:
         raise errors.MissingParameter("The request must contain the parameter InstanceId")
     item = await _find(ctx, p.get("PublicIp"), p.get("AllocationId"))
     instance = (await find(ctx, [iid]))[iid]
+    nis = instance.get("NetworkInterfaces") or []
+    if len(nis) > 1:
+        raise errors.InvalidInstanceIDPlain(f"There are multiple interfaces attached to instance '{iid}'. "
+                                            "Please specify an interface ID for the operation instead.")
+    if nis and instance["State"]["Name"] in ("running", "pending", "stopped"):
+        return await network_interfaces.associate_address(
+            ctx, {**p, "NetworkInterfaceId": nis[0]["NetworkInterfaceId"]}, item)
     if instance["State"]["Name"] not in ("running", "pending", "stopped"):
         raise errors.IncorrectInstanceState(f"The instance '{iid}' is not in a valid state for this operation.")
     c = await compute(ctx)
@@ -169,7 +182,8 @@ async def associate_address(ctx: RequestContext) -> dict[str, Any]:
         await c.associate_address(item["_BackendId"], instance["_ServerId"], p.get("PrivateIpAddress"))
     if item["Domain"] != "vpc":
         return {}
-    return {"AssociationId": await ec2_id(ctx, "association", f"{item['_BackendId']}:{instance['_ServerId']}")}
+    after = [i for i in await address_items(ctx) if i["_BackendId"] == item["_BackendId"]]
+    return compact({"AssociationId": after[0].get("AssociationId") if after else None})
 
 
 @ec2_handler("DisassociateAddress")

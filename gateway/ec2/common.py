@@ -43,6 +43,8 @@ KIND_ALIASES = {
     "address": "elastic-ip", "floating_ip": "elastic-ip", "floatingip": "elastic-ip", "elastic-ip": "elastic-ip",
     "rule": "security-group-rule", "security-group-rule": "security-group-rule", "flavor": "flavor",
     "zone": "zone", "association": "association",
+    "vpc": "vpc", "router": "vpc", "subnet": "subnet", "port": "network-interface",
+    "network-interface": "network-interface",
 }
 
 
@@ -114,7 +116,24 @@ def not_found(kind: str, ident: str | Iterable[str] | None = None) -> errors.Aws
         return errors.InvalidParameterValue(f"Invalid value '{shown}' for InstanceType.")
     if kind == "zone":
         return errors.InvalidParameterValue(f"Invalid availability zone: [{shown}]")
+    vpc_kind = _VPC_NOT_FOUND.get(kind)
+    if vpc_kind is not None:
+        cls, noun = vpc_kind
+        return cls(f"The {noun} '{shown}' does not exist" if not many else f"The {noun}s '{shown}' do not exist")
     return errors.InvalidParameterValue(f"The resource '{shown}' does not exist.")
+
+
+# VPC resource kinds (gateway/ec2/vpcs.py and siblings): their NotFound class and how AWS names them.
+_VPC_NOT_FOUND = {
+    "vpc": (errors.InvalidVpcIDNotFound, "vpc ID"), "subnet": (errors.InvalidSubnetIDNotFound, "subnet ID"),
+    "route-table": (errors.InvalidRouteTableIDNotFound, "routeTable ID"),
+    "internet-gateway": (errors.InvalidInternetGatewayIDNotFound, "internetGateway ID"),
+    "network-interface": (errors.InvalidNetworkInterfaceIDNotFound, "networkInterface ID"),
+    "dhcp-options": (errors.InvalidDhcpOptionIDNotFound, "dhcpOption ID"),
+    "nat-gateway": (errors.InvalidNatGatewayIDNotFound, "natGateway ID"),
+    "attachment": (errors.InvalidAttachmentIDNotFound, "attachment ID"),
+    "route-table-association": (errors.InvalidAssociationIDNotFound, "association ID"),
+}
 
 
 def malformed(kind: str, ident: str) -> errors.AwsError:
@@ -149,7 +168,7 @@ def _conflict(kind: str, ident: str | None, message: str) -> errors.AwsError:
         return errors.IncorrectInstanceState(
             f"The instance '{ident}' is not in a state from which the requested operation can be performed."
             if ident else message)
-    if kind == "security-group":
+    if kind in ("security-group", "vpc", "subnet", "route-table", "internet-gateway", "dhcp-options"):
         return errors.DependencyViolation(f"resource {ident} has a dependent object" if ident else message)
     if kind == "snapshot":
         return errors.InvalidSnapshotInUse(f"The snapshot {ident} is currently in use" if ident else message)

@@ -67,6 +67,8 @@ def field(*path: str) -> Extractor:
 
 
 def _tags(item: dict[str, Any]) -> list[dict[str, str]]:
+    if "Tags" not in item and "ResourceId" in item and "Key" in item:
+        return [item]  # a DescribeTags entry is its own tag (tag-key, tag-value and tag:<key> apply to it)
     return item.get("Tags") or []
 
 

@@ -23,8 +23,11 @@ PREFIXES = {
     "security-group-rule": "sgr", "reservation": "r", "elastic-ip": "eipalloc", "association": "eipassoc",
     "key-pair": "key", "vpc": "vpc", "subnet": "subnet", "route-table": "rtb", "internet-gateway": "igw",
     "nat-gateway": "nat", "network-interface": "eni", "dhcp-options": "dopt", "attachment": "eni-attach",
+    "route-table-association": "rtbassoc", "vpc-cidr-association": "vpc-cidr-assoc",
 }
-_ID = re.compile(r"^([a-z]+(?:-[a-z]+)?)-([0-9a-f]{8}|[0-9a-f]{17})$")
+# A hex body of 1 to 17 digits is well-formed (AWS has issued 8 and 17; a shorter one such as `i-0` is
+# merely unknown, `InvalidInstanceID.NotFound`, which the EC2 suite expects); anything else is Malformed.
+_ID = re.compile(r"^([a-z]+(?:-[a-z]+)?)-([0-9a-f]{1,17})$")
 
 
 def derive(kind: str, backend_id: str, attempt: int = 0) -> str:
@@ -33,7 +36,7 @@ def derive(kind: str, backend_id: str, attempt: int = 0) -> str:
 
 
 def is_valid(ec2_id: str, kind: str) -> bool:
-    """Syntactically an id of this kind (8 or 17 hex digits, as AWS accepts both)."""
+    """Syntactically an id of this kind (its prefix, then 1-17 hex digits)."""
     m = _ID.match(ec2_id or "")
     return bool(m) and m.group(1) == PREFIXES[kind]
 

@@ -38,6 +38,11 @@ _STATES = {"pending": "pending", "available": "available", "failed": "failed", "
 ARCHITECTURES = ("i386", "x86_64", "arm64", "x86_64_mac", "arm64_mac")
 
 
+def ebs_backed(image: Image) -> bool:
+    """Its root device is a snapshot: instances launched from it boot from a volume."""
+    return bool(image.root_device) and any(d == image.root_device for d, _, _ in image.block_devices)
+
+
 async def image_item(ctx: RequestContext, image: Image, tags: dict[str, list] | None = None) -> dict[str, Any]:
     ami = await ec2_id(ctx, "image", image.id)
     bdm = []
@@ -45,13 +50,12 @@ async def image_item(ctx: RequestContext, image: Image, tags: dict[str, list] | 
         bdm.append({"DeviceName": device, "Ebs": compact({
             "SnapshotId": await ec2_id(ctx, "snapshot", snapshot) if snapshot else None, "VolumeSize": size,
             "DeleteOnTermination": True, "VolumeType": "standard", "Encrypted": False})})
-    ebs_root = bool(image.root_device) and any(d == image.root_device for d, _, _ in image.block_devices)
     item = compact({
         "ImageId": ami, "ImageLocation": image.properties.get("location") or f"{image.owner}/{image.name}",
         "State": _STATES.get(image.state, "failed"), "OwnerId": image.owner, "CreationDate": iso(image.created),
         "Public": image.public, "Architecture": image.architecture or "x86_64", "ImageType": "machine",
         "Name": image.name, "Description": image.description,
-        "RootDeviceType": "ebs" if ebs_root else "instance-store",
+        "RootDeviceType": "ebs" if ebs_backed(image) else "instance-store",
         "RootDeviceName": image.root_device or "/dev/sda1", "BlockDeviceMappings": bdm,
         "VirtualizationType": "hvm", "Hypervisor": "xen", "PlatformDetails": "Linux/UNIX",
         "UsageOperation": "RunInstances", "Tags": (tags or {}).get(ami),
@@ -121,7 +125,11 @@ def _executable_by(item: dict[str, Any], users: list[str], me: str) -> bool:
         if user == "all" and item["Public"]:
             return True
         who = me if user == "self" else user
-        if who in item.get("_SharedWith", []) or (user == "self" and item["OwnerId"] == me):
+        if who in item.get("_SharedWith", []) or (who == me and item["OwnerId"] == me):
+            return True
+        # someone else's private image the caller can see at all is one shared with the caller (the cloud
+        # lists an image's members to its owner only)
+        if who == me and item["OwnerId"] != me and not item["Public"]:
             return True
     return False
 
@@ -170,6 +178,10 @@ async def create_image(ctx: RequestContext) -> dict[str, Any]:
     if instance["State"]["Name"] not in ("running", "stopped"):
         raise errors.IncorrectInstanceState(f"Instance '{iid}' is not in a state from which an image can be "
                                             "created.")
+    if instance.get("RootDeviceType") != "ebs":
+        # AWS images only EBS-backed instances; an instance-store one needs bundling, which no cloud here has
+        raise errors.InvalidParameterValue(f"The instance '{iid}' is not an EBS-backed instance; CreateImage "
+                                           "needs one.")
     await _check_unique(ctx, name)
     c = await compute(ctx)
     with backend_errors("image", name, instance=iid):
@@ -236,13 +248,12 @@ _ATTRIBUTES = {"description": "Description", "kernel": "KernelId", "ramdisk": "R
 async def describe_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     ami, attribute = ctx.params["ImageId"], ctx.params["Attribute"]
     if attribute not in _ATTRIBUTES:
-        raise errors.InvalidParameterValue(f"Value ({attribute}) for parameter attribute is invalid. "
-                                           "Unknown attribute.")
+        raise errors.InvalidRequest(f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
+    # AWS describes attributes of the caller's own images only (AuthFailure for a public or shared one)
+    item = await _owned(ctx, ami)
     if attribute == "launchPermission":
-        item = await _owned(ctx, ami)
         perms = ([{"Group": "all"}] if item["Public"] else []) + [{"UserId": u} for u in item["_SharedWith"]]
         return {"ImageId": ami, "LaunchPermissions": perms}
-    item = (await _images(ctx, [ami]))[0]
     if attribute == "description":
         value: Any = {"Value": item["Description"]} if item.get("Description") else {}
     elif attribute == "blockDeviceMapping":
@@ -271,15 +282,17 @@ async def modify_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     ami = p["ImageId"]
     attribute = p.get("Attribute")
-    if attribute and attribute not in ("launchPermission", "description"):
-        raise errors.InvalidParameterValue(f"Value ({attribute}) for parameter attribute is invalid. "
-                                           "Only launchPermission and description can be modified.")
+    if attribute in _ATTRIBUTES and attribute not in ("launchPermission", "description"):
+        raise errors.InvalidParameter(f"The attribute {attribute} cannot be modified.")
     description = (p.get("Description") or {}).get("Value")
     if attribute == "description" and description is None:
         description = p.get("Value")
+        if description is None:
+            raise errors.MissingParameter("The request must contain the parameter value")
     add, remove = _permission_changes(p)
-    if description is None and not add and not remove:
-        raise errors.MissingParameter("The request must contain the parameter LaunchPermission or Description")
+    if attribute not in (None, "launchPermission", "description") or (description is None and not add and not remove):
+        raise errors.InvalidParameterCombination(
+            "No attributes specified: give Description, LaunchPermission, or Attribute with its value.")
     item = await _owned(ctx, ami)
     public: bool | None = None
     for perm in add + remove:
@@ -306,8 +319,8 @@ async def modify_image_attribute(ctx: RequestContext) -> dict[str, Any]:
 async def reset_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     ami, attribute = ctx.params["ImageId"], ctx.params["Attribute"]
     if attribute != "launchPermission":
-        raise errors.InvalidParameterValue(f"Value ({attribute}) for parameter attribute is invalid. "
-                                           "Only launchPermission can be reset.")
+        raise errors.InvalidRequest(f"Value ({attribute}) for parameter attribute is invalid. "
+                                    "Only launchPermission can be reset.")
     item = await _owned(ctx, ami)
     c = await compute(ctx)
     with backend_errors("image", ami):

@@ -69,11 +69,24 @@ def _check_attribute(attribute: str) -> None:
             f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
 
 
+# An instance outside any VPC is an EC2-Classic instance: AWS gave it no source/dest check and fixed its
+# security groups at launch (both are network-interface properties in a VPC).
+_VPC_ONLY = {"sourceDestCheck": "The attribute 'sourceDestCheck' is only valid for VPC instances.",
+             "groupSet": "Security groups of an instance outside a VPC are set at launch and cannot be changed."}
+
+
+def _check_vpc_only(attribute: str, item: dict[str, Any]) -> None:
+    if attribute in _VPC_ONLY and not item.get("VpcId"):
+        raise errors.InvalidParameterCombination(_VPC_ONLY[attribute])
+
+
 @ec2_handler("DescribeInstanceAttribute")
 async def describe_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
     iid, attribute = ctx.params["InstanceId"], ctx.params["Attribute"]
     _check_attribute(attribute)
     item = (await find(ctx, [iid]))[iid]
+    if attribute == "sourceDestCheck":
+        _check_vpc_only(attribute, item)
     return {"InstanceId": iid, ATTRIBUTES[attribute]: attribute_value(item, attribute)}
 
 
@@ -103,7 +116,7 @@ def _requested_change(p: dict[str, Any]) -> tuple[str, Any]:
     if p.get("BlockDeviceMappings") and not p.get("Attribute"):
         changes.append(("blockDeviceMapping", p["BlockDeviceMappings"]))
     if not changes:
-        raise errors.MissingParameter("The request must contain the parameter attribute")
+        raise errors.InvalidParameterCombination("No attributes specified.")
     if len(changes) > 1:
         raise errors.InvalidParameterCombination("Only one attribute can be modified at a time.")
     return changes[0]
@@ -129,6 +142,7 @@ async def modify_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
     item = (await find(ctx, [iid]))[iid]
     if item["State"]["Name"] == "terminated":
         raise errors.IncorrectInstanceState(f"The instance '{iid}' is not in a state from which it can be modified.")
+    _check_vpc_only(attribute, item)
     c = await compute(ctx)
     if attribute in _BOOL_ATTRS:
         await _save_attrs(ctx, iid, item, **{attribute: bool_value(value)})
@@ -188,6 +202,7 @@ async def reset_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
             "can be reset.")
     item = (await find(ctx, [iid]))[iid]
     if attribute == "sourceDestCheck":
+        _check_vpc_only(attribute, item)
         await _save_attrs(ctx, iid, item, sourceDestCheck=True)
     return {}
 

@@ -1,6 +1,6 @@
 """Instances: RunInstances, DescribeInstances, Start/Stop/Reboot/TerminateInstances.
 
-One `list_servers` call (plus one `list_security_groups` for group names) answers a DescribeInstances of
+One `list_servers` call and, concurrently, one `list_security_groups` (group names) answer a DescribeInstances of
 any size; ids, tags and gateway-held attributes come from process caches and three store scans.
 Terminated instances stay visible as `terminated` for `ec2.terminated_retention_seconds`, as on AWS: the
 gateway records them when it terminates them, or first sees the cloud report them deleted.
@@ -9,6 +9,7 @@ gateway records them when it terminates them, or first sees the cloud report the
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from backends.compute import SecurityGroup, Server, ServerSpec, ServerState
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import filters, paging, vpc_groups, vpc_instances
 from .common import (
     NS_INSTANCE,
     NS_TERMINATED,
@@ -38,6 +39,7 @@ from .common import (
 )
 from .idempotency import once
 from .ids import derive
+from .images import ebs_backed
 from .tags import NS_TAGS
 
 PENDING, RUNNING, SHUTTING_DOWN, TERMINATED, STOPPING, STOPPED = (
@@ -50,6 +52,15 @@ _STATES = {
 DEFAULT_INSTANCE_TYPE = "m1.small"
 DEFAULT_ATTRS = {"disableApiTermination": False, "disableApiStop": False,
                  "instanceInitiatedShutdownBehavior": "stop", "sourceDestCheck": True}
+
+
+def attached_device(record: dict[str, Any] | None, volume_id: str, cloud_device: str | None) -> str | None:
+    """The device name an attachment shows: the one AttachVolume asked for (AWS echoes it; clouds such as
+    Nova pick their own), while the cloud still reports the attachment it made then."""
+    asked = ((record or {}).get("devices") or {}).get(volume_id)
+    if asked and (asked.get("cloud") is None or asked.get("cloud") == cloud_device):
+        return asked["device"]
+    return cloud_device
 
 
 def ec2_state(server: Server) -> tuple[str, int]:
@@ -104,9 +115,10 @@ async def build_item(lk: _Lookup, server: Server, iid: str) -> dict[str, Any]:
     bdm = []
     for att in server.attachments:
         vol = await ec2_id(ctx, "volume", att.volume_id)
-        bdm.append({"DeviceName": att.device, "Ebs": compact({
+        device = attached_device(record, att.volume_id, att.device)
+        bdm.append({"DeviceName": device, "Ebs": compact({
             "AttachTime": iso(att.attached_at or server.launched_at or server.created),
-            "DeleteOnTermination": delete_flags.get(att.device, att.delete_on_termination),
+            "DeleteOnTermination": delete_flags.get(device, att.delete_on_termination),
             "Status": "attached", "VolumeId": vol})})
     reason = None
     if server.state == ServerState.ERROR:
@@ -117,7 +129,8 @@ async def build_item(lk: _Lookup, server: Server, iid: str) -> dict[str, Any]:
     reservation = record.get("reservation") or (
         await ec2_id(ctx, "reservation", server.reservation_id) if server.reservation_id
         else derive("reservation", server.id))
-    groups = await _group_items(lk, server.security_groups)
+    # a cloud may not report a building server's groups yet (Nova): the ones it was launched with
+    groups = await _group_items(lk, server.security_groups or record.get("groups") or [])
     root_device = server.root_device or "/dev/sda1"
     return compact({
         "InstanceId": iid,
@@ -137,7 +150,7 @@ async def build_item(lk: _Lookup, server: Server, iid: str) -> dict[str, Any]:
         "PublicIpAddress": public_ip,
         "StateReason": reason,
         "Architecture": "x86_64",
-        "RootDeviceType": "ebs" if server.boot_from_volume else "instance-store",
+        "RootDeviceType": "ebs" if server.boot_from_volume or record.get("ebs_root") else "instance-store",
         "RootDeviceName": root_device,
         "BlockDeviceMappings": bdm,
         "VirtualizationType": "hvm",
@@ -202,13 +215,16 @@ async def instance_items(ctx: RequestContext, wanted: list[str] | None = None) -
     bids = None
     if wanted:
         bids = [b for b in [await backend_id(ctx, "instance", i) for i in dict.fromkeys(wanted)] if b]
+    async def nothing() -> list:
+        return []
+
+    # one concurrent round: the servers, the group names they need, and the gateway's own state
     with backend_errors("instance"):
-        if bids is not None and not bids:
-            servers = []
-        else:
-            servers = await c.list_servers(bids)
-        groups = await c.list_security_groups() if any(s.security_groups for s in servers) else []
-    recs, gone, tags = await asyncio.gather(records(ctx), _terminated(ctx), tag_map(ctx))
+        servers, groups, recs, gone, tags = await asyncio.gather(
+            nothing() if bids is not None and not bids else c.list_servers(bids),
+            nothing() if bids is not None and not bids else c.list_security_groups(),
+            records(ctx), _terminated(ctx), tag_map(ctx))
+    groups = await vpc_groups.annotate(ctx, groups)  # a VPC's groups under their EC2 names
     lk = _Lookup(ctx, groups, recs, tags)
     items: dict[str, dict[str, Any]] = {}
     for server in servers:
@@ -225,6 +241,7 @@ async def instance_items(ctx: RequestContext, wanted: list[str] | None = None) -
     for iid, item in gone.items():
         if iid not in items and (not wanted or iid in wanted):
             items[iid] = {**item, "Tags": tags.get(iid)}
+    await vpc_instances.annotate(ctx, list(items.values()))  # VpcId, SubnetId, NetworkInterfaces
     return list(items.values())
 
 
@@ -295,12 +312,23 @@ FILTERS: dict[str, filters.Extractor] = {
 }
 
 
+def _add_groups(groups: list[dict[str, Any]], item: dict[str, Any]) -> None:
+    """A reservation lists its instances' security groups when they are outside any VPC (EC2-Classic
+    style, as AWS did and the EC2 suite checks when the account supports the EC2 platform)."""
+    if item.get("VpcId"):
+        return
+    for g in item.get("SecurityGroups") or []:
+        if g not in groups:
+            groups.append(g)
+
+
 def reservations(items: list[dict[str, Any]], owner: str) -> list[dict[str, Any]]:
     """Group Instance items into Reservations, keeping the items' order."""
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         rid = item.get("_ReservationId") or derive("reservation", item["InstanceId"])
         res = out.setdefault(rid, {"ReservationId": rid, "OwnerId": owner, "Groups": [], "Instances": []})
+        _add_groups(res["Groups"], item)
         res["Instances"].append(public(item))
     return list(out.values())
 
@@ -393,22 +421,26 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
     zone = (p.get("Placement") or {}).get("AvailabilityZone")
     volumes, delete_flags = await block_devices(ctx, p.get("BlockDeviceMappings") or [])
     c = await compute(ctx)
-    want_groups = bool(p.get("SecurityGroups") or p.get("SecurityGroupIds"))
 
     async def nothing() -> list:
         return []
 
+    # the groups are listed even when none is named: the answer shows the cloud's default group
     with backend_errors("instance"):
-        flavors, keypairs, groups, zones = await asyncio.gather(
+        flavors, keypairs, groups, zones, images = await asyncio.gather(
             c.list_flavors(), c.list_keypairs() if p.get("KeyName") else nothing(),
-            c.list_security_groups() if want_groups else nothing(), c.list_zones() if zone else nothing())
+            c.list_security_groups(), c.list_zones() if zone else nothing(), c.list_images([image_bid]))
+    ebs_root = any(ebs_backed(i) for i in images)  # the instance boots from a volume
     if instance_type not in {f.name for f in flavors}:
         raise errors.InvalidParameterValue(f"Invalid value '{instance_type}' for InstanceType.")
     if p.get("KeyName") and p["KeyName"] not in {k.name for k in keypairs}:
         raise errors.InvalidKeyPairNotFound(f"The key pair '{p['KeyName']}' does not exist")
     if zone and zone not in {z.name for z in zones}:
         raise errors.InvalidParameterValue(f"Invalid availability zone: [{zone}]")
-    group_bids = await _resolve_groups(ctx, groups, p.get("SecurityGroups") or [], p.get("SecurityGroupIds") or [])
+    # SubnetId / NetworkInterfaces (or the default VPC): the VPC's groups, ports made beforehand
+    launch = await vpc_instances.prepare_launch(ctx, p, groups, lo, hi)
+    group_bids = launch.groups if launch else await _resolve_groups(
+        ctx, groups, p.get("SecurityGroups") or [], p.get("SecurityGroupIds") or [])
     name = next((t.get("Value") or "" for t in tagging.get("instance", []) if t["Key"] == "Name"), "")
     owner = account(ctx)
 
@@ -417,11 +449,24 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
                           count_min=lo, count_max=hi, key_name=p.get("KeyName"), security_groups=group_bids,
                           user_data=p.get("UserData"), zone=zone, volumes=volumes,
                           client_token=p.get("ClientToken"))
-        with backend_errors("instance", image=p["ImageId"], snapshot=None):
-            servers = await c.create_servers(spec)
+        if launch:
+            spec.network_id, spec.ports, launch.used = launch.network_id, launch.ports, True
+        try:
+            with backend_errors("instance", image=p["ImageId"], snapshot=None):
+                servers = await c.create_servers(spec)
+        except BaseException:
+            if launch:
+                await launch.undo(ctx)
+            raise
+        if launch:
+            await launch.record(ctx, servers)
         if len(servers) < lo:
             raise errors.InsufficientInstanceCapacity()
         servers.sort(key=lambda s: s.launch_index)
+        # a cloud that answers a launch without the groups applies the named ones or the default one
+        launch_groups = group_bids or [g.id for g in groups if g.name == "default" and g.owner == owner][:1]
+        servers = [s if s.security_groups else dataclasses.replace(s, security_groups=list(launch_groups))
+                   for s in servers]
         rid = derive("reservation", servers[0].id)
         attrs = {"disableApiTermination": bool(p.get("DisableApiTermination")),
                  "disableApiStop": bool(p.get("DisableApiStop")),
@@ -433,20 +478,26 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
             iids.append(iid)
             recs[iid] = {"reservation": rid, "index": index, "client_token": p.get("ClientToken", ""),
                          "server": server.id, "image_id": p["ImageId"], "attrs": attrs,
+                         "groups": list(server.security_groups), "ebs_root": ebs_root,
                          "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", [])}
             await ctx.gateway.store.put(NS_INSTANCE, f"{owner}/{iid}", recs[iid])
         await apply_tags(ctx, iids, tagging.get("instance"))
         lk = _Lookup(ctx, groups, recs, {})
-        items = []
+        items: list[dict[str, Any]] = []
+        res_groups: list[dict[str, Any]] = []
         for iid, server in zip(iids, servers, strict=True):
             item = await build_item(lk, server, iid)
             item["State"] = state(PENDING)
             if tagging.get("instance"):
                 item["Tags"] = [{"Key": t["Key"], "Value": t.get("Value") or ""} for t in tagging["instance"]]
+            _add_groups(res_groups, item)
             items.append(public(item))
-        return {"ReservationId": rid, "OwnerId": owner, "Groups": [], "Instances": items}
+        return {"ReservationId": rid, "OwnerId": owner, "Groups": res_groups, "Instances": items}
 
-    return await once(ctx.gateway.store, owner, "RunInstances", p, run)
+    result = await once(ctx.gateway.store, owner, "RunInstances", p, run)
+    if launch and not launch.used:  # a repeated ClientToken: the first call's ports are the ones in use
+        await launch.undo(ctx)
+    return result
 
 
 # ---- state changes ------------------------------------------------------------------------------------------
@@ -542,6 +593,7 @@ async def terminate_instances(ctx: RequestContext) -> dict[str, Any]:
                     await c.delete_server(item["_ServerId"])
             except errors.InvalidInstanceIDNotFound:
                 pass  # already gone from the cloud: terminated all the same
+            await vpc_instances.after_terminate(ctx, item)  # interfaces with DeleteOnTermination
             await remember_terminated(ctx, item)
         out.append(_change(item, SHUTTING_DOWN))
     return {"TerminatingInstances": out}

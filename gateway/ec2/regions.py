@@ -85,10 +85,13 @@ async def describe_account_attributes(ctx: RequestContext) -> dict[str, Any]:
             quotas = await c.quotas()
     out = []
     for name in names:
-        if name == "supported-platforms":
-            values = ["EC2", "VPC"]
+        if name == "supported-platforms":  # ec2.default_vpc: VPC-only, as AWS accounts are today
+            values = ["VPC"] if ctx.gateway.config.ec2.default_vpc else ["EC2", "VPC"]
         elif name == "default-vpc":
-            values = ["none"]
+            from .vpcs import default_vpc_id
+
+            vid = await default_vpc_id(ctx, create_missing=False) if ctx.gateway.config.ec2.default_vpc else None
+            values = [vid or "none"]
         else:
             key, default = _QUOTA_ATTRIBUTES[name]
             limit = quotas.get(key, default)

@@ -18,7 +18,7 @@ from backends.compute import SecurityGroup, SecurityRule
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import filters, paging, vpc_groups
 from .common import (
     account,
     apply_tags,
@@ -221,7 +221,8 @@ async def group_item(ctx: RequestContext, group: SecurityGroup, names: dict[str,
 async def _groups(ctx: RequestContext) -> list[SecurityGroup]:
     c = await compute(ctx)
     with backend_errors("security-group"):
-        return await c.list_security_groups()
+        groups = await c.list_security_groups()
+    return await vpc_groups.annotate(ctx, groups)  # a VPC's groups: their VPC and EC2 name
 
 
 async def _target(ctx: RequestContext, p: dict[str, Any], groups: list[SecurityGroup]) -> SecurityGroup:
@@ -276,8 +277,11 @@ async def create_security_group(ctx: RequestContext) -> dict[str, Any]:
     if any(g.name == name and g.network_id == network_id for g in groups):
         raise errors.InvalidGroupDuplicate(f"The security group '{name}' already exists")
     c = await compute(ctx)
-    with backend_errors("security-group", name):
-        group = await c.create_security_group(name, description, network_id)
+    if network_id:  # named uniquely per VPC in the cloud; the VPC and EC2 name are recorded
+        group = await vpc_groups.create(ctx, name, description, network_id, p["VpcId"])
+    else:
+        with backend_errors("security-group", name):
+            group = await c.create_security_group(name, description, network_id)
     gid = await ec2_id(ctx, "security-group", group.id)
     return compact({"GroupId": gid, "Tags": await apply_tags(ctx, [gid], tagging.get("security-group"))})
 
@@ -290,10 +294,17 @@ async def delete_security_group(ctx: RequestContext) -> dict[str, Any]:
     if group.name == "default":
         raise errors.CannotDelete(f'the specified group: "{p.get("GroupId") or p.get("GroupName")}" '
                                   'name: "default" cannot be deleted by a user')
+    # an instance still building may hold no port yet, so the cloud would let the group go: ask the instances
+    from .instances import instance_items
+
+    if any(gid in {g["GroupId"] for g in i.get("SecurityGroups") or ()} and i["State"]["Name"] != "terminated"
+           for i in await instance_items(ctx)):
+        raise errors.DependencyViolation(f"resource {gid} has a dependent object")
     c = await compute(ctx)
     with backend_errors("security-group", gid):
         await c.delete_security_group(group.id)
     await tags_of(ctx).remove([gid], None)  # type: ignore[list-item]
+    await vpc_groups.forget(ctx, gid)  # type: ignore[arg-type]
     return {"Return": True, "GroupId": gid}
 
 

@@ -106,7 +106,8 @@ FILTERS = {"key": filters.field("Key"), "value": filters.field("Value"),
 @ec2_handler("DescribeTags")
 async def describe_tags(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
-    max_results = paging.check_max_results(p, minimum=5, maximum=1000)
+    # above 1000 means 1000, as AWS answers (the EC2 suite relies on it)
+    max_results = paging.check_max_results(p, minimum=5, maximum=1000, clamp=True)
     filters.validate(p.get("Filters"), FILTERS)
     items = [{"ResourceId": rid, "ResourceType": resource_type(rid), **tag}
              for rid, tags in await tags_of(ctx).all() for tag in as_list(tags)]

@@ -11,6 +11,7 @@ from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
 from .common import (
+    NS_INSTANCE,
     account,
     apply_tags,
     backend_errors,
@@ -43,11 +44,25 @@ def volume_state(volume: Volume) -> str:
     return _STATES.get(volume.state, "error")
 
 
-async def volume_item(ctx: RequestContext, volume: Volume, tags: dict[str, list] | None = None) -> dict[str, Any]:
+async def server_records(ctx: RequestContext) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The gateway's instance records by backend server id: {server id: (instance id, record)}."""
+    from .instances import records
+
+    return {r["server"]: (iid, r) for iid, r in (await records(ctx)).items() if r.get("server")}
+
+
+def device_of(by_server: dict[str, tuple[str, dict[str, Any]]], volume_id: str, att: Any) -> str | None:
+    from .instances import attached_device
+
+    return attached_device(by_server.get(att.server_id, ("", {}))[1], volume_id, att.device)
+
+
+async def volume_item(ctx: RequestContext, volume: Volume, tags: dict[str, list] | None = None,
+                      by_server: dict[str, tuple[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
     vid = await ec2_id(ctx, "volume", volume.id)
     attachment_state = _ATTACHMENT_STATES.get(volume.state, "attached")
     attachments = [compact({
-        "AttachTime": iso(a.attached_at or volume.created), "Device": a.device,
+        "AttachTime": iso(a.attached_at or volume.created), "Device": device_of(by_server or {}, volume.id, a),
         "InstanceId": await ec2_id(ctx, "instance", a.server_id), "State": attachment_state, "VolumeId": vid,
         "DeleteOnTermination": a.delete_on_termination}) for a in volume.attachments]
     return compact({
@@ -60,13 +75,11 @@ async def volume_item(ctx: RequestContext, volume: Volume, tags: dict[str, list]
         "Tags": (tags or {}).get(vid)})
 
 
-async def _apply_launch_tags(ctx: RequestContext, volumes: list[Volume], tags: dict[str, list]) -> None:
+async def _apply_launch_tags(ctx: RequestContext, volumes: list[Volume], tags: dict[str, list],
+                             by_server: dict[str, tuple[str, dict[str, Any]]]) -> None:
     """Volumes RunInstances created from BlockDeviceMappings get the launch's `volume` TagSpecifications
     once they appear (the cloud creates them after RunInstances has answered)."""
-    from .instances import records
-
-    pending = {r["server"]: r["volume_tags"] for r in (await records(ctx)).values()
-               if r.get("volume_tags") and r.get("server")}
+    pending = {sid: r["volume_tags"] for sid, (_, r) in by_server.items() if r.get("volume_tags")}
     if not pending:
         return
     for volume in volumes:
@@ -86,9 +99,9 @@ async def volume_items(ctx: RequestContext, wanted: list[str] | None = None) -> 
     bids = list((await resolve_many(ctx, "volume", wanted)).values()) if wanted else None
     with backend_errors("volume"):
         volumes = await c.list_volumes(bids)
-    tags = await tag_map(ctx)
-    await _apply_launch_tags(ctx, volumes, tags)
-    items = [await volume_item(ctx, v, tags) for v in volumes]
+    tags, by_server = await tag_map(ctx), await server_records(ctx)
+    await _apply_launch_tags(ctx, volumes, tags, by_server)
+    items = [await volume_item(ctx, v, tags, by_server) for v in volumes]
     if wanted:
         missing = [v for v in dict.fromkeys(wanted) if v not in {i["VolumeId"] for i in items}]
         if missing:
@@ -190,7 +203,12 @@ async def attach_volume(ctx: RequestContext) -> dict[str, Any]:
     c = await compute(ctx)
     with backend_errors("volume", vid, instance=iid):
         att = await c.attach_volume(bid, instance["_ServerId"], device)
-    return {"AttachTime": iso(att.attached_at) or now_iso(), "Device": att.device or device, "InstanceId": iid,
+    # AWS shows the device asked for; the cloud may name it otherwise (Nova picks its own): remember it
+    key = f"{account(ctx)}/{iid}"
+    record = await ctx.gateway.store.get(NS_INSTANCE, key) or {"server": instance["_ServerId"]}
+    record.setdefault("devices", {})[bid] = {"device": device, "cloud": att.device}
+    await ctx.gateway.store.put(NS_INSTANCE, key, record)
+    return {"AttachTime": iso(att.attached_at) or now_iso(), "Device": device, "InstanceId": iid,
             "State": "attaching", "VolumeId": vid, "DeleteOnTermination": False}
 
 
@@ -209,12 +227,17 @@ async def detach_volume(ctx: RequestContext) -> dict[str, Any]:
             raise errors.InvalidAttachmentNotFound(
                 f"The volume '{vid}' is not attached to instance '{p['InstanceId']}'")
         att, iid = matching[0], p["InstanceId"]
-    if p.get("Device") and att.device != p["Device"]:
+    by_server = await server_records(ctx)
+    device = device_of(by_server, bid, att)
+    if p.get("Device") and device != p["Device"]:
         raise errors.InvalidAttachmentNotFound(f"The volume '{vid}' is not attached at '{p['Device']}'")
     c = await compute(ctx)
     with backend_errors("volume", vid, instance=iid):
         await c.detach_volume(bid, att.server_id, force=bool(p.get("Force")))
-    return compact({"AttachTime": iso(att.attached_at), "Device": att.device, "InstanceId": iid,
+    owner_iid, record = by_server.get(att.server_id, ("", {}))
+    if (record.get("devices") or {}).pop(bid, None) is not None:
+        await ctx.gateway.store.put(NS_INSTANCE, f"{account(ctx)}/{owner_iid}", record)
+    return compact({"AttachTime": iso(att.attached_at), "Device": device, "InstanceId": iid,
                     "State": "detaching", "VolumeId": vid, "DeleteOnTermination": att.delete_on_termination})
 
 

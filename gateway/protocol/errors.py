@@ -243,6 +243,31 @@ ResourceAlreadyAssociated = _error("ResourceAlreadyAssociated", "Resource.Alread
 AddressLimitExceeded = _error("AddressLimitExceeded", "AddressLimitExceeded", 400,
                               "The maximum number of addresses has been reached.")
 InvalidVpcIDNotFound = _error("InvalidVpcIDNotFound", "InvalidVpcID.NotFound", 400)
+# ---- VPC networking (gateway/ec2/vpcs.py and its siblings) ----
+InvalidVpcRange = _error("InvalidVpcRange", "InvalidVpc.Range", 400)
+VpcLimitExceeded = _error("VpcLimitExceeded", "VpcLimitExceeded", 400,
+                          "The maximum number of VPCs has been reached.")
+DefaultVpcAlreadyExists = _error("DefaultVpcAlreadyExists", "DefaultVpcAlreadyExists", 400)
+InvalidSubnetIDNotFound = _error("InvalidSubnetIDNotFound", "InvalidSubnetID.NotFound", 400)
+InvalidSubnetConflict = _error("InvalidSubnetConflict", "InvalidSubnet.Conflict", 400)
+InvalidSubnetRange = _error("InvalidSubnetRange", "InvalidSubnet.Range", 400)
+InsufficientFreeAddressesInSubnet = _error("InsufficientFreeAddressesInSubnet",
+                                           "InsufficientFreeAddressesInSubnet", 400)
+InvalidIPAddressInUseVpc = _error("InvalidIPAddressInUseVpc", "InvalidIPAddress.InUse", 400)
+InvalidRouteTableIDNotFound = _error("InvalidRouteTableIDNotFound", "InvalidRouteTableID.NotFound", 400)
+InvalidRouteNotFound = _error("InvalidRouteNotFound", "InvalidRoute.NotFound", 400)
+RouteAlreadyExists = _error("RouteAlreadyExists", "RouteAlreadyExists", 400)
+InvalidInternetGatewayIDNotFound = _error("InvalidInternetGatewayIDNotFound",
+                                          "InvalidInternetGatewayID.NotFound", 400)
+GatewayNotAttached = _error("GatewayNotAttached", "Gateway.NotAttached", 400)
+InvalidNatGatewayIDNotFound = _error("InvalidNatGatewayIDNotFound", "InvalidNatGatewayID.NotFound", 400)
+InvalidNetworkInterfaceIDNotFound = _error("InvalidNetworkInterfaceIDNotFound",
+                                           "InvalidNetworkInterfaceID.NotFound", 400)
+InvalidNetworkInterfaceIDMalformed = _error("InvalidNetworkInterfaceIDMalformed",
+                                            "InvalidNetworkInterfaceID.Malformed", 400)
+InvalidAttachmentIDNotFound = _error("InvalidAttachmentIDNotFound", "InvalidAttachmentID.NotFound", 400)
+InvalidDhcpOptionIDNotFound = _error("InvalidDhcpOptionIDNotFound", "InvalidDhcpOptionID.NotFound", 400)
+InvalidInstanceIDPlain = _error("InvalidInstanceIDPlain", "InvalidInstanceID", 400)
 InvalidInstanceAttributeValue = _error("InvalidInstanceAttributeValue", "InvalidInstanceAttributeValue", 400)
 Ec2Unavailable = _error("Ec2Unavailable", "Unavailable", 503,
                         "The server is overloaded and can't handle the request.")

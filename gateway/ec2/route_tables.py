@@ -1,0 +1,432 @@
+"""Route tables: Create/Delete/Describe, Create/Replace/DeleteRoute, Associate/Disassociate/
+ReplaceRouteTableAssociation.
+
+Route tables live in the gateway: a cloud router has one set of routes (Neutron's extraroute) where EC2 has
+a main table per VPC plus custom tables associated with subnets. The tables that are in force (the main one
+and every associated one) are applied to the VPC's router: their routes to a network interface or an
+instance become router routes with the interface's private address as next hop (the first table to name a
+destination wins). A route to the internet gateway needs nothing more: the attached gateway is the router's
+external gateway, its default route. Routes to a target that is gone show as `blackhole`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backends.network import Route
+
+from ..context import RequestContext
+from ..protocol import errors
+from . import filters, paging
+from .common import (
+    account,
+    apply_tags,
+    backend_errors,
+    backend_id,
+    check_id,
+    compact,
+    ec2_handler,
+    ec2_id,
+    not_found,
+    tag_map,
+    tag_specs,
+    tags_of,
+)
+from .idempotency import once
+from .vpc_common import (
+    NS_IGW,
+    NS_NAT,
+    NS_RTB,
+    NS_RTB_SUBNET,
+    NS_VPC,
+    delete,
+    find_subnet,
+    find_vpc,
+    get,
+    ids_filter,
+    load_vpcs,
+    network,
+    parse_cidr,
+    put,
+    scan,
+    update,
+)
+
+TARGETS = ("GatewayId", "NatGatewayId", "NetworkInterfaceId", "InstanceId")
+_UNSUPPORTED_TARGETS = ("VpcPeeringConnectionId", "TransitGatewayId", "LocalGatewayId", "CarrierGatewayId",
+                        "EgressOnlyInternetGatewayId", "VpcEndpointId", "CoreNetworkArn", "DestinationPrefixListId",
+                        "OdbNetworkArn")
+
+
+async def _new_assoc(ctx: RequestContext) -> str:
+    aid = await ec2_id(ctx, "route-table-association", uuid.uuid4().hex)
+    assert aid is not None
+    return aid
+
+
+async def create_main(ctx: RequestContext, vid: str, cidr: str) -> tuple[str, str]:
+    """A new VPC's main route table (its local route only) and the main association."""
+    rtb = await ec2_id(ctx, "route-table", uuid.uuid4().hex)
+    assert rtb is not None
+    assoc = await _new_assoc(ctx)
+    await put(ctx, NS_RTB, rtb, {"vpc": vid, "main": True, "main_assoc": assoc,
+                                 "routes": [_local(cidr)], "assocs": {}})
+    return rtb, assoc
+
+
+def _local(cidr: str) -> dict[str, Any]:
+    return {"dst": cidr, "GatewayId": "local", "origin": "CreateRouteTable"}
+
+
+# ---- items ------------------------------------------------------------------------------------------------------
+async def _live_targets(ctx: RequestContext) -> tuple[dict[str, str | None], set[str]]:
+    """igw id -> attached VPC, and the NAT gateways still available (for route states)."""
+    igws = {i: r.get("vpc") for i, r in (await scan(ctx, NS_IGW)).items()}
+    nats = {i for i, r in (await scan(ctx, NS_NAT)).items() if r.get("state") in ("pending", "available")}
+    return igws, nats
+
+
+def route_item(route: dict[str, Any], vid: str, igws: dict[str, str | None], nats: set[str],
+               owner: str) -> dict[str, Any]:
+    state = "active"
+    gw = route.get("GatewayId")
+    if gw and gw != "local" and igws.get(gw) != vid:
+        state = "blackhole"
+    if route.get("NatGatewayId") and route["NatGatewayId"] not in nats:
+        state = "blackhole"
+    return compact({"DestinationCidrBlock": route["dst"], "GatewayId": gw,
+                    "NatGatewayId": route.get("NatGatewayId"), "NetworkInterfaceId": route.get("NetworkInterfaceId"),
+                    "InstanceId": route.get("InstanceId"),
+                    "InstanceOwnerId": owner if route.get("InstanceId") else None,
+                    "State": state, "Origin": route.get("origin", "CreateRoute")})
+
+
+def table_item(ctx: RequestContext, rtb: str, rec: dict[str, Any], igws: dict[str, str | None], nats: set[str],
+               tags: dict[str, list]) -> dict[str, Any]:
+    owner = account(ctx)
+    assocs = []
+    if rec.get("main"):
+        assocs.append({"Main": True, "RouteTableAssociationId": rec["main_assoc"], "RouteTableId": rtb,
+                       "AssociationState": {"State": "associated"}})
+    for aid, subnet in sorted(rec.get("assocs", {}).items()):
+        assocs.append({"Main": False, "RouteTableAssociationId": aid, "RouteTableId": rtb, "SubnetId": subnet,
+                       "AssociationState": {"State": "associated"}})
+    return compact({"RouteTableId": rtb, "VpcId": rec["vpc"], "OwnerId": owner, "Associations": assocs,
+                    "Routes": [route_item(r, rec["vpc"], igws, nats, owner) for r in rec.get("routes", [])],
+                    "PropagatingVgws": [], "Tags": tags.get(rtb)})
+
+
+async def _find(ctx: RequestContext, rtb: str | None) -> dict[str, Any]:
+    if not rtb:
+        raise errors.MissingParameter("The request must contain the parameter routeTableId")
+    check_id("route-table", rtb)
+    rec = await get(ctx, NS_RTB, rtb)
+    if not rec:
+        raise not_found("route-table", rtb)
+    return rec
+
+
+# ---- applying the tables in force to the VPC's router -------------------------------------------------------
+async def sync(ctx: RequestContext, vid: str) -> None:
+    """Make the router's static routes those of the VPC's tables in force."""
+    bid = await backend_id(ctx, "vpc", vid)
+    views = await load_vpcs(ctx, [bid]) if bid else {}
+    if vid not in views:
+        return
+    tables = [r for r in (await scan(ctx, NS_RTB)).values()
+              if r.get("vpc") == vid and (r.get("main") or r.get("assocs"))]
+    tables.sort(key=lambda r: not r.get("main"))
+    wanted: dict[str, str] = {}  # destination -> ENI id
+    for table in tables:
+        for route in table.get("routes", []):
+            if route.get("NetworkInterfaceId"):
+                wanted.setdefault(route["dst"], route["NetworkInterfaceId"])
+    net = await network(ctx)
+    routes = []
+    if wanted:
+        port_ids = {eni: await backend_id(ctx, "network-interface", eni) for eni in set(wanted.values())}
+        with backend_errors("network-interface"):
+            ports = {p.id: p for p in await net.list_ports([b for b in port_ids.values() if b])}
+        for dst, eni in sorted(wanted.items()):
+            port = ports.get(port_ids.get(eni) or "")
+            if port and port.ips:
+                routes.append(Route(dst, port.ips[0]))
+    current = sorted((r.destination, r.nexthop) for r in views[vid].vpc.routes)
+    if current != sorted((r.destination, r.nexthop) for r in routes):
+        with backend_errors("route-table"):
+            await net.set_routes(views[vid].vpc.id, routes)
+
+
+async def forget_subnet(ctx: RequestContext, subnet_id: str) -> None:
+    """A subnet is going away: its association goes with it (and the router stops routing for it)."""
+    claim = await get(ctx, NS_RTB_SUBNET, subnet_id)
+    if not claim:
+        return
+    rec = await get(ctx, NS_RTB, claim["rtb"])
+    if rec:
+        rec.setdefault("assocs", {}).pop(claim["assoc"], None)
+        await put(ctx, NS_RTB, claim["rtb"], rec)
+        await sync(ctx, rec["vpc"])
+    await delete(ctx, NS_RTB_SUBNET, subnet_id)
+
+
+async def uses_interface(ctx: RequestContext, eni: str) -> set[str]:
+    """The VPCs whose tables route to this network interface."""
+    return {r["vpc"] for r in (await scan(ctx, NS_RTB)).values()
+            if any(x.get("NetworkInterfaceId") == eni for x in r.get("routes", []))}
+
+
+# ---- actions ---------------------------------------------------------------------------------------------------
+@ec2_handler("CreateRouteTable")
+async def create_route_table(ctx: RequestContext) -> dict[str, Any]:
+    p = ctx.params
+    tagging = tag_specs(p, "route-table")
+    vpc = await find_vpc(ctx, p.get("VpcId"))
+
+    async def run() -> dict[str, Any]:
+        rtb = await ec2_id(ctx, "route-table", uuid.uuid4().hex)
+        assert rtb is not None
+        rec = {"vpc": vpc.ec2_id, "main": False, "routes": [_local(vpc.vpc.cidr)], "assocs": {}}
+        await put(ctx, NS_RTB, rtb, rec)
+        tags = await apply_tags(ctx, [rtb], tagging.get("route-table"))
+        igws, nats = await _live_targets(ctx)
+        out = {"RouteTable": table_item(ctx, rtb, rec, igws, nats, {rtb: tags} if tags else {})}
+        if p.get("ClientToken"):
+            out["ClientToken"] = p["ClientToken"]
+        return out
+
+    return await once(ctx.gateway.store, account(ctx), "CreateRouteTable", p, run)
+
+
+@ec2_handler("DeleteRouteTable")
+async def delete_route_table(ctx: RequestContext) -> dict[str, Any]:
+    rtb = ctx.params.get("RouteTableId")
+    rec = await _find(ctx, rtb)
+    if rec.get("main") or rec.get("assocs"):
+        raise errors.DependencyViolation(f"The routeTable '{rtb}' has dependencies and cannot be deleted.")
+    await delete(ctx, NS_RTB, rtb)  # type: ignore[arg-type]
+    await tags_of(ctx).remove([rtb], None)  # type: ignore[list-item]
+    return {}
+
+
+FILTERS: dict[str, filters.Extractor] = {
+    "association.route-table-association-id": filters.field("Associations", "RouteTableAssociationId"),
+    "association.route-table-id": filters.field("Associations", "RouteTableId"),
+    "association.subnet-id": filters.field("Associations", "SubnetId"),
+    "association.main": filters.field("Associations", "Main"),
+    "association.gateway-id": filters.field("Associations", "GatewayId"),
+    "owner-id": filters.field("OwnerId"), "route-table-id": filters.field("RouteTableId"),
+    "route.destination-cidr-block": filters.field("Routes", "DestinationCidrBlock"),
+    "route.gateway-id": filters.field("Routes", "GatewayId"),
+    "route.instance-id": filters.field("Routes", "InstanceId"),
+    "route.nat-gateway-id": filters.field("Routes", "NatGatewayId"),
+    "route.network-interface-id": filters.field("Routes", "NetworkInterfaceId"),
+    "route.origin": filters.field("Routes", "Origin"), "route.state": filters.field("Routes", "State"),
+    "vpc-id": filters.field("VpcId"),
+}
+
+
+@ec2_handler("DescribeRouteTables")
+async def describe_route_tables(ctx: RequestContext) -> dict[str, Any]:
+    p = ctx.params
+    max_results = paging.check_max_results(p, minimum=5, maximum=100, ids_param="RouteTableIds")
+    filters.validate(p.get("Filters"), FILTERS)
+    igws, nats = await _live_targets(ctx)
+    tags = await tag_map(ctx)
+    items = [table_item(ctx, rtb, rec, igws, nats, tags) for rtb, rec in (await scan(ctx, NS_RTB)).items()]
+    items = ids_filter(items, p.get("RouteTableIds") or [], "RouteTableId", "route-table")
+    items = filters.apply(items, p.get("Filters"), FILTERS)
+    chunk, token = paging.page("DescribeRouteTables", items, lambda i: i["RouteTableId"], max_results,
+                               p.get("NextToken"))
+    return compact({"RouteTables": chunk, "NextToken": token})
+
+
+async def _target(ctx: RequestContext, p: dict[str, Any], vid: str) -> dict[str, str]:
+    """The one target a route names, checked to exist and to be in the table's VPC."""
+    if any(p.get(k) for k in _UNSUPPORTED_TARGETS):
+        raise errors.Unsupported("Only internet gateway, NAT gateway, network interface and instance targets "
+                                 "are supported.")
+    given = [k for k in TARGETS if p.get(k)]
+    if not given:
+        raise errors.MissingParameter("The request must contain exactly one of gatewayId, natGatewayId, "
+                                      "networkInterfaceId or instanceId")
+    if len(given) > 1 and set(given) != {"InstanceId", "NetworkInterfaceId"}:
+        raise errors.InvalidParameterCombination("Only one route target may be specified.")
+    if "GatewayId" in given:
+        gw = p["GatewayId"]
+        if gw == "local":
+            raise errors.InvalidParameterValue("Cannot create or replace a local route.")
+        if not gw.startswith("igw-"):
+            raise errors.Unsupported(f"The gateway '{gw}' is not supported (internet gateways only).")
+        check_id("internet-gateway", gw)
+        rec = await get(ctx, NS_IGW, gw)
+        if not rec:
+            raise not_found("internet-gateway", gw)
+        if rec.get("vpc") != vid:
+            raise errors.InvalidParameterValue(f"route table and network gateway {gw} belong to different networks")
+        return {"GatewayId": gw}
+    if "NatGatewayId" in given:
+        nat = p["NatGatewayId"]
+        check_id("nat-gateway", nat)
+        rec = await get(ctx, NS_NAT, nat)
+        if not rec or rec.get("state") not in ("pending", "available"):
+            raise not_found("nat-gateway", nat)
+        if rec.get("vpc") != vid:
+            raise errors.InvalidParameterValue(f"route table and NAT gateway {nat} belong to different networks")
+        return {"NatGatewayId": nat}
+    from .network_interfaces import find_interface, primary_of_instance
+
+    if "InstanceId" in given and "NetworkInterfaceId" not in given:
+        eni_item = await primary_of_instance(ctx, p["InstanceId"])
+    else:
+        eni_item = await find_interface(ctx, p["NetworkInterfaceId"])
+    if eni_item["VpcId"] != vid:
+        raise errors.InvalidParameterValue("route table and network interface belong to different networks")
+    out = {"NetworkInterfaceId": eni_item["NetworkInterfaceId"]}
+    instance = (eni_item.get("Attachment") or {}).get("InstanceId")
+    if instance:
+        out["InstanceId"] = instance
+    return out
+
+
+def _destination(p: dict[str, Any], vpc_cidr: str) -> str:
+    if p.get("DestinationIpv6CidrBlock"):
+        raise errors.Unsupported("IPv6 routes are not supported.")
+    if not p.get("DestinationCidrBlock"):
+        raise errors.MissingParameter("The request must contain the parameter destinationCidrBlock")
+    dst = parse_cidr(p["DestinationCidrBlock"], "destinationCidrBlock")
+    return str(dst)
+
+
+async def _edit_route(ctx: RequestContext, replace: bool) -> dict[str, Any]:
+    p = ctx.params
+    rtb = p.get("RouteTableId")
+    rec = await _find(ctx, rtb)
+    vpc = await find_vpc(ctx, rec["vpc"])
+    dst = _destination(p, vpc.vpc.cidr)
+    existing = next((r for r in rec["routes"] if r["dst"] == dst), None)
+    if existing and existing.get("GatewayId") == "local" or \
+            parse_cidr(dst).subnet_of(parse_cidr(vpc.vpc.cidr)):
+        raise errors.InvalidParameterValue(f"The destination CIDR block {dst} is equal to or more specific than "
+                                           f"one of this VPC's CIDR blocks. This route can target only the local "
+                                           "target.")
+    if replace and existing is None:
+        raise errors.InvalidRouteNotFound(f"There is no route defined for '{dst}' in the route table. "
+                                          "Use CreateRoute instead.")
+    if not replace and existing is not None:
+        raise errors.RouteAlreadyExists(f"The route identified by {dst} already exists.")
+    route = {"dst": dst, **await _target(ctx, p, vpc.ec2_id), "origin": "CreateRoute"}
+    rec["routes"] = [r for r in rec["routes"] if r["dst"] != dst] + [route]
+    await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
+    if rec.get("main") or rec.get("assocs"):
+        await sync(ctx, vpc.ec2_id)
+    return {"Return": True} if not replace else {}
+
+
+@ec2_handler("CreateRoute")
+async def create_route(ctx: RequestContext) -> dict[str, Any]:
+    return await _edit_route(ctx, replace=False)
+
+
+@ec2_handler("ReplaceRoute")
+async def replace_route(ctx: RequestContext) -> dict[str, Any]:
+    return await _edit_route(ctx, replace=True)
+
+
+@ec2_handler("DeleteRoute")
+async def delete_route(ctx: RequestContext) -> dict[str, Any]:
+    p = ctx.params
+    rtb = p.get("RouteTableId")
+    rec = await _find(ctx, rtb)
+    if p.get("DestinationPrefixListId"):
+        raise errors.Unsupported("Prefix list routes are not supported.")
+    dst = _destination(p, "")
+    existing = next((r for r in rec["routes"] if r["dst"] == dst), None)
+    if existing is None:
+        raise errors.InvalidRouteNotFound(f"The route identified by {dst} does not exist.")
+    if existing.get("GatewayId") == "local":
+        raise errors.InvalidParameterValue(f"Cannot delete the local route {dst}.")
+    rec["routes"] = [r for r in rec["routes"] if r["dst"] != dst]
+    await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
+    if rec.get("main") or rec.get("assocs"):
+        await sync(ctx, rec["vpc"])
+    return {}
+
+
+@ec2_handler("AssociateRouteTable")
+async def associate_route_table(ctx: RequestContext) -> dict[str, Any]:
+    p = ctx.params
+    if p.get("GatewayId"):
+        raise errors.Unsupported("Gateway route table associations are not supported.")
+    rtb = p.get("RouteTableId")
+    rec = await _find(ctx, rtb)
+    subnet = await find_subnet(ctx, p.get("SubnetId"))
+    if subnet.vpc_ec2_id != rec["vpc"]:
+        raise errors.InvalidParameterValue(f"Route table {rtb} and subnet {subnet.ec2_id} belong to different "
+                                           "networks")
+    assoc = await _new_assoc(ctx)
+    taken = await ctx.gateway.store.put_if_absent(NS_RTB_SUBNET, f"{account(ctx)}/{subnet.ec2_id}",
+                                                  {"rtb": rtb, "assoc": assoc})
+    if taken is not None:
+        raise errors.ResourceAlreadyAssociated(f"the specified association for route table {taken['rtb']} "
+                                               f"conflicts with an existing association")
+    rec = await _find(ctx, rtb)
+    rec.setdefault("assocs", {})[assoc] = subnet.ec2_id
+    await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
+    await sync(ctx, rec["vpc"])
+    return {"AssociationId": assoc, "AssociationState": {"State": "associated"}}
+
+
+async def _association(ctx: RequestContext, assoc: str | None) -> tuple[str, dict[str, Any], str | None]:
+    """(table id, table record, subnet id or None for the main association)."""
+    if not assoc:
+        raise errors.MissingParameter("The request must contain the parameter associationId")
+    check_id("route-table-association", assoc)
+    for rtb, rec in (await scan(ctx, NS_RTB)).items():
+        if rec.get("main") and rec.get("main_assoc") == assoc:
+            return rtb, rec, None
+        if assoc in rec.get("assocs", {}):
+            return rtb, rec, rec["assocs"][assoc]
+    raise errors.InvalidAssociationIDNotFound(f"The association ID '{assoc}' does not exist")
+
+
+@ec2_handler("DisassociateRouteTable")
+async def disassociate_route_table(ctx: RequestContext) -> dict[str, Any]:
+    assoc = ctx.params.get("AssociationId")
+    rtb, rec, subnet = await _association(ctx, assoc)
+    if subnet is None:
+        raise errors.InvalidParameterValue(f"Cannot disassociate the main route table association {assoc}")
+    rec["assocs"].pop(assoc, None)
+    await put(ctx, NS_RTB, rtb, rec)
+    await delete(ctx, NS_RTB_SUBNET, subnet)
+    await sync(ctx, rec["vpc"])
+    return {}
+
+
+@ec2_handler("ReplaceRouteTableAssociation")
+async def replace_route_table_association(ctx: RequestContext) -> dict[str, Any]:
+    p = ctx.params
+    old_rtb, old, subnet = await _association(ctx, p.get("AssociationId"))
+    new_rtb = p.get("RouteTableId")
+    new = await _find(ctx, new_rtb)
+    if new["vpc"] != old["vpc"]:
+        raise errors.InvalidParameterValue(f"Route table {new_rtb} belongs to another VPC")
+    assoc = await _new_assoc(ctx)
+    if subnet is None:  # the main association moves
+        old.update(main=False)
+        old.pop("main_assoc", None)
+        await put(ctx, NS_RTB, old_rtb, old)
+        new = await _find(ctx, new_rtb)
+        new.update(main=True, main_assoc=assoc)
+        await put(ctx, NS_RTB, new_rtb, new)  # type: ignore[arg-type]
+        await update(ctx, NS_VPC, old["vpc"], main_rtb=new_rtb, main_assoc=assoc)
+    else:
+        old["assocs"].pop(p["AssociationId"], None)
+        await put(ctx, NS_RTB, old_rtb, old)
+        new = await _find(ctx, new_rtb)
+        new.setdefault("assocs", {})[assoc] = subnet
+        await put(ctx, NS_RTB, new_rtb, new)  # type: ignore[arg-type]
+        await put(ctx, NS_RTB_SUBNET, subnet, {"rtb": new_rtb, "assoc": assoc})
+    await sync(ctx, old["vpc"])
+    return {"NewAssociationId": assoc, "AssociationState": {"State": "associated"}}

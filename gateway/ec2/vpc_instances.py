@@ -1,0 +1,250 @@
+"""Instances in a VPC: what RunInstances, DescribeInstances and TerminateInstances add for them
+(instances.py calls these hooks; an account without VPCs pays nothing for them).
+
+RunInstances with SubnetId / PrivateIpAddress / NetworkInterfaces boots the server on ports: for one
+instance the primary port is made here first (so its private address, groups and DeleteOnTermination are
+the gateway's to decide, and the cloud keeps it when the server goes); for several, the cloud makes one port
+per server on the subnet's network. Without a subnet the instance is EC2-Classic-style (the cloud's default
+network), unless the gateway runs with `ec2.default_vpc: true`: then it goes to the default subnet of the
+default VPC, created on first need (vpcs.default_vpc_id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends import base
+from backends.compute import SecurityGroup, Server
+
+from ..context import RequestContext
+from ..protocol import errors
+from .common import backend_errors, compute, ec2_id, now_iso
+from .vpc_common import NS_ENI, NS_VPC, SubnetView, find_subnet, get, load_subnets, network, put, scan
+
+
+@dataclass
+class Launch:
+    subnet: SubnetView
+    groups: list[str]                                   # backend ids of the VPC groups the instance gets
+    ports: list[str] = field(default_factory=list)      # ports to boot on, in device order
+    created: list[str] = field(default_factory=list)    # ports made for this launch (undone on failure)
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # port id -> ENI record
+    network_id: str | None = None                       # several instances: the cloud makes their ports
+    public_ip: bool = False                             # MapPublicIpOnLaunch / AssociatePublicIpAddress
+    used: bool = False                                  # the launch went ahead (not a repeated ClientToken)
+
+    async def undo(self, ctx: RequestContext) -> None:
+        net = await network(ctx)
+        for port in self.created:
+            with contextlib.suppress(base.BackendError):
+                await net.delete_port(port)
+
+    async def record(self, ctx: RequestContext, servers: list[Server]) -> None:
+        """After the launch: the ENI records (device index, DeleteOnTermination), and a public address when
+        the subnet maps one (released with the instance)."""
+        now = now_iso()
+        for port, rec in self.devices.items():
+            eni = await ec2_id(ctx, "network-interface", port)
+            old = await get(ctx, NS_ENI, eni or "")
+            await put(ctx, NS_ENI, eni or "", {**old, **rec, "attach_time": now})
+        if self.public_ip and self.ports and len(servers) == 1:
+            with contextlib.suppress(Exception):
+                await _public_address(ctx, self.ports[0])
+
+
+async def _public_address(ctx: RequestContext, port: str) -> None:
+    c, net = await compute(ctx), await network(ctx)
+    addr = await c.allocate_address()
+    try:
+        await net.associate_address(addr.id, port)
+    except base.BackendError:
+        await c.release_address(addr.id)
+        raise
+    eni = await ec2_id(ctx, "network-interface", port)
+    rec = await get(ctx, NS_ENI, eni or "")
+    await put(ctx, NS_ENI, eni or "", {**rec, "auto_address": addr.id})
+
+
+def _vpc_mode(ctx: RequestContext) -> bool:
+    return bool(getattr(ctx.gateway.config.ec2, "default_vpc", False))
+
+
+async def _default_subnet(ctx: RequestContext, zone: str | None) -> SubnetView:
+    from .vpc_common import find_vpc
+    from .vpcs import default_vpc_id
+
+    vpc = await find_vpc(ctx, await default_vpc_id(ctx))
+    subnets = sorted((await load_subnets(ctx, vpc_id=vpc.vpc.id)).values(), key=lambda s: s.subnet.cidr)
+    for s in subnets:
+        if (zone is None or s.subnet.zone == zone) and s.record.get("default_for_az"):
+            return s
+    if not subnets:
+        raise errors.by_code("MissingInput")("The default VPC has no subnet; create one with CreateDefaultSubnet.")
+    return subnets[0]
+
+
+async def _groups_by_name(ctx: RequestContext, groups: list[SecurityGroup], names: list[str],
+                          vpc_backend_id: str) -> list[str]:
+    from . import vpc_groups
+
+    in_vpc = {g.name: g.id for g in await vpc_groups.annotate(ctx, groups) if g.network_id == vpc_backend_id}
+    out = []
+    for name in names:
+        if name not in in_vpc:
+            raise errors.InvalidGroupNotFound(f"The security group '{name}' does not exist in VPC")
+        out.append(in_vpc[name])
+    return out
+
+
+async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[SecurityGroup], count_min: int,
+                         count_max: int) -> Launch | None:
+    """Check a RunInstances' VPC parameters and make its ports; None for an EC2-Classic-style launch."""
+    from .network_interfaces import check_ips, find_interface, new_port, vpc_group_ids
+
+    nis = sorted(p.get("NetworkInterfaces") or [], key=lambda n: n.get("DeviceIndex", 0))
+    subnet_id, private_ip = p.get("SubnetId"), p.get("PrivateIpAddress")
+    zone = (p.get("Placement") or {}).get("AvailabilityZone")
+    if nis and (subnet_id or private_ip or p.get("SecurityGroupIds") or p.get("SecurityGroups")):
+        raise errors.InvalidParameterCombination("Network interfaces and an instance-level subnet ID, private IP "
+                                                 "address or security groups may not be specified on the same "
+                                                 "request")
+    if not nis and not subnet_id:
+        if not _vpc_mode(ctx):
+            if private_ip:
+                raise errors.InvalidParameterCombination("A private IP address requires a subnet (SubnetId).")
+            return None
+        subnet = await _default_subnet(ctx, zone)
+    elif nis:
+        for n in nis:
+            if n.get("DeviceIndex") is None:
+                raise errors.InvalidParameterValue("Each network interface requires a device index.")
+            if n.get("NetworkInterfaceId") and n.get("DeleteOnTermination"):
+                raise errors.InvalidParameterCombination("A network interface may not specify both a network "
+                                                         "interface ID and delete on termination as true")
+        if [n["DeviceIndex"] for n in nis][:1] != [0] or len({n["DeviceIndex"] for n in nis}) != len(nis):
+            raise errors.InvalidParameterValue("The network interfaces need distinct device indexes, one of them 0.")
+        first = nis[0]
+        if first.get("NetworkInterfaceId"):
+            subnet = await find_subnet(ctx, (await find_interface(ctx, first["NetworkInterfaceId"]))["SubnetId"])
+        else:
+            subnet = await find_subnet(ctx, first.get("SubnetId"))
+    else:
+        subnet = await find_subnet(ctx, subnet_id)
+    if zone and subnet.subnet.zone and zone != subnet.subnet.zone:
+        raise errors.InvalidParameterValue(f"The subnet {subnet.ec2_id} is not in availability zone {zone}.")
+    vpc_bid = subnet.subnet.vpc_id
+    if p.get("SecurityGroupIds") or p.get("SecurityGroups"):
+        group_bids = await vpc_group_ids(ctx, p.get("SecurityGroupIds") or [], vpc_bid)
+        group_bids += await _groups_by_name(ctx, groups, p.get("SecurityGroups") or [], vpc_bid)
+    else:
+        from . import vpc_groups
+        default = await vpc_groups.default_group(ctx, vpc_bid)
+        group_bids = [default] if default else []
+    public_ip = bool(subnet.record.get("map_public_ip"))
+    if private_ip:
+        check_ips(subnet, [private_ip])
+    if count_max > 1 or count_min > 1:
+        if private_ip or nis:
+            raise errors.InvalidParameterValue("A private IP address or network interfaces can only be given "
+                                               "when launching one instance.")
+        return Launch(subnet=subnet, groups=group_bids, network_id=subnet.subnet.network_id)
+    launch = Launch(subnet=subnet, groups=group_bids, public_ip=public_ip)
+    try:
+        for n in nis or [{"DeviceIndex": 0}]:
+            if n.get("AssociatePublicIpAddress") is not None and n["DeviceIndex"] == 0:
+                launch.public_ip = bool(n["AssociatePublicIpAddress"])
+            if n.get("NetworkInterfaceId"):
+                item = await find_interface(ctx, n["NetworkInterfaceId"])
+                if item["_Port"].device_id:
+                    raise errors.InvalidParameterValue(f"Interface {n['NetworkInterfaceId']} is in use.")
+                port = item["_Port"].id
+                launch.devices[port] = {"device_index": n["DeviceIndex"], "delete_on_termination": False}
+            else:
+                where = subnet if n["DeviceIndex"] == 0 or not n.get("SubnetId") else \
+                    await find_subnet(ctx, n["SubnetId"])
+                ips = [private_ip] if private_ip and n["DeviceIndex"] == 0 else []
+                ips += [a["PrivateIpAddress"] for a in n.get("PrivateIpAddresses") or [] if a.get("PrivateIpAddress")]
+                if n.get("PrivateIpAddress"):
+                    ips.insert(0, n["PrivateIpAddress"])
+                own_groups = await vpc_group_ids(ctx, n["Groups"], where.subnet.vpc_id) if n.get("Groups") \
+                    else group_bids
+                made = await new_port(ctx, where, ips=list(dict.fromkeys(ips)),
+                                      secondary=n.get("SecondaryPrivateIpAddressCount") or 0, groups=own_groups,
+                                      description=n.get("Description") or "")
+                port = made.id
+                launch.created.append(port)
+                launch.devices[port] = {"device_index": n["DeviceIndex"],
+                                        "delete_on_termination": n.get("DeleteOnTermination", True)}
+            launch.ports.append(port)
+    except BaseException:
+        await launch.undo(ctx)
+        raise
+    return launch
+
+
+# ---- DescribeInstances: the VPC members of Instance items -------------------------------------------------------
+def _instance_ni(ni: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in ni.items() if not k.startswith("_") and k not in ("Tags", "AvailabilityZone",
+                                                                             "RequesterManaged", "Ipv6Addresses")}
+    if ni.get("Attachment"):
+        out["Attachment"] = {k: v for k, v in ni["Attachment"].items() if k not in ("InstanceId", "InstanceOwnerId")}
+    assoc_keys = ("PublicIp", "PublicDnsName", "IpOwnerId")
+    if ni.get("Association"):
+        out["Association"] = {k: ni["Association"][k] for k in assoc_keys if k in ni["Association"]}
+    out["PrivateIpAddresses"] = [{**a, **({"Association": {k: a["Association"][k] for k in assoc_keys
+                                                             if k in a["Association"]}} if a.get("Association")
+                                          else {})} for a in ni.get("PrivateIpAddresses") or []]
+    return out
+
+
+async def annotate(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
+    """Give instances in a VPC their VpcId, SubnetId, NetworkInterfaces (device order) and the VPC view of
+    their groups; `_Enis` keeps (port id, ENI id, DeleteOnTermination, auto address) for termination."""
+    from .network_interfaces import eni_items
+
+    live = [i for i in items if i.get("_ServerId") and i.get("State", {}).get("Name") != "terminated"]
+    if not live or not await scan(ctx, NS_VPC):
+        return
+    enis = await eni_items(ctx, server_ids=[i["_ServerId"] for i in live])
+    if not enis:
+        return
+    records = await scan(ctx, NS_ENI)
+    by_server: dict[str, list[dict[str, Any]]] = {}
+    for eni in enis:
+        by_server.setdefault(eni["_Port"].device_id or "", []).append(eni)
+    for item in live:
+        nis = sorted(by_server.get(item["_ServerId"], []), key=lambda n: (n["Attachment"] or {}).get("DeviceIndex", 0))
+        if not nis:
+            continue
+        primary = nis[0]
+        item.update(VpcId=primary["VpcId"], SubnetId=primary["SubnetId"], SourceDestCheck=primary["SourceDestCheck"],
+                    NetworkInterfaces=[_instance_ni(n) for n in nis])
+        if primary.get("PrivateIpAddress"):
+            item["PrivateIpAddress"] = primary["PrivateIpAddress"]
+            item["PrivateDnsName"] = primary.get("PrivateDnsName")
+        groups = {g["GroupId"]: g for n in nis for g in n.get("Groups") or []}
+        if groups:
+            item["SecurityGroups"] = list(groups.values())
+        item["_Enis"] = [(n["_Port"].id, n["NetworkInterfaceId"],
+                          bool((n.get("Attachment") or {}).get("DeleteOnTermination")),
+                          records.get(n["NetworkInterfaceId"], {}).get("auto_address")) for n in nis]
+
+
+async def after_terminate(ctx: RequestContext, item: dict[str, Any]) -> None:
+    """The instance is going: its interfaces with DeleteOnTermination go too (the cloud keeps ports it did
+    not make), and any public address it got at launch is released."""
+    from .network_interfaces import after_delete
+
+    if not item.get("_Enis"):
+        return
+    net, c = await network(ctx), await compute(ctx)
+    for port, eni, delete_it, auto_address in item["_Enis"]:
+        if auto_address:
+            with contextlib.suppress(base.BackendError):
+                await c.release_address(auto_address)
+        if delete_it:
+            with backend_errors("network-interface", eni), contextlib.suppress(base.NotFound):
+                await net.delete_port(port)
+            await after_delete(ctx, eni)

@@ -1,0 +1,104 @@
+"""Unit tests (no cloud) for what the devcloud EC2 runs found: OpenStack states during a resize, the device
+name AttachVolume echoes when the cloud picks its own, and ExecutableUsers for images shared with the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from aiohttp import web
+
+from backends.compute import Attachment, ServerState
+from backends.openstack import mapping as m
+from gateway.app import create_app
+from gateway.config import parse_config
+from gateway.ec2.images import _executable_by
+from gateway.ec2.instances import attached_device
+from tests.server import free_port
+from tests.test_ec2_handlers import A, FakeBackend, FakeCompute, _client, _launch
+
+
+@pytest.mark.parametrize(("status", "task", "vm", "power", "expected"), [
+    ("RESIZE", "resize_prep", "stopped", 4, ServerState.STOPPED),
+    ("RESIZE", "resize_migrating", "active", 1, ServerState.ACTIVE),
+    ("VERIFY_RESIZE", None, "resized", 4, ServerState.STOPPED),
+    ("VERIFY_RESIZE", None, "resized", 1, ServerState.ACTIVE),
+    ("MIGRATING", "migrating", "stopped", 4, ServerState.STOPPED),
+    ("SHUTOFF", None, "stopped", 4, ServerState.STOPPED),
+    ("ACTIVE", "powering-off", "active", 1, ServerState.STOPPING),
+])
+def test_a_stopped_server_being_resized_stays_stopped(status, task, vm, power, expected):
+    assert m.server_state(status, task, vm, power) is expected
+    assert m.server_from({"id": "s", "status": status, "OS-EXT-STS:task_state": task, "OS-EXT-STS:vm_state": vm,
+                          "OS-EXT-STS:power_state": power}).state is expected
+
+
+def test_attached_device_is_the_requested_one_while_the_cloud_keeps_its_attachment():
+    record = {"devices": {"vol-1": {"device": "/dev/vdb", "cloud": "/dev/sdb"}}}
+    assert attached_device(record, "vol-1", "/dev/sdb") == "/dev/vdb"
+    assert attached_device(record, "vol-1", "/dev/sdc") == "/dev/sdc"  # re-attached elsewhere since
+    assert attached_device(record, "vol-2", "/dev/sdd") == "/dev/sdd"
+    assert attached_device(None, "vol-1", "/dev/sdb") == "/dev/sdb"
+    assert attached_device({"devices": {"vol-1": {"device": "/dev/vdb", "cloud": None}}}, "vol-1", "/dev/x") \
+        == "/dev/vdb"
+
+
+def test_executable_users_self_includes_images_shared_with_the_caller():
+    shared = {"OwnerId": "owner-a", "Public": False, "_SharedWith": []}  # members are listed to the owner only
+    assert _executable_by(shared, ["self"], "tenant-b")
+    assert _executable_by(shared, ["tenant-b"], "tenant-b")
+    assert not _executable_by({"OwnerId": "owner-a", "Public": True, "_SharedWith": []}, ["self"], "tenant-b")
+    assert _executable_by({"OwnerId": "owner-a", "Public": True, "_SharedWith": []}, ["all"], "tenant-b")
+    assert _executable_by({"OwnerId": "tenant-b", "Public": False, "_SharedWith": []}, ["self"], "tenant-b")
+
+
+# ---- AttachVolume on a cloud that names the device itself (as Nova does) ---------------------------------------------
+class NovaLikeCompute(FakeCompute):
+    async def attach_volume(self, volume_id, server_id, device):
+        att = await super().attach_volume(volume_id, server_id, device)
+        att.device = "/dev/sdb"  # the cloud's own choice, whatever was asked
+        return Attachment(volume_id, server_id, "/dev/sdb", att.attached_at)
+
+
+class NovaLikeBackend(FakeBackend):
+    async def compute(self, principal):
+        return NovaLikeCompute(self.world, principal.account_id)
+
+
+@pytest.fixture(scope="module")
+def nova_like() -> Iterator[str]:
+    config = parse_config({
+        "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
+        "auth": {"static": [{"access_key": A[0], "secret_key": A[1], "account_id": A[2]}]}}, "tests")
+    loop = asyncio.new_event_loop()
+    port = free_port()
+    runner = web.AppRunner(create_app(config, backend=NovaLikeBackend()), access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+def test_attach_volume_echoes_the_requested_device_everywhere(nova_like):
+    ec2 = _client(nova_like, A)
+    ami = ec2.describe_images(Filters=[{"Name": "name", "Values": ["cirros"]}])["Images"][0]["ImageId"]
+    (iid,) = _launch(ec2, ami)
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    vid = ec2.create_volume(AvailabilityZone="nova", Size=1)["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    assert ec2.attach_volume(VolumeId=vid, InstanceId=iid, Device="/dev/vdb")["Device"] == "/dev/vdb"
+    assert ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]["Attachments"][0]["Device"] == "/dev/vdb"
+    bdm = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["BlockDeviceMappings"]
+    assert [m["DeviceName"] for m in bdm] == ["/dev/vdb"]
+    assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="blockDeviceMapping")[
+        "BlockDeviceMappings"][0]["DeviceName"] == "/dev/vdb"
+    assert ec2.detach_volume(VolumeId=vid, Device="/dev/vdb")["Device"] == "/dev/vdb"
