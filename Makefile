@@ -2,7 +2,7 @@
 # (or refreshes it when pyproject.toml changes) before doing its job.
 PYTHON ?= python3
 VENV   ?= .venv
-CONFIG ?= config/swift.example.yaml
+CONFIG ?= openstack
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 

@@ -112,6 +112,9 @@ class ServerSpec:
     metadata: dict[str, str] = field(default_factory=dict)
     # Block devices: (device name, size GiB or None, snapshot id or None, delete on termination)
     volumes: list[tuple[str, int | None, str | None, bool]] = field(default_factory=list)
+    # The image's root device when the image boots from a volume (an EBS-backed image): a `volumes` entry
+    # for that device overrides the image's root volume (size, delete on termination)
+    root_device: str | None = None
     network_id: str | None = None
     ports: list[str] = field(default_factory=list)  # boot on these existing ports (one server), in order
     client_token: str | None = None

@@ -86,4 +86,4 @@ def main(config_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "config/swift.example.yaml"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "openstack"))

@@ -746,6 +746,7 @@ def test_images(ec2, ec2_b, ami):
     assert error(ec2_b.deregister_image, ImageId=new) == ("AuthFailure", 401)
     ec2.modify_image_attribute(ImageId=new, Attribute="description", Value="changed")
     assert ec2.describe_image_attribute(ImageId=new, Attribute="description")["Description"] == {"Value": "changed"}
+    assert "KernelId" not in ec2.describe_image_attribute(ImageId=new, Attribute="kernel")  # none: member left out
     ec2.reset_image_attribute(ImageId=new, Attribute="launchPermission")
     assert error(ec2_b.describe_images, ImageIds=[new]) == ("InvalidAMIID.NotFound", 400)
     reg = ec2.register_image(Name="registered", ImageLocation="bucket/manifest.xml")["ImageId"]

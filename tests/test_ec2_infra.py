@@ -84,7 +84,9 @@ async def test_id_collision_is_resolved_by_rederiving(store):
 def test_id_syntax():
     assert ids.is_valid("i-0123456789abcdef0", "instance") and ids.is_valid("i-12345678", "instance")
     assert not ids.is_valid("i-0123456789ABCDEF0", "instance")
-    assert not ids.is_valid("vol-12345678", "instance") and not ids.is_valid("i-123", "instance")
+    assert not ids.is_valid("vol-12345678", "instance") and not ids.is_valid("i-0123456789abcdef01", "instance")
+    # a short hex body is well-formed (an unknown id, NotFound), as the EC2 suite expects of `i-0`
+    assert ids.is_valid("i-0", "instance") and not ids.is_valid("i-", "instance") and not ids.is_valid("i-xyz", "instance")
 
 
 # ---- paging ----------------------------------------------------------------------------------------------

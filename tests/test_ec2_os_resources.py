@@ -319,7 +319,7 @@ def test_ebs_images_register_launch_and_create_image(ec2a: Any, ec2b: Any, pair:
     """The EBS path end to end on the real cloud: a snapshot registered as a root device makes an EBS image,
     its instances boot from a volume, CreateImage of one makes a new EBS image (Nova snapshots the volumes;
     no image data is needed) and that image launches too. An instance-store instance cannot be imaged."""
-    names, vid, amis, iids = (_name(), _name()), None, [], []
+    names, vid, root_vid, amis, iids = (_name(), _name()), None, None, [], []
     try:
         assert error_of(ec2a.create_image, InstanceId=pair[0], Name=names[0]) == ("InvalidParameterValue", 400)
         vid = ec2a.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
@@ -335,12 +335,18 @@ def test_ebs_images_register_launch_and_create_image(ec2a: Any, ec2b: Any, pair:
         assert image["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"] == snap
         assert error_of(ec2b.describe_images, ImageIds=amis) == ("InvalidAMIID.NotFound", 400)
 
-        iids.append(ec2a.run_instances(ImageId=amis[0], MinCount=1, MaxCount=1, InstanceType="t2.micro")[
+        # the image's root mapping overridden at launch: a larger root volume that outlives the instance
+        iids.append(ec2a.run_instances(ImageId=amis[0], MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                                       BlockDeviceMappings=[{"DeviceName": "/dev/vda", "Ebs": {
+                                           "VolumeSize": 9, "DeleteOnTermination": False}}])[
             "Instances"][0]["InstanceId"])
         ec2a.get_waiter("instance_running").wait(InstanceIds=iids, WaiterConfig=WAIT)
         inst = instances_of(ec2a.describe_instances(InstanceIds=iids))[0]
-        assert inst["RootDeviceType"] == "ebs" and inst["ImageId"] == amis[0]
-        assert [m["DeviceName"] for m in inst["BlockDeviceMappings"]] == ["/dev/vda"]
+        assert (inst["RootDeviceType"], inst["RootDeviceName"], inst["ImageId"]) == ("ebs", "/dev/vda", amis[0])
+        (root,) = inst["BlockDeviceMappings"]
+        assert root["DeviceName"] == "/dev/vda" and root["Ebs"]["DeleteOnTermination"] is False
+        root_vid = root["Ebs"]["VolumeId"]
+        assert _volume(ec2a, root_vid)["Size"] == 9
 
         amis.append(ec2a.create_image(InstanceId=iids[0], Name=names[1], Description="from an EBS instance")[
             "ImageId"])
@@ -352,8 +358,12 @@ def test_ebs_images_register_launch_and_create_image(ec2a: Any, ec2b: Any, pair:
         iids.append(ec2a.run_instances(ImageId=amis[1], MinCount=1, MaxCount=1, InstanceType="t2.micro")[
             "Instances"][0]["InstanceId"])
         ec2a.get_waiter("instance_running").wait(InstanceIds=iids[1:], WaiterConfig=WAIT)
+        terminate_and_wait(ec2a, iids[:1])
+        ec2a.get_waiter("volume_available").wait(VolumeIds=[root_vid], WaiterConfig=WAIT)  # kept, detached
     finally:
         terminate_and_wait(ec2a, iids)
+        if root_vid:
+            _delete_volume(ec2a, root_vid)
         for ami in amis:
             quietly(lambda ami=ami: ec2a.deregister_image(ImageId=ami))
         if vid:

@@ -128,6 +128,15 @@ def test_server_body_for_a_spec_with_block_devices_groups_and_network():
     assert plain["networks"] == "auto" and "block_device_mapping_v2" not in plain
 
 
+def test_server_body_overriding_the_root_volume_of_a_volume_backed_image():
+    spec = ServerSpec(name="x", image_id="img-ebs", flavor_name="f", root_device="/dev/vda",
+                      volumes=[("/dev/vda", 9, "snap-root", False), ("/dev/vdb", 1, None, True)])
+    root, data = m.server_body(spec, "f")["block_device_mapping_v2"]  # no local image disk: it boots from vda
+    assert (root["device_name"], root["boot_index"], root["uuid"], root["volume_size"], root["delete_on_termination"]) \
+        == ("/dev/vda", 0, "snap-root", 9, False)
+    assert (data["boot_index"], data["source_type"]) == (-1, "blank")
+
+
 def test_launch_order_follows_novas_name_suffix():
     servers = [{"id": "z", "name": "web-2"}, {"id": "y", "name": "web-10"}, {"id": "x", "name": "web-1"}]
     assert [s["id"] for s in sorted(servers, key=m.launch_order)] == ["x", "z", "y"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -142,6 +143,10 @@ class OpenStackCompute(Compute):
         return await cinder.volumes()
 
     async def create_servers(self, spec: ServerSpec) -> list[Server]:
+        if not spec.network_id and not spec.ports:  # not in a VPC: the project's own network, not a VPC's
+            from .network import classic_network
+
+            spec = dataclasses.replace(spec, network_id=await classic_network(self.neutron))
         body = m.server_body(spec, await self._flavor_id(spec.flavor_name))
         reservation = await self.nova.create_servers(body)
         created: list[dict] = []
@@ -198,8 +203,9 @@ class OpenStackCompute(Compute):
             delay = min(delay * 1.5, 1.0)
             server = await self.nova.server(server_id)
             status = server.get("status")
-            if status == "VERIFY_RESIZE":
+            if status == "VERIFY_RESIZE" and not server.get("OS-EXT-STS:task_state"):
                 await self.nova.action(server_id, {"confirmResize": None})
+                await self._settled(server_id, deadline)  # confirming is asynchronous too
                 return
             if status == "ERROR":
                 raise base.Unavailable(f"resizing the server failed: {(server.get('fault') or {}).get('message')}")
@@ -209,6 +215,15 @@ class OpenStackCompute(Compute):
                 raise base.NotSupported(f"the cloud could not resize the server to {flavor_name} "
                                         "(no compute host accepted the new size)")
         raise base.Unavailable("the resize did not finish in time")
+
+    async def _settled(self, server_id: str, deadline: float) -> None:
+        """Wait (bounded) until the server has left the resize states and no task runs on it."""
+        while time.monotonic() < deadline:
+            server = await self.nova.server(server_id)
+            if server.get("status") not in ("RESIZE", "VERIFY_RESIZE") and not server.get("OS-EXT-STS:task_state"):
+                return
+            await asyncio.sleep(0.3)
+        raise base.Unavailable("confirming the resize did not finish in time")
 
     async def _server_ports(self, server_id: str) -> list[dict]:
         ports = [p for p in await self.neutron.ports(device_id=server_id) if m.is_server_port(p)]

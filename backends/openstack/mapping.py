@@ -193,10 +193,14 @@ def server_body(spec: ServerSpec, flavor_id: str) -> dict[str, Any]:
     if spec.metadata:
         body["metadata"] = dict(spec.metadata)
     if spec.volumes:
-        bdms: list[dict[str, Any]] = [{"boot_index": 0, "uuid": spec.image_id, "source_type": "image",
-                                       "destination_type": "local", "delete_on_termination": True}]
+        # An image that boots from a volume brings its own root mapping (Nova merges it by device name);
+        # any other image boots from its local disk.
+        bdms: list[dict[str, Any]] = [] if spec.root_device else [
+            {"boot_index": 0, "uuid": spec.image_id, "source_type": "image", "destination_type": "local",
+             "delete_on_termination": True}]
         for device, size, snapshot, delete in spec.volumes:
-            bdm: dict[str, Any] = {"boot_index": -1, "destination_type": "volume", "device_name": device,
+            bdm: dict[str, Any] = {"boot_index": 0 if device == spec.root_device else -1,
+                                   "destination_type": "volume", "device_name": device,
                                    "delete_on_termination": bool(delete)}
             if snapshot:
                 bdm.update(source_type="snapshot", uuid=snapshot)

@@ -46,6 +46,15 @@ def _port_fault(fault: Fault) -> base.BackendError:
 _PORT_ERRORS = {400: _port_fault, 404: _port_fault, 409: _port_fault}
 
 
+async def classic_network(neutron: Neutron) -> str | None:
+    """The network an instance outside any VPC boots on: Nova's "auto" refuses to choose once VPC subnets
+    (networks of the project too) exist, so the one network that is not a VPC's is named; None lets Nova
+    decide (no network yet: auto-allocation; several: its own error)."""
+    nets = await neutron.all_networks(fields=["id", "tags", "router:external"])
+    candidates = [n["id"] for n in nets if not n.get("router:external") and vm.SUBNET_TAG not in (n.get("tags") or ())]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 class OpenStackNetwork(Network):
     def __init__(self, compute: OpenStackCompute) -> None:
         self.compute = compute

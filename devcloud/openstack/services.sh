@@ -265,6 +265,8 @@ report_interval = 10
 # on SIGTERM, exit within seconds instead of waiting 60 s for in-flight RPCs (down kills after 15 s)
 graceful_shutdown_timeout = 5
 service_down_time = 60
+# one compute host: a resize (EC2 ModifyInstanceAttribute instanceType) has nowhere else to go
+allow_resize_to_same_host = true
 [api]
 auth_strategy = keystone
 [wsgi]

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401 - importing registers the handlers
     addresses,
+    customer_gateways,
     dhcp_options,
     images,
     instance_attrs,

@@ -133,6 +133,7 @@ _VPC_NOT_FOUND = {
     "nat-gateway": (errors.InvalidNatGatewayIDNotFound, "natGateway ID"),
     "attachment": (errors.InvalidAttachmentIDNotFound, "attachment ID"),
     "route-table-association": (errors.InvalidAssociationIDNotFound, "association ID"),
+    "customer-gateway": (errors.InvalidCustomerGatewayIDNotFound, "customerGateway ID"),
 }
 
 

@@ -261,7 +261,7 @@ async def describe_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     elif attribute == "productCodes":
         value = []
     else:
-        value = {}
+        return {"ImageId": ami}  # no kernel, ramdisk, ...: AWS leaves the member out
     return {"ImageId": ami, _ATTRIBUTES[attribute]: value}
 
 

@@ -78,6 +78,15 @@ _VPC_ONLY = {"sourceDestCheck": "The attribute 'sourceDestCheck' is only valid f
 def _check_vpc_only(attribute: str, item: dict[str, Any]) -> None:
     if attribute in _VPC_ONLY and not item.get("VpcId"):
         raise errors.InvalidParameterCombination(_VPC_ONLY[attribute])
+    _check_interfaces(attribute, item)
+
+
+def _check_interfaces(attribute: str, item: dict[str, Any]) -> None:
+    """Groups and source/dest check belong to network interfaces: with several, AWS wants the interface."""
+    if attribute in _VPC_ONLY and len(item.get("NetworkInterfaces") or ()) > 1:
+        raise errors.InvalidInstanceIDPlain(
+            f"There are multiple interfaces attached to instance '{item['InstanceId']}'. Please specify an "
+            "interface ID for the operation instead.")
 
 
 @ec2_handler("DescribeInstanceAttribute")
@@ -85,6 +94,7 @@ async def describe_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
     iid, attribute = ctx.params["InstanceId"], ctx.params["Attribute"]
     _check_attribute(attribute)
     item = (await find(ctx, [iid]))[iid]
+    _check_interfaces(attribute, item)
     if attribute == "sourceDestCheck":
         _check_vpc_only(attribute, item)
     return {"InstanceId": iid, ATTRIBUTES[attribute]: attribute_value(item, attribute)}

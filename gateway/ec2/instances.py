@@ -13,7 +13,7 @@ import dataclasses
 import time
 from typing import Any
 
-from backends.compute import SecurityGroup, Server, ServerSpec, ServerState
+from backends.compute import Image, SecurityGroup, Server, ServerSpec, ServerState
 
 from ..context import RequestContext
 from ..protocol import errors
@@ -131,7 +131,7 @@ async def build_item(lk: _Lookup, server: Server, iid: str) -> dict[str, Any]:
         else derive("reservation", server.id))
     # a cloud may not report a building server's groups yet (Nova): the ones it was launched with
     groups = await _group_items(lk, server.security_groups or record.get("groups") or [])
-    root_device = server.root_device or "/dev/sda1"
+    root_device = server.root_device or record.get("root_device") or "/dev/sda1"
     return compact({
         "InstanceId": iid,
         "ImageId": await ec2_id(ctx, "image", server.image_id) if server.image_id else record.get("image_id"),
@@ -362,10 +362,12 @@ def _check_counts(p: dict[str, Any]) -> tuple[int, int]:
     return lo, hi
 
 
-async def block_devices(ctx: RequestContext, mappings: list[dict[str, Any]]
+async def block_devices(ctx: RequestContext, mappings: list[dict[str, Any]], image: Image | None = None
                         ) -> tuple[list[tuple[str, int | None, str | None, bool]], dict[str, bool]]:
-    """BlockDeviceMappings (Ebs) -> ServerSpec.volumes, and DeleteOnTermination per device."""
+    """BlockDeviceMappings (Ebs) -> ServerSpec.volumes, and DeleteOnTermination per device. A mapping for a
+    device the image defines overrides it: its snapshot and size stay unless the mapping names others."""
     volumes, flags = [], {}
+    defined = {d: (snap, size) for d, snap, size in (image.block_devices if image else [])}
     for m in mappings:
         device = m.get("DeviceName")
         if not device:
@@ -378,6 +380,9 @@ async def block_devices(ctx: RequestContext, mappings: list[dict[str, Any]]
         snapshot = ebs.get("SnapshotId")
         snap_bid = await resolve(ctx, "snapshot", snapshot) if snapshot else None
         size = ebs.get("VolumeSize")
+        if device in defined and snap_bid is None:
+            snap_bid = defined[device][0]
+            size = size if size is not None else defined[device][1]
         if size is not None and not 1 <= size <= 16384:
             raise errors.InvalidParameterValue(f"Volume of size {size}GB is not valid. Expected 1-16384GB.")
         if size is None and snap_bid is None:
@@ -419,7 +424,6 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
     if behavior not in ("stop", "terminate"):
         raise errors.InvalidParameterValue(f"Invalid value '{behavior}' for instanceInitiatedShutdownBehavior.")
     zone = (p.get("Placement") or {}).get("AvailabilityZone")
-    volumes, delete_flags = await block_devices(ctx, p.get("BlockDeviceMappings") or [])
     c = await compute(ctx)
 
     async def nothing() -> list:
@@ -430,7 +434,9 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         flavors, keypairs, groups, zones, images = await asyncio.gather(
             c.list_flavors(), c.list_keypairs() if p.get("KeyName") else nothing(),
             c.list_security_groups(), c.list_zones() if zone else nothing(), c.list_images([image_bid]))
-    ebs_root = any(ebs_backed(i) for i in images)  # the instance boots from a volume
+    image = next(iter(images), None)
+    ebs_root = image is not None and ebs_backed(image)  # the instance boots from a volume
+    volumes, delete_flags = await block_devices(ctx, p.get("BlockDeviceMappings") or [], image)
     if instance_type not in {f.name for f in flavors}:
         raise errors.InvalidParameterValue(f"Invalid value '{instance_type}' for InstanceType.")
     if p.get("KeyName") and p["KeyName"] not in {k.name for k in keypairs}:
@@ -448,6 +454,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         spec = ServerSpec(name=name or "cloudgate-instance", image_id=image_bid, flavor_name=instance_type,
                           count_min=lo, count_max=hi, key_name=p.get("KeyName"), security_groups=group_bids,
                           user_data=p.get("UserData"), zone=zone, volumes=volumes,
+                          root_device=image.root_device if image is not None and ebs_root else None,
                           client_token=p.get("ClientToken"))
         if launch:
             spec.network_id, spec.ports, launch.used = launch.network_id, launch.ports, True
@@ -479,6 +486,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
             recs[iid] = {"reservation": rid, "index": index, "client_token": p.get("ClientToken", ""),
                          "server": server.id, "image_id": p["ImageId"], "attrs": attrs,
                          "groups": list(server.security_groups), "ebs_root": ebs_root,
+                         "root_device": image.root_device if image is not None else None,
                          "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", [])}
             await ctx.gateway.store.put(NS_INSTANCE, f"{owner}/{iid}", recs[iid])
         await apply_tags(ctx, iids, tagging.get("instance"))

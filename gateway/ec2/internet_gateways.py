@@ -201,10 +201,11 @@ async def create_nat_gateway(ctx: RequestContext) -> dict[str, Any]:
     address = next((a for a in await address_items(ctx) if a.get("AllocationId") == p["AllocationId"]), None)
     if address is None:
         raise errors.InvalidAllocationIDNotFound(f"The allocation ID '{p['AllocationId']}' does not exist")
-    if address.get("_Associated"):
-        raise errors.ResourceAlreadyAssociated(f"Elastic IP address [{p['AllocationId']}] is already associated")
 
     async def run() -> dict[str, Any]:
+        if address.get("_Associated"):  # checked here: a repeated ClientToken answers the first result
+            raise errors.ResourceAlreadyAssociated(f"Elastic IP address [{p['AllocationId']}] is already "
+                                                   "associated")
         nat = await ec2_id(ctx, "nat-gateway", uuid.uuid4().hex)
         assert nat is not None
         net = await network(ctx)

@@ -11,6 +11,7 @@ count before the cloud is asked (AWS's five reserved addresses are never allocat
 from __future__ import annotations
 
 import ipaddress
+import time
 from typing import Any
 
 from backends import base
@@ -50,6 +51,8 @@ from .vpc_common import (
 )
 from .vpc_common import put as put_record
 from .vpc_common import scan as scan_records
+
+BINDING = 300.0  # how long a port a server was booted on may stay unbound (the server still building)
 
 
 def _dns(ip: str | None, region: str) -> str | None:
@@ -93,10 +96,13 @@ async def eni_item(ctx: RequestContext, port: Port, subnet: SubnetView, look: di
                                        "PublicDnsName": f"ec2-{a['PublicIp'].replace('.', '-')}.{region}.compute."
                                                         "amazonaws.com"})
     attachment = None
-    if port.device_id and port.owner_kind == "compute":
-        iid = await ec2_id(ctx, "instance", port.device_id)
+    server = port.device_id if port.owner_kind == "compute" else None
+    if not server and not port.device_id and rec.get("server") and time.time() - rec.get("launched", 0) < BINDING:
+        server = rec["server"]  # booted on it a moment ago: the cloud binds it while the server builds
+    if server:
+        iid = await ec2_id(ctx, "instance", server)
         attachment = compact({
-            "AttachmentId": await ec2_id(ctx, "attachment", f"{port.id}:{port.device_id}"), "InstanceId": iid,
+            "AttachmentId": await ec2_id(ctx, "attachment", f"{port.id}:{server}"), "InstanceId": iid,
             "InstanceOwnerId": owner, "DeviceIndex": rec.get("device_index", 0), "Status": "attached",
             "AttachTime": rec.get("attach_time"), "DeleteOnTermination": bool(rec.get("delete_on_termination")),
             "NetworkCardIndex": 0})
@@ -104,7 +110,7 @@ async def eni_item(ctx: RequestContext, port: Port, subnet: SubnetView, look: di
     return compact({
         "NetworkInterfaceId": eni, "SubnetId": subnet.ec2_id, "VpcId": subnet.vpc_ec2_id,
         "AvailabilityZone": subnet.subnet.zone or "", "Description": port.description, "OwnerId": owner,
-        "RequesterManaged": port.id in look["nat_ports"], "Status": "in-use" if port.device_id else "available",
+        "RequesterManaged": port.id in look["nat_ports"], "Status": "in-use" if server or port.device_id else "available",
         "MacAddress": port.mac, "PrivateIpAddress": primary, "PrivateDnsName": _dns(primary, region),
         "SourceDestCheck": port.source_dest_check, "Groups": groups, "Attachment": attachment,
         "Association": associations.get(primary),
@@ -112,7 +118,7 @@ async def eni_item(ctx: RequestContext, port: Port, subnet: SubnetView, look: di
                                         "Primary": n == 0, "Association": associations.get(ip)})
                                for n, ip in enumerate(ips)],
         "InterfaceType": "nat_gateway" if port.id in look["nat_ports"] else "interface",
-        "Ipv6Addresses": [], "Tags": look["tags"].get(eni), "_Port": port, "_Subnet": subnet,
+        "Ipv6Addresses": [], "Tags": look["tags"].get(eni), "_Port": port, "_Subnet": subnet, "_ServerId": server,
     })
 
 
@@ -127,6 +133,11 @@ async def eni_items(ctx: RequestContext, *, server_ids: list[str] | None = None,
     net = await network(ctx)
     with backend_errors("network-interface"):
         ports = await net.list_ports(network_ids=None if server_ids else list(by_network), server_ids=server_ids)
+        if server_ids:  # ports a server was just booted on, not bound yet
+            pending = [await backend_id(ctx, "network-interface", eni)
+                       for eni, rec in (await scan_records(ctx, NS_ENI)).items() if rec.get("server") in server_ids]
+            known = {p.id for p in ports}
+            ports += await net.list_ports([b for b in pending if b and b not in known]) if pending else []
     ports = [p for p in ports if p.owner_kind in ("", "compute") and p.network_id in by_network]
     if not ports:
         return []
@@ -356,7 +367,7 @@ async def attach_network_interface(ctx: RequestContext) -> dict[str, Any]:
     item = await find_interface(ctx, p.get("NetworkInterfaceId"))
     iid = p.get("InstanceId") or ""
     instance = (await find(ctx, [iid]))[iid]
-    if item["_Port"].device_id:
+    if item.get("_ServerId") or item["_Port"].device_id:
         raise errors.InvalidParameterValue(f"Interface {item['NetworkInterfaceId']} is currently in use.")
     if instance.get("VpcId") != item["VpcId"]:
         raise errors.InvalidParameterValue("The network interface and the instance are in different VPCs.")
@@ -396,7 +407,10 @@ async def detach_network_interface(ctx: RequestContext) -> dict[str, Any]:
     net = await network(ctx)
     port = item["_Port"]
     with backend_errors("network-interface", item["NetworkInterfaceId"]):
-        await net.detach_port(port.id, port.device_id or "")
+        await net.detach_port(port.id, item.get("_ServerId") or "")
+    record = await get(ctx, NS_ENI, item["NetworkInterfaceId"])
+    record.pop("server", None)
+    await put_record(ctx, NS_ENI, item["NetworkInterfaceId"], record)
     return {}
 
 

@@ -253,9 +253,9 @@ async def create_security_group(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter("The request must contain the parameter GroupDescription")
     network_id = None
     if p.get("VpcId"):
-        network_id = await backend_id(ctx, "vpc", p["VpcId"])
-        if network_id is None:
-            raise errors.InvalidVpcIDNotFound(f"The vpc ID '{p['VpcId']}' does not exist")
+        from .vpc_common import find_vpc
+
+        network_id = (await find_vpc(ctx, p["VpcId"])).vpc.id  # InvalidVpcID.NotFound once deleted, too
     for field_name, value in (("GroupName", name), ("GroupDescription", description)):
         if len(value) > 255:
             raise errors.InvalidParameterValue(

@@ -191,8 +191,7 @@ async def create_default_subnet(ctx: RequestContext) -> dict[str, Any]:
     existing = await load_subnets(ctx, vpc_id=vpc.vpc.id)
     for s in existing.values():
         if s.subnet.zone == zone and s.record.get("default_for_az"):
-            raise errors.by_code("DefaultSubnetAlreadyExistsInAvailabilityZone")(
-                f"A Default Subnet already exists in {zone}.")
+            raise errors.DefaultSubnetAlreadyExistsInAvailabilityZone(f"A Default Subnet already exists in {zone}.")
     import ipaddress
 
     taken = [ipaddress.ip_network(s.subnet.cidr) for s in existing.values()]

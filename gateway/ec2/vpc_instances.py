@@ -12,6 +12,7 @@ default VPC, created on first need (vpcs.default_vpc_id).
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,10 +46,12 @@ class Launch:
         """After the launch: the ENI records (device index, DeleteOnTermination), and a public address when
         the subnet maps one (released with the instance)."""
         now = now_iso()
+        server = servers[0].id if len(servers) == 1 else None
         for port, rec in self.devices.items():
             eni = await ec2_id(ctx, "network-interface", port)
             old = await get(ctx, NS_ENI, eni or "")
-            await put(ctx, NS_ENI, eni or "", {**old, **rec, "attach_time": now})
+            await put(ctx, NS_ENI, eni or "", {**old, **rec, "attach_time": now, "server": server,
+                                               "launched": time.time()})
         if self.public_ip and self.ports and len(servers) == 1:
             with contextlib.suppress(Exception):
                 await _public_address(ctx, self.ports[0])
@@ -81,7 +84,7 @@ async def _default_subnet(ctx: RequestContext, zone: str | None) -> SubnetView:
         if (zone is None or s.subnet.zone == zone) and s.record.get("default_for_az"):
             return s
     if not subnets:
-        raise errors.by_code("MissingInput")("The default VPC has no subnet; create one with CreateDefaultSubnet.")
+        raise errors.MissingInput("The default VPC has no subnet; create one with CreateDefaultSubnet.")
     return subnets[0]
 
 
@@ -157,7 +160,7 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
                 launch.public_ip = bool(n["AssociatePublicIpAddress"])
             if n.get("NetworkInterfaceId"):
                 item = await find_interface(ctx, n["NetworkInterfaceId"])
-                if item["_Port"].device_id:
+                if item.get("_ServerId") or item["_Port"].device_id:
                     raise errors.InvalidParameterValue(f"Interface {n['NetworkInterfaceId']} is in use.")
                 port = item["_Port"].id
                 launch.devices[port] = {"device_index": n["DeviceIndex"], "delete_on_termination": False}
@@ -213,9 +216,9 @@ async def annotate(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
     records = await scan(ctx, NS_ENI)
     by_server: dict[str, list[dict[str, Any]]] = {}
     for eni in enis:
-        by_server.setdefault(eni["_Port"].device_id or "", []).append(eni)
+        by_server.setdefault(eni.get("_ServerId") or "", []).append(eni)
     for item in live:
-        nis = sorted(by_server.get(item["_ServerId"], []), key=lambda n: (n["Attachment"] or {}).get("DeviceIndex", 0))
+        nis = sorted(by_server.get(item["_ServerId"], []), key=lambda n: (n.get("Attachment") or {}).get("DeviceIndex", 0))
         if not nis:
             continue
         primary = nis[0]
@@ -237,10 +240,15 @@ async def after_terminate(ctx: RequestContext, item: dict[str, Any]) -> None:
     not make), and any public address it got at launch is released."""
     from .network_interfaces import after_delete
 
+    for member in ("VpcId", "SubnetId", "NetworkInterfaces"):  # a terminated instance is in no VPC any more
+        item.pop(member, None)
     if not item.get("_Enis"):
         return
     net, c = await network(ctx), await compute(ctx)
     for port, eni, delete_it, auto_address in item["_Enis"]:
+        record = await get(ctx, NS_ENI, eni)
+        if record.pop("server", None):
+            await put(ctx, NS_ENI, eni, record)
         if auto_address:
             with contextlib.suppress(base.BackendError):
                 await c.release_address(auto_address)

@@ -268,6 +268,11 @@ InvalidNetworkInterfaceIDMalformed = _error("InvalidNetworkInterfaceIDMalformed"
 InvalidAttachmentIDNotFound = _error("InvalidAttachmentIDNotFound", "InvalidAttachmentID.NotFound", 400)
 InvalidDhcpOptionIDNotFound = _error("InvalidDhcpOptionIDNotFound", "InvalidDhcpOptionID.NotFound", 400)
 InvalidInstanceIDPlain = _error("InvalidInstanceIDPlain", "InvalidInstanceID", 400)
+MissingInput = _error("MissingInput", "MissingInput", 400)
+InvalidCustomerGatewayIDNotFound = _error("InvalidCustomerGatewayIDNotFound", "InvalidCustomerGatewayID.NotFound",
+                                          400)
+DefaultSubnetAlreadyExistsInAvailabilityZone = _error("DefaultSubnetAlreadyExistsInAvailabilityZone",
+                                                      "DefaultSubnetAlreadyExistsInAvailabilityZone", 400)
 InvalidInstanceAttributeValue = _error("InvalidInstanceAttributeValue", "InvalidInstanceAttributeValue", 400)
 Ec2Unavailable = _error("Ec2Unavailable", "Unavailable", 503,
                         "The server is overloaded and can't handle the request.")

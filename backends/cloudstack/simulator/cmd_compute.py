@@ -6,7 +6,6 @@ import base64
 import binascii
 import hashlib
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from .core import (
@@ -15,6 +14,7 @@ from .core import (
     Job,
     Record,
     World,
+    command,
     job_error,
     listing,
     new_id,
@@ -23,15 +23,6 @@ from .core import (
     param_error,
     visible,
 )
-
-COMMANDS: dict[str, Callable[[World, Account, Record], Record | Job]] = {}
-
-
-def command(name: str) -> Callable:
-    def register(fn: Callable) -> Callable:
-        COMMANDS[name] = fn
-        return fn
-    return register
 
 
 def _invalid_object(cmd: str, table: str, ident: str) -> CsError:
@@ -566,4 +557,4 @@ def delete_keypair(world: World, account: Account, p: Record) -> Record:
     return {"success": "true"}
 
 
-__all__ = ["COMMANDS", "job_error"]
+__all__ = ["job_error"]

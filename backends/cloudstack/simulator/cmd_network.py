@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-from collections.abc import Callable
 
 from .core import (
     Account,
@@ -12,6 +11,7 @@ from .core import (
     Job,
     Record,
     World,
+    command,
     job_error,
     listing,
     new_id,
@@ -20,15 +20,6 @@ from .core import (
     param_error,
     visible,
 )
-
-COMMANDS: dict[str, Callable[[World, Account, Record], Record | Job]] = {}
-
-
-def command(name: str) -> Callable:
-    def register(fn: Callable) -> Callable:
-        COMMANDS[name] = fn
-        return fn
-    return register
 
 
 def _invalid_param(cmd: str, name: str, value: str) -> CsError:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .core import (
     Account,
     CsError,
     Job,
     Record,
     World,
+    command,
     job_error,
     listing,
     new_id,
@@ -19,15 +18,7 @@ from .core import (
     visible,
 )
 
-COMMANDS: dict[str, Callable[[World, Account, Record], Record | Job]] = {}
 GIB = 1 << 30
-
-
-def command(name: str) -> Callable:
-    def register(fn: Callable) -> Callable:
-        COMMANDS[name] = fn
-        return fn
-    return register
 
 
 def _invalid_param(cmd: str, name: str, value: str) -> CsError:

@@ -225,3 +225,15 @@ def replace_record(record: Record, **changes: Any) -> Record:
 
 __all__ = ["Account", "CsError", "Job", "Record", "World", "dataclasses", "job_error", "listing", "new_id",
            "now", "owned", "param_error", "public", "seed", "visible"]
+
+
+# ---- the command registry: the cmd_* modules register their handlers here, by CloudStack command name ----
+Handler = Callable[[World, Account, Record], Record | Job]
+COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = fn
+        return fn
+    return register

@@ -18,15 +18,14 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
 from .. import signing
-from . import cmd_compute, cmd_network, cmd_storage
-from .core import Account, CsError, Job, Record, World, new_id, now, public, seed
+from . import cmd_compute, cmd_network, cmd_storage, core  # noqa: F401 - the cmd_* register commands
+from .core import Account, CsError, Handler, Job, Record, World, new_id, now, public, seed
 
 LOG = logging.getLogger("cloudgate.cloudstack.simulator")
 
@@ -38,9 +37,8 @@ DEFAULT_ACCOUNTS = {"a": ("CSSIM-TENANT-A-APIKEY", "cs-sim-secret-a"),
                     "b": ("CSSIM-TENANT-B-APIKEY", "cs-sim-secret-b")}
 DEFAULT_ADMIN = ("CSSIM-ADMIN-APIKEY", "cs-sim-secret-admin")
 
-Handler = Callable[[World, Account, Record], Record | Job]
-COMMANDS: dict[str, Handler] = {**cmd_compute.COMMANDS, **cmd_network.COMMANDS, **cmd_storage.COMMANDS,
-                                "queryAsyncJobResult": lambda world, account, params: {}}  # answered by the server
+# the cmd_* modules register their commands in core.COMMANDS; queryAsyncJobResult is answered here
+COMMANDS: dict[str, Handler] = {**core.COMMANDS, "queryAsyncJobResult": lambda world, account, params: {}}
 
 
 @dataclass
