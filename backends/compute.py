@@ -247,6 +247,11 @@ class Compute(abc.ABC):
     @abc.abstractmethod
     async def console_output(self, server_id: str) -> str: ...
 
+    async def password_data(self, server_id: str) -> str:
+        """The encrypted administrator password the guest posted (Windows guests), base64; "" when none.
+        Optional: clouds without the concept keep the default."""
+        return ""
+
     async def resize_server(self, server_id: str, flavor_name: str) -> None:
         """Change a (stopped) server's flavor, confirming any resize step the cloud needs. Optional:
         clouds that cannot resize raise NotSupported."""

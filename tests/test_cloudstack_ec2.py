@@ -239,6 +239,13 @@ def test_images_from_an_instance(ec2a: Any, ec2b: Any, ami: str) -> None:
     ec2a.terminate_instances(InstanceIds=[iid])
 
 
+def test_password_data_is_empty_for_a_vm_without_one(ec2a: Any, ec2b: Any, running: str) -> None:
+    # CloudStack answers getVMPassword with an error for such a VM; EC2 answers empty data
+    out = ec2a.get_password_data(InstanceId=running)
+    assert (out["InstanceId"], out["PasswordData"]) == (running, "")
+    assert error_of(ec2b.get_password_data, InstanceId=running) == ("InvalidInstanceID.NotFound", 400)
+
+
 def test_tenant_isolation(ec2a: Any, ec2b: Any, running: str) -> None:
     assert running not in [i["InstanceId"] for i in instances_of(ec2b.describe_instances())]
     assert error_of(ec2b.describe_instances, InstanceIds=[running]) == ("InvalidInstanceID.NotFound", 400)

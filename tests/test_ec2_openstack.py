@@ -253,6 +253,8 @@ def test_console_output_and_status(ec2a: Any, fleet: dict[str, Any]) -> None:
     assert error_of(ec2a.get_console_output, InstanceId="i-0123456789abcdef0") == ("InvalidInstanceID.NotFound", 400)
     statuses = ec2a.describe_instance_status(InstanceIds=[iid])["InstanceStatuses"]
     assert [s["InstanceState"]["Name"] for s in statuses] == ["running"]
+    # Nova's os-server-password: nothing posted by a Linux guest, so empty data, as AWS answers
+    assert ec2a.get_password_data(InstanceId=iid)["PasswordData"] == ""
 
 
 # ---- tenant isolation (instances) ---------------------------------------------------------------------------------

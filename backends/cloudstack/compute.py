@@ -186,9 +186,14 @@ class CloudStackCompute(Compute):
             raise base.NotFound(f"server {server_id} not found", kind="server")
         return ""  # CloudStack keeps no console log
 
-    async def password(self, server_id: str) -> str:
-        """The VM's encrypted password (getVMPassword), for GetPasswordData."""
-        answer = await self.cs.call("getVMPassword", {"id": server_id}, kind="server")
+    async def password_data(self, server_id: str) -> str:
+        """The VM's encrypted password (getVMPassword), for GetPasswordData. A VM from a template without
+        password support has none: CloudStack answers an error (431/4350 "No password for VM"), EC2 empty
+        data (the caller has checked the VM exists)."""
+        try:
+            answer = await self.cs.call("getVMPassword", {"id": server_id}, kind="server")
+        except (base.NotFound, base.InvalidInput):
+            return ""
         return str((answer.get("password") or {}).get("encryptedpassword") or "")
 
     # -- images -------------------------------------------------------------------------------------------

@@ -235,6 +235,9 @@ class OpenStackCompute(Compute):
     async def console_output(self, server_id: str) -> str:
         return await self.nova.console_output(server_id)
 
+    async def password_data(self, server_id: str) -> str:
+        return await self.nova.server_password(server_id)  # what the guest posted to the metadata service
+
     # -- images -------------------------------------------------------------------------------------------
     async def list_images(self, ids: list[str] | None = None) -> list[Image]:
         if ids is not None and not ids:

@@ -91,6 +91,10 @@ class Nova(Service):
         data = await self.action(server_id, {"os-getConsoleOutput": {"length": None}})
         return str(data.get("output") or "")
 
+    async def server_password(self, server_id: str) -> str:
+        data = await self.get(f"/servers/{server_id}/os-server-password", kind="server", errors=_ERRORS)
+        return str(data.get("password") or "")
+
     async def create_image(self, server_id: str, name: str, metadata: dict[str, str]) -> str:
         data = await self.action(server_id, {"createImage": {"name": name, "metadata": metadata}})
         return str(data.get("image_id") or "")

@@ -79,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--create-ebs-image", action="store_true",
                    help="with --discover-images: when no EBS-backed image exists, make one through the endpoint "
                         "(volume -> snapshot -> RegisterImage, named ec2suite-ebs-image; kept for later runs)")
+    p.add_argument("--run-incompatible-tests", action="store_true",
+                   help="also the suite's tests that hold AWS behaviour OpenStack's ec2-api lacks (run_incompatible_tests)")
+    p.add_argument("--run-long-tests", action="store_true", help="also the suite's long tests (run_long_tests)")
     p.add_argument("--instance-type", default="t2.micro")
     p.add_argument("--instance-type-alt", help="a second instance type (instance attribute tests)")
     p.add_argument("--build-timeout", type=int, default=120,
@@ -135,6 +138,9 @@ def write_config(path: Path, args: argparse.Namespace, zone: str | None, image_i
         "image_id": image_id,
         "ebs_image_id": ebs_image_id,
         "run_ssh": "false",
+        # the suite's tests of AWS behaviour that OpenStack's own ec2-api does not match (skipped by default)
+        "run_incompatible_tests": "true" if args.run_incompatible_tests else None,
+        "run_long_tests": "true" if args.run_long_tests else None,
         "build_timeout": str(args.build_timeout),
         "build_interval": "1",
     }

@@ -230,10 +230,14 @@ async def get_console_output(ctx: RequestContext) -> dict[str, Any]:
 
 @ec2_handler("GetPasswordData")
 async def get_password_data(ctx: RequestContext) -> dict[str, Any]:
-    """Windows-only on AWS: every instance here is Linux/UNIX, so the data is empty (as AWS answers)."""
+    """The encrypted password a (Windows) guest posted, as the cloud holds it; empty for the others, as AWS
+    answers."""
     iid = ctx.params["InstanceId"]
-    await find(ctx, [iid])
-    return {"InstanceId": iid, "Timestamp": now_iso(), "PasswordData": ""}
+    item = (await find(ctx, [iid]))[iid]
+    c = await compute(ctx)
+    with backend_errors("instance", iid):
+        data = await c.password_data(item["_ServerId"])
+    return {"InstanceId": iid, "Timestamp": now_iso(), "PasswordData": data}
 
 
 # ---- DescribeInstanceStatus ----------------------------------------------------------------------------------
