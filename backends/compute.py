@@ -71,6 +71,7 @@ class Attachment:
     device: str | None = None
     attached_at: dt.datetime | None = None
     delete_on_termination: bool = False
+    state: str = "attached"  # attaching | attached | detaching
 
 
 @dataclass

@@ -596,7 +596,7 @@ def test_key_pairs(ec2):
     ec2.delete_key_pair(KeyName="Test key")  # idempotent, as on AWS
     assert error(ec2.import_key_pair, KeyName="k", PublicKeyMaterial=b"") == ("MissingParameter", 400)
     assert error(ec2.import_key_pair, KeyName="k", PublicKeyMaterial=b"ssh-rsa JUNK x") == \
-        ("InvalidKeyPair.Format", 400)
+        ("InvalidKey.Format", 400)
 
 
 # ---- security groups ---------------------------------------------------------------------------------------------
@@ -701,6 +701,7 @@ def test_standard_address_associate_and_release(ec2, ami):
     ec2.disassociate_address(PublicIp=ip)  # not associated: fine for a standard address
     ec2.release_address(PublicIp=ip)
     assert error(ec2.describe_addresses, PublicIps=[ip]) == ("InvalidAddress.NotFound", 400)
+    assert error(ec2.release_address, PublicIp=ip) == ("AuthFailure", 401)  # no longer the caller's
     assert error(ec2.describe_addresses, PublicIps=["invalidIp"]) == ("InvalidParameterValue", 400)
     ec2.terminate_instances(InstanceIds=[iid])
 

@@ -98,7 +98,7 @@ def test_key_pairs_create_import_duplicate_and_fingerprints(gw: Gateway, ec2a: A
         assert error_of(ec2a.import_key_pair, KeyName=imported, PublicKeyMaterial=material) == \
             ("InvalidKeyPair.Duplicate", 400)
         assert error_of(ec2a.import_key_pair, KeyName=_name(), PublicKeyMaterial=b"not a key") == \
-            ("InvalidKeyPair.Format", 400)
+            ("InvalidKey.Format", 400)
 
         listed = {k["KeyName"]: k for k in ec2a.describe_key_pairs(KeyNames=[created, imported])["KeyPairs"]}
         assert listed[created]["KeyFingerprint"] == key["KeyFingerprint"]

@@ -43,6 +43,18 @@ def test_attached_device_is_the_requested_one_while_the_cloud_keeps_its_attachme
     assert attached_device(None, "vol-1", "/dev/sdb") == "/dev/sdb"
     assert attached_device({"devices": {"vol-1": {"device": "/dev/vdb", "cloud": None}}}, "vol-1", "/dev/x") \
         == "/dev/vdb"
+    assert attached_device(record, "vol-1", None) == "/dev/vdb"  # still attaching: the cloud names no device yet
+
+
+def test_an_attachment_in_progress_shows_its_state():
+    from backends.openstack import mapping as m
+
+    server = {"id": "s", "status": "ACTIVE", "os-extended-volumes:volumes_attached": [{"id": "v"}]}
+    volumes = {"v": {"id": "v", "status": "attaching", "attachments": []}}
+    (att,) = m.server_from(server, (), {}, volumes).attachments
+    assert (att.state, att.device) == ("attaching", None)
+    volumes["v"]["status"] = "in-use"
+    assert m.server_from(server, (), {}, volumes).attachments[0].state == "attached"
 
 
 def test_executable_users_self_includes_images_shared_with_the_caller():

@@ -63,7 +63,7 @@ def test_public_key_formats_pem_and_rfc4716_are_accepted():
 
 @pytest.mark.parametrize("material", [b"ssh-rsa JUNK x", b"not a key", b"-----BEGIN PUBLIC KEY-----\nxx\n"])
 def test_bad_public_keys_are_invalid_key_pair_format(material):
-    with pytest.raises(errors.InvalidKeyPairFormat):
+    with pytest.raises(errors.InvalidKeyFormat):
         keypairs.load_public_key(material)
 
 

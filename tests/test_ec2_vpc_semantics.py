@@ -66,6 +66,13 @@ def test_vpc_cidr_rules_and_lifecycle(ec2):
     ec2.modify_vpc_attribute(VpcId=vid, EnableDnsHostnames={"Value": not attr})
     assert ec2.describe_vpc_attribute(VpcId=vid, Attribute="enableDnsHostnames")["EnableDnsHostnames"]["Value"] \
         is (not attr)
+    # DNS support may be turned off with hostnames on (as AWS allows); hostnames need it to be turned on
+    ec2.modify_vpc_attribute(VpcId=vid, EnableDnsHostnames={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vid, EnableDnsSupport={"Value": False})
+    assert ec2.describe_vpc_attribute(VpcId=vid, Attribute="enableDnsSupport")["EnableDnsSupport"]["Value"] is False
+    ec2.modify_vpc_attribute(VpcId=vid, EnableDnsHostnames={"Value": False})
+    assert error(ec2.modify_vpc_attribute, VpcId=vid, EnableDnsHostnames={"Value": True}) == \
+        ("InvalidParameterCombination", 400)
     groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vid]}])["SecurityGroups"]
     assert [g["GroupName"] for g in groups] == ["default"]
     assert error(ec2.delete_security_group, GroupId=groups[0]["GroupId"]) == ("CannotDelete", 400)
@@ -196,6 +203,9 @@ def test_internet_gateways_and_vpc_addresses(ec2, vpc, gw):
     other = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
     try:
         assert error(ec2.detach_internet_gateway, InternetGatewayId=igw, VpcId=vpc) == ("Gateway.NotAttached", 400)
+        # a malformed gateway id is simply not found, as AWS answers
+        assert error(ec2.attach_internet_gateway, InternetGatewayId="gw-1", VpcId=vpc) == \
+            ("InvalidInternetGatewayID.NotFound", 400)
         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
         assert error(ec2.attach_internet_gateway, InternetGatewayId=igw, VpcId=other) == \
             ("Resource.AlreadyAssociated", 400)

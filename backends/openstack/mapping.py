@@ -146,8 +146,10 @@ def server_from(server: Mapping[str, Any], ports: Iterable[Mapping[str, Any]] = 
         for va in (volumes.get(vid) or {}).get("attachments") or ():
             if va.get("server_id") == server.get("id"):
                 device, attached_at = va.get("device"), parse_time(va.get("attached_at"))
+        status = (volumes.get(vid) or {}).get("status")
         attachments.append(Attachment(vid, server.get("id", ""), device, attached_at,
-                                      bool(att.get("delete_on_termination"))))
+                                      bool(att.get("delete_on_termination")),
+                                      status if status in ("attaching", "detaching") else "attached"))
     fault = server.get("fault") or {}
     return Server(
         id=server.get("id", ""), name=server.get("name") or "",

@@ -98,6 +98,9 @@ async def _find(ctx: RequestContext, public_ip: str | None, allocation_id: str |
     assert public_ip is not None
     _check_ip(public_ip)
     match = [i for i in items if i["PublicIp"] == public_ip]
+    if not match and release:
+        # AWS: releasing an address by a public IP the caller does not hold (any more) is not allowed
+        raise errors.AuthFailure(f"The address '{public_ip}' does not belong to you.")
     if not match:
         raise errors.InvalidAddressNotFound(f"Address '{public_ip}' not found.")
     if match[0]["Domain"] == "vpc" and release:

@@ -145,6 +145,8 @@ def malformed(kind: str, ident: str) -> errors.AwsError:
            "snapshot": errors.InvalidSnapshotIDMalformed, "image": errors.InvalidAMIIDMalformed,
            "security-group": errors.InvalidGroupIdMalformed,
            "elastic-ip": errors.InvalidAllocationIDMalformed}.get(kind)
+    if cls is None and kind in _VPC_NOT_FOUND:
+        return not_found(kind, ident)  # AWS answers e.g. InvalidInternetGatewayID.NotFound for `gw-1`
     if cls is None:
         return errors.InvalidID(f"The ID '{ident}' is not valid")
     return cls(message)

@@ -58,7 +58,8 @@ def attached_device(record: dict[str, Any] | None, volume_id: str, cloud_device:
     """The device name an attachment shows: the one AttachVolume asked for (AWS echoes it; clouds such as
     Nova pick their own), while the cloud still reports the attachment it made then."""
     asked = ((record or {}).get("devices") or {}).get(volume_id)
-    if asked and (asked.get("cloud") is None or asked.get("cloud") == cloud_device):
+    # (while attaching, the cloud may not name a device yet)
+    if asked and (asked.get("cloud") is None or cloud_device is None or asked.get("cloud") == cloud_device):
         return asked["device"]
     return cloud_device
 
@@ -119,7 +120,7 @@ async def build_item(lk: _Lookup, server: Server, iid: str) -> dict[str, Any]:
         bdm.append({"DeviceName": device, "Ebs": compact({
             "AttachTime": iso(att.attached_at or server.launched_at or server.created),
             "DeleteOnTermination": delete_flags.get(device, att.delete_on_termination),
-            "Status": "attached", "VolumeId": vol})})
+            "Status": att.state, "VolumeId": vol})})
     reason = None
     if server.state == ServerState.ERROR:
         reason = {"Code": "Server.InternalError", "Message": f"Server.InternalError: {server.fault or 'error'}"}

@@ -45,7 +45,7 @@ def _colon(digest: bytes) -> str:
 
 
 def load_public_key(material: bytes | str) -> Any:
-    """An OpenSSH, PEM/DER (SubjectPublicKeyInfo) or RFC 4716 public key; InvalidKeyPair.Format if none."""
+    """An OpenSSH, PEM/DER (SubjectPublicKeyInfo) or RFC 4716 public key; InvalidKey.Format if none."""
     data = material.encode() if isinstance(material, str) else bytes(material)
     text = data.strip()
     try:
@@ -60,17 +60,17 @@ def load_public_key(material: bytes | str) -> Any:
             return serialization.load_ssh_public_key(b" ".join(text.split()[:2]))
         return serialization.load_der_public_key(base64.b64decode(text, validate=True))
     except (ValueError, TypeError, IndexError, binascii.Error, UnsupportedAlgorithm):
-        raise errors.InvalidKeyPairFormat("Key is not in valid OpenSSH public key format") from None
+        raise errors.InvalidKeyFormat("Key is not in valid OpenSSH public key format") from None
 
 
 def key_type(key: Any) -> str:
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < 1024:
-            raise errors.InvalidKeyPairFormat("RSA keys must be at least 1024 bits long.")
+            raise errors.InvalidKeyFormat("RSA keys must be at least 1024 bits long.")
         return "rsa"
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "ed25519"
-    raise errors.InvalidKeyPairFormat("Only RSA and ED25519 keys are supported.")
+    raise errors.InvalidKeyFormat("Only RSA and ED25519 keys are supported.")
 
 
 def openssh(key: Any) -> str:

@@ -252,7 +252,8 @@ async def modify_vpc_attribute(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter(f"The request must contain the parameter {member}.Value")
     view = await find_vpc(ctx, p.get("VpcId"))
     record = {**view.record, field_name: bool(value)}
-    if record.get("dns_hostnames") and not record.get("dns_support", True):
+    # enabling hostnames needs DNS support; disabling support later is allowed (AWS stops resolving them)
+    if field_name == "dns_hostnames" and value and not record.get("dns_support", True):
         raise errors.InvalidParameterCombination("enableDnsHostnames requires enableDnsSupport.")
     await update(ctx, NS_VPC, view.ec2_id, **{field_name: bool(value)})
     return {}

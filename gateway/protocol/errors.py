@@ -206,7 +206,9 @@ InvalidUserIDMalformed = _error("InvalidUserIDMalformed", "InvalidUserID.Malform
 InvalidBlockDeviceMapping = _error("InvalidBlockDeviceMapping", "InvalidBlockDeviceMapping", 400)
 InvalidKeyPairNotFound = _error("InvalidKeyPairNotFound", "InvalidKeyPair.NotFound", 400)
 InvalidKeyPairDuplicate = _error("InvalidKeyPairDuplicate", "InvalidKeyPair.Duplicate", 400)
-InvalidKeyPairFormat = _error("InvalidKeyPairFormat", "InvalidKeyPair.Format", 400)
+# ImportKeyPair with undecodable material: AWS answers InvalidKey.Format (InvalidKeyPair.Format is documented
+# but not sent)
+InvalidKeyFormat = _error("InvalidKeyFormat", "InvalidKey.Format", 400)
 InvalidGroupNotFound = _error("InvalidGroupNotFound", "InvalidGroup.NotFound", 400)
 InvalidGroupDuplicate = _error("InvalidGroupDuplicate", "InvalidGroup.Duplicate", 400)
 InvalidGroupReserved = _error("InvalidGroupReserved", "InvalidGroup.Reserved", 400)
