@@ -336,6 +336,12 @@ class Compute(abc.ABC):
     @abc.abstractmethod
     async def detach_volume(self, volume_id: str, server_id: str | None = None, force: bool = False) -> None: ...
 
+    async def set_delete_on_termination(self, server_id: str, volume_id: str, delete: bool) -> None:
+        """Whether the cloud deletes an attached volume when it deletes the server. Optional."""
+        from .base import NotSupported
+
+        raise NotSupported("changing whether an attached volume is deleted with its server is not supported")
+
     @abc.abstractmethod
     async def extend_volume(self, volume_id: str, size_gib: int) -> None: ...
 

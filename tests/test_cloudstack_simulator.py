@@ -107,6 +107,17 @@ async def _scenario() -> dict[str, list[dict[str, Any]]]:
         vpc = await a.run("createVPC", {"zoneid": zone["id"], "name": "v", "displaytext": "v", "cidr": "10.9.0.0/16",
                                         "vpcofferingid": vpc_offering["id"]})
         add("vpc", vpc["vpc"])
+        tier_offering = (await a.list("listNetworkOfferings", "networkoffering", {"forvpc": True}))[0]
+        tier = (await a.call("createNetwork", {"name": "t", "displaytext": "t", "zoneid": zone["id"],
+                                               "networkofferingid": tier_offering["id"], "vpcid": vpc["vpc"]["id"],
+                                               "gateway": "10.9.1.1", "netmask": "255.255.255.0"}))["network"]
+        add("network", tier)
+        add("virtualmachine", (await a.run("addNicToVirtualMachine", {"virtualmachineid": vm["id"],
+                                                                      "networkid": tier["id"]}))["virtualmachine"])
+        nics = await a.list("listNics", "nic", {"virtualmachineid": vm["id"]})
+        await a.run("addIpToNic", {"nicid": next(n["id"] for n in nics if n["networkid"] == tier["id"])})
+        add("nic", await a.list("listNics", "nic", {"virtualmachineid": vm["id"]}))
+        add("network", await a.list("listNetworks", "network", {"vpcid": vpc["vpc"]["id"]}))
         add("vpc", await a.list("listVPCs", "vpc"))
         await a.run("createTags", {"resourceids": vm["id"], "resourcetype": "UserVm",
                                    "tags": [{"key": "k", "value": "v"}]})
@@ -146,6 +157,7 @@ RECORDED = {
     "diskoffering": lambda: items("diskoffering"),
     "network": lambda: items("network"),
     "vpc": lambda: items("vpc"),
+    "nic": lambda: items("nic", ("listnicsresponse",)),
     "tag": lambda: items("tag"),
     "user": lambda: items("user"),
     "userkeys": lambda: items("userkeys"),
@@ -160,7 +172,7 @@ API_OF = {"virtualmachine": "listVirtualMachines", "template": "listTemplates", 
           "snapshot": "listSnapshots", "publicipaddress": "listPublicIpAddresses",
           "securitygroup": "listSecurityGroups", "sshkeypair": "listSSHKeyPairs", "keypair": "createSSHKeyPair",
           "zone": "listZones", "serviceoffering": "listServiceOfferings", "diskoffering": "listDiskOfferings",
-          "network": "listNetworks", "vpc": "listVPCs", "tag": "listTags", "user": "listUsers",
+          "network": "listNetworks", "vpc": "listVPCs", "nic": "listNics", "tag": "listTags", "user": "listUsers",
           "userkeys": "getUserKeys", "job": "queryAsyncJobResult"}
 
 

@@ -238,6 +238,31 @@ def test_volumes_attach_echoes_device_and_in_use_rules(ec2a: Any, ec2b: Any, pai
             _delete_volume(ec2a, vid)
 
 
+def test_delete_on_termination_set_on_an_attached_volume_is_the_clouds_to_keep(ec2a: Any, ami: str) -> None:
+    """ModifyInstanceAttribute BlockDeviceMappings DeleteOnTermination reaches Nova: terminating the
+    instance deletes the volume (AWS behaviour), with nothing left for the gateway to do afterwards."""
+    iid = ec2a.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    vid = None
+    try:
+        ec2a.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+        vid = ec2a.create_volume(Size=1, AvailabilityZone="nova")["VolumeId"]
+        ec2a.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+        ec2a.attach_volume(VolumeId=vid, InstanceId=iid, Device="/dev/sdh")
+        ec2a.get_waiter("volume_in_use").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+        ec2a.modify_instance_attribute(InstanceId=iid, BlockDeviceMappings=[
+            {"DeviceName": "/dev/sdh", "Ebs": {"VolumeId": vid, "DeleteOnTermination": True}}])
+        (bdm,) = instances_of(ec2a.describe_instances(InstanceIds=[iid]))[0]["BlockDeviceMappings"]
+        assert (bdm["DeviceName"], bdm["Ebs"]["VolumeId"], bdm["Ebs"]["DeleteOnTermination"]) == ("/dev/sdh", vid, True)
+        assert _volume(ec2a, vid)["Attachments"][0]["DeleteOnTermination"] is True  # the cloud's own flag
+        ec2a.terminate_instances(InstanceIds=[iid])
+        ec2a.get_waiter("volume_deleted").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+        vid = None
+    finally:
+        terminate_and_wait(ec2a, [iid])
+        if vid:
+            _delete_volume(ec2a, vid)
+
+
 def test_snapshots_and_volumes_from_snapshots(ec2a: Any, ec2b: Any) -> None:
     vid = sid = restored = None
     try:

@@ -44,6 +44,9 @@ def test_attached_device_is_the_requested_one_while_the_cloud_keeps_its_attachme
     assert attached_device({"devices": {"vol-1": {"device": "/dev/vdb", "cloud": None}}}, "vol-1", "/dev/x") \
         == "/dev/vdb"
     assert attached_device(record, "vol-1", None) == "/dev/vdb"  # still attaching: the cloud names no device yet
+    launched = {"launch_devices": ["/dev/vdd", "vdh"]}  # RunInstances BlockDeviceMappings, as given
+    assert [attached_device(launched, "v", d) for d in ("/dev/vdh", "/dev/vdd", "/dev/vde")] == \
+        ["vdh", "/dev/vdd", "/dev/vde"]
 
 
 def test_an_attachment_in_progress_shows_its_state():

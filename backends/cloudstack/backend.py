@@ -22,6 +22,9 @@ Options (`backend.options` in the gateway's YAML):
     template_format format of registered templates                                         (default QCOW2)
     ostype_id       OS type id of registered templates                                     (default none)
     page_size       items per page when listing                                           (default 500)
+    vpc_offering    VPC offering name or id for new VPCs                          (default the cloud's default)
+    vpc_network_offering  network offering name or id for VPC tiers (subnets)
+                    (default DefaultIsolatedNetworkOfferingForVpcNetworks, else the first VPC-tier offering)
 
 `cloudstack-sim` takes the same options (endpoint and keys come from the simulator) plus
 `job_delay` (seconds a simulated job takes, default 0.2) and `port` (default a free one).
@@ -36,6 +39,7 @@ from typing import Any, TypeVar
 
 from backends import base
 from backends.compute import Compute
+from backends.network import Network
 
 from .client import CloudStackClient, Transport
 from .compute import CloudStackCompute
@@ -46,7 +50,7 @@ _REQUIRED = ("endpoint", "api_key", "secret_key")
 _DEFAULTS: dict[str, Any] = {
     "timeout": 30.0, "connect_timeout": 5.0, "job_deadline": 60.0, "key_cache_ttl": 300.0, "zone": None,
     "instance_types": {}, "network_id": None, "expunge": False, "hypervisor": "KVM", "template_format": "QCOW2",
-    "ostype_id": None, "page_size": 500,
+    "ostype_id": None, "page_size": 500, "vpc_offering": None, "vpc_network_offering": None,
 }
 _SECONDS = ("timeout", "connect_timeout", "job_deadline", "key_cache_ttl")
 _CACHE_TTL = 300.0
@@ -74,7 +78,7 @@ def check_options(options: Mapping[str, Any], required: tuple[str, ...] = _REQUI
     if not isinstance(types, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and k and v
                                                  for k, v in types.items()):
         raise ValueError("option instance_types must map instance type names to offering names or ids")
-    for name in ("zone", "network_id", "ostype_id"):
+    for name in ("zone", "network_id", "ostype_id", "vpc_offering", "vpc_network_offering"):
         if values[name] is not None and not isinstance(values[name], str):
             raise ValueError(f"option {name} must be a string")
     for name in ("hypervisor", "template_format"):
@@ -95,13 +99,15 @@ class CloudStackBackend(base.Backend):
                  connect_timeout: float = 5.0, job_deadline: float = 60.0, key_cache_ttl: float = 300.0,
                  zone: str | None = None, instance_types: Mapping[str, str] | None = None,
                  network_id: str | None = None, expunge: bool = False, hypervisor: str = "KVM",
-                 template_format: str = "QCOW2", ostype_id: str | None = None, page_size: int = 500) -> None:
+                 template_format: str = "QCOW2", ostype_id: str | None = None, page_size: int = 500,
+                 vpc_offering: str | None = None, vpc_network_offering: str | None = None) -> None:
         self.transport = Transport(endpoint, timeout=timeout, connect_timeout=connect_timeout)
         self.job_deadline = job_deadline
         self.page_size = page_size
         self.zone, self.network_id, self.expunge = zone, network_id, expunge
         self.instance_types = dict(instance_types or {})
         self.hypervisor, self.template_format, self.ostype_id = hypervisor, template_format, ostype_id
+        self.vpc_offering, self.vpc_network_offering = vpc_offering, vpc_network_offering
         self.admin = self.client(api_key, secret_key)
         self.validator = CloudStackValidator(self.admin, ttl=key_cache_ttl)
         # What CloudStack does not list back, remembered by this process: base64 user data by VM id, and
@@ -129,11 +135,20 @@ class CloudStackBackend(base.Backend):
         return self.validator
 
     async def compute(self, principal: Any) -> Compute:
+        return await self._compute(principal)
+
+    async def _compute(self, principal: Any) -> CloudStackCompute:
         attributes = getattr(principal, "attributes", None)
         api_key = attributes.get("api_key") if isinstance(attributes, Mapping) else None
         if not api_key:
             raise base.Forbidden("the CloudStack backend needs a caller identified by their CloudStack apiKey")
         return CloudStackCompute(self, self.client(*await self.validator.keys_for(str(api_key))), principal)
+
+    async def network(self, principal: Any) -> Network:
+        """VPCs, tiers and NICs as the caller sees them (backends/cloudstack/network.py)."""
+        from .network import CloudStackNetwork
+
+        return CloudStackNetwork(await self._compute(principal))
 
     # -- shared caches -------------------------------------------------------------------------------------------
     async def cached(self, key: Any, load: Callable[[], Awaitable[T]], ttl: float = _CACHE_TTL) -> T:

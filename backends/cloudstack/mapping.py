@@ -26,6 +26,7 @@ from backends.compute import (
     VolumeState,
     Zone,
 )
+from backends.network import Port, Subnet, Vpc
 
 GIB = 1 << 30
 
@@ -292,3 +293,56 @@ def address_from(a: Mapping[str, Any]) -> FloatingAddress:
     vm = _id(a.get("virtualmachineid")) if a.get("isstaticnat") else ""
     return FloatingAddress(id=_id(a.get("id")), ip=a.get("ipaddress") or "", pool=a.get("zonename") or None,
                            server_id=vm or None, fixed_ip=a.get("vmipaddress") or None)
+
+
+# ---- VPC networking (backends/cloudstack/network.py) -------------------------------------------------------------
+DEFAULT_VPC_NAME = "cloudgate-default-vpc"
+VPC_NAME = "cloudgate-vpc"
+SUBNET_NAME = "cloudgate-subnet"
+IGW_TAG = "cloudgate-internet-gateway"  # a resource tag on the VPC: the recorded internet-gateway switch
+GONE = ("Destroyed", "Expunging")       # VMs whose NICs no longer count
+
+
+def has_tag(item: Mapping[str, Any], key: str) -> bool:
+    return any(isinstance(t, Mapping) and t.get("key") == key for t in item.get("tags") or ())
+
+
+def vpc_from(v: Mapping[str, Any]) -> Vpc:
+    """A CloudStack VPC. Its static routes go to private gateways only (the operator's): none is shown."""
+    return Vpc(id=_id(v.get("id")), cidr=v.get("cidr") or "", is_default=v.get("name") == DEFAULT_VPC_NAME,
+               external_gateway=has_tag(v, IGW_TAG))
+
+
+def nic_ips(nic: Mapping[str, Any]) -> list[str]:
+    """A NIC's addresses, the primary first, then its secondary addresses."""
+    primary = [nic["ipaddress"]] if nic.get("ipaddress") else []
+    return primary + [s["ipaddress"] for s in nic.get("secondaryip") or () if s.get("ipaddress")]
+
+
+def used_addresses(vms: list[Mapping[str, Any]]) -> dict[str, int]:
+    """Network id → guest addresses in use by live VMs (the router's gateway address is not a VM's)."""
+    used: dict[str, int] = {}
+    for vm in vms:
+        if vm.get("state") in GONE:
+            continue
+        for nic in vm.get("nic") or ():
+            key = _id(nic.get("networkid"))
+            used[key] = used.get(key, 0) + len(nic_ips(nic))
+    return used
+
+
+def subnet_from(n: Mapping[str, Any], used: int = 0) -> Subnet:
+    """A VPC tier: it is both the subnet and the network VMs attach to. DNS is the VPC router's (the cloud's
+    own resolver, AWS's AmazonProvidedDNS): no servers of the tier's own."""
+    return Subnet(id=_id(n.get("id")), vpc_id=_id(n.get("vpcid")), cidr=n.get("cidr") or "",
+                  network_id=_id(n.get("id")), zone=n.get("zonename") or None, gateway_ip=n.get("gateway") or None,
+                  dns_servers=[], used_ips=used)
+
+
+def port_from(nic: Mapping[str, Any], vm: Mapping[str, Any]) -> Port:
+    """A NIC of a VM. CloudStack's security groups are the VM's (all its NICs), anti-spoofing is always on and
+    NICs carry no description."""
+    return Port(id=_id(nic.get("id")), network_id=_id(nic.get("networkid")), subnet_id=_id(nic.get("networkid")),
+                mac=nic.get("macaddress") or None, ips=nic_ips(nic),
+                security_groups=[_id(g.get("id")) for g in vm.get("securitygroup") or () if g.get("id")],
+                device_id=_id(vm.get("id")) or None, owner_kind="compute")

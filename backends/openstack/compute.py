@@ -235,6 +235,9 @@ class OpenStackCompute(Compute):
     async def console_output(self, server_id: str) -> str:
         return await self.nova.console_output(server_id)
 
+    async def set_delete_on_termination(self, server_id: str, volume_id: str, delete: bool) -> None:
+        await self.nova.set_delete_on_termination(server_id, volume_id, delete)
+
     async def password_data(self, server_id: str) -> str:
         return await self.nova.server_password(server_id)  # what the guest posted to the metadata service
 

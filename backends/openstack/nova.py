@@ -108,6 +108,11 @@ class Nova(Service):
                                 json_body={"volumeAttachment": body}, errors=_ERRORS)).data or {}
         return data.get("volumeAttachment") or {}
 
+    async def set_delete_on_termination(self, server_id: str, volume_id: str, delete: bool) -> None:
+        """2.85+: whether Nova deletes an attached volume with its server."""
+        await self.call("PUT", f"/servers/{server_id}/os-volume_attachments/{volume_id}", errors=_ERRORS,
+                        json_body={"volumeAttachment": {"volumeId": volume_id, "delete_on_termination": delete}})
+
     async def detach_volume(self, server_id: str, volume_id: str) -> None:
         await self.call("DELETE", f"/servers/{server_id}/os-volume_attachments/{volume_id}", errors=_ERRORS)
 

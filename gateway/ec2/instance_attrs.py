@@ -193,13 +193,20 @@ async def _modify_bdm(ctx: RequestContext, iid: str, item: dict[str, Any], mappi
     key = f"{account(ctx)}/{iid}"
     record = await ctx.gateway.store.get(NS_INSTANCE, key) or {"server": item.get("_ServerId")}
     flags = record.setdefault("delete_on_termination", {})
+    changes = []
     for m in mappings:
         device = m.get("DeviceName")
         if device not in devices:
             raise errors.InvalidInstanceAttributeValue(f"No device is currently mapped at {device}")
         ebs = m.get("Ebs") or {}
         if ebs.get("DeleteOnTermination") is not None:
-            flags[device] = bool(ebs["DeleteOnTermination"])
+            changes.append((device, devices[device]["Ebs"]["VolumeId"], bool(ebs["DeleteOnTermination"])))
+    # the cloud deletes the volume with the server (or not): tell it, then show it
+    c = await compute(ctx)
+    for device, vid, delete in changes:
+        with backend_errors("volume", vid, instance=iid):
+            await c.set_delete_on_termination(item["_ServerId"], await resolve(ctx, "volume", vid), delete)
+        flags[device] = delete
     await ctx.gateway.store.put(NS_INSTANCE, key, record)
 
 

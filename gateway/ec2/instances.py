@@ -61,6 +61,11 @@ def attached_device(record: dict[str, Any] | None, volume_id: str, cloud_device:
     # (while attaching, the cloud may not name a device yet)
     if asked and (asked.get("cloud") is None or cloud_device is None or asked.get("cloud") == cloud_device):
         return asked["device"]
+    # a device RunInstances named, perhaps without /dev/ (AWS echoes `xvdh` as given; clouds say /dev/xvdh)
+    short = (cloud_device or "").removeprefix("/dev/")
+    for named in (record or {}).get("launch_devices") or ():
+        if short and named.removeprefix("/dev/") == short:
+            return named
     return cloud_device
 
 
@@ -488,6 +493,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
                          "server": server.id, "image_id": p["ImageId"], "attrs": attrs,
                          "groups": list(server.security_groups), "ebs_root": ebs_root,
                          "root_device": image.root_device if image is not None else None,
+                         "launch_devices": [v[0] for v in volumes],
                          "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", [])}
             await ctx.gateway.store.put(NS_INSTANCE, f"{owner}/{iid}", recs[iid])
         await apply_tags(ctx, iids, tagging.get("instance"))

@@ -61,10 +61,15 @@ async def volume_item(ctx: RequestContext, volume: Volume, tags: dict[str, list]
                       by_server: dict[str, tuple[str, dict[str, Any]]] | None = None) -> dict[str, Any]:
     vid = await ec2_id(ctx, "volume", volume.id)
     attachment_state = _ATTACHMENT_STATES.get(volume.state, "attached")
-    attachments = [compact({
-        "AttachTime": iso(a.attached_at or volume.created), "Device": device_of(by_server or {}, volume.id, a),
-        "InstanceId": await ec2_id(ctx, "instance", a.server_id), "State": attachment_state, "VolumeId": vid,
-        "DeleteOnTermination": a.delete_on_termination}) for a in volume.attachments]
+    attachments = []
+    for a in volume.attachments:
+        device = device_of(by_server or {}, volume.id, a)
+        # a flag set through RunInstances/ModifyInstanceAttribute, as the instance shows it
+        flags = (by_server or {}).get(a.server_id, ("", {}))[1].get("delete_on_termination") or {}
+        attachments.append(compact({
+            "AttachTime": iso(a.attached_at or volume.created), "Device": device,
+            "InstanceId": await ec2_id(ctx, "instance", a.server_id), "State": attachment_state, "VolumeId": vid,
+            "DeleteOnTermination": flags.get(device, a.delete_on_termination)}))
     return compact({
         "VolumeId": vid, "Size": volume.size_gib,
         "SnapshotId": await ec2_id(ctx, "snapshot", volume.snapshot_id) if volume.snapshot_id else "",

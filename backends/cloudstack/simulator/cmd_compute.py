@@ -14,6 +14,7 @@ from .core import (
     Job,
     Record,
     World,
+    allocate_ip,
     command,
     job_error,
     listing,
@@ -190,8 +191,13 @@ def deploy(world: World, account: Account, p: Record) -> Job:
         network = owned(world.networks, p["networkids"].split(",")[0], account)
         if network is None:
             raise _invalid_object(cmd, "networks", p["networkids"])
+    ip = allocate_ip(world, network) if network else "10.0.0.2"
+    if ip is None:
+        raise CsError(533, f"Unable to create a deployment for VM: insufficient address capacity in network "
+                           f"{network['name']}", 4320)  # type: ignore[index]
+    if network and network.get("vpcid"):
+        network["state"] = "Implemented"  # the first VM implements a tier
     vid = new_id()
-    ip = f"{network['cidr'].rsplit('.', 1)[0]}.{next(network['_next'])}" if network else "10.0.0.2"
     vm: Record = {
         "id": vid, "name": f"VM-{vid}", "displayname": p.get("displayname") or f"VM-{vid}",
         **world.owner_fields(account), "created": now(), "state": "Starting", "haenable": False,
@@ -205,7 +211,8 @@ def deploy(world: World, account: Account, p: Record) -> Job:
         "securitygroup": [{"id": g["id"], "name": g["name"], "description": g["description"],
                            "ingressrule": [], "egressrule": [], "tags": []} for g in groups],
         "nic": [{"id": new_id(), "networkid": network["id"] if network else new_id(),
-                 "networkname": network["name"] if network else "guest", "netmask": "255.255.255.0",
+                 "networkname": network["name"] if network else "guest",
+                 "netmask": network.get("netmask", "255.255.255.0") if network else "255.255.255.0",
                  "gateway": network["gateway"] if network else "10.0.0.1", "ipaddress": ip,
                  "isolationuri": "ec2://untagged", "broadcasturi": "vlan://untagged", "traffictype": "Guest",
                  "type": "Isolated", "isdefault": True, "macaddress": world.next_mac(), "secondaryip": [],

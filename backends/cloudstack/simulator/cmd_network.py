@@ -1,4 +1,5 @@
-"""Simulated commands: security groups and rules, public addresses and static NAT, networks, VPCs, tags."""
+"""Simulated commands: security groups and rules, public addresses and static NAT, tags (networks, VPCs and
+NICs are in cmd_vpc.py)."""
 
 from __future__ import annotations
 
@@ -258,9 +259,24 @@ def enable_static_nat(world: World, account: Account, p: Record) -> Record:
     if vm.get("publicipid"):
         raise CsError(537, f"Failed to enable static nat for the ip address id={ip['id']} as vm id={vm['id']} "
                            f"is already associated with ip id={vm['publicipid']}", 4360)
-    guest = p.get("vmguestip") or vm["nic"][0]["ipaddress"]
-    if guest not in [n["ipaddress"] for n in vm["nic"]]:
+    # the NIC in `networkid` (default: the VM's default NIC); an address bound to another guest network
+    # cannot be NATed to it (a VPC address is bound to the tier here, as CloudStack does)
+    nic = next((n for n in vm["nic"] if n["networkid"] == p["networkid"]), None) if p.get("networkid") else \
+        next((n for n in vm["nic"] if n.get("isdefault")), vm["nic"][0])
+    if nic is None:
+        raise param_error(f"Virtual machine {vm['id']} doesn't have a nic in network {p['networkid']}", 4350)
+    bound = ip.get("associatednetworkid")
+    if bound and bound != nic["networkid"]:
+        raise param_error(f"Unable to enable static nat for the ip address id={ip['id']} as ip is associated with "
+                          f"network id={bound}, not the vm's network id={nic['networkid']}", 4350)
+    if ip.get("vpcid") and world.networks.get(nic["networkid"], {}).get("vpcid") != ip["vpcid"]:
+        raise param_error(f"Ip address id={ip['id']} belongs to vpc {ip['vpcid']}: the vm's network is not its tier",
+                          4350)
+    guest = p.get("vmguestip") or nic["ipaddress"]
+    if guest not in [nic["ipaddress"]] + [s["ipaddress"] for s in nic.get("secondaryip") or ()]:
         raise param_error(f"Invalid vm ip address {guest}", 4350)
+    if not bound:
+        ip.update(associatednetworkid=nic["networkid"], networkid=nic["networkid"])
     ip.update(isstaticnat=True, virtualmachineid=vm["id"], virtualmachinename=vm["name"],
               virtualmachinedisplayname=vm["displayname"], vmipaddress=guest)
     vm.update(publicip=ip["ipaddress"], publicipid=ip["id"])
@@ -278,107 +294,6 @@ def disable_static_nat(world: World, account: Account, p: Record) -> Job:
         return {"success": True}
 
     return Job(work, "IpAddress", ip["id"])
-
-
-# ---- networks and VPCs ---------------------------------------------------------------------------------------------------
-@command("listNetworks")
-def list_networks(world: World, account: Account, p: Record) -> Record:
-    found = visible(world.networks.values(), account, p)
-    for key in ("id", "vpcid"):
-        if p.get(key):
-            found = [n for n in found if n.get(key) == p[key]]
-    return listing("network", found, p)
-
-
-@command("listNetworkOfferings")
-def list_network_offerings(world: World, account: Account, p: Record) -> Record:
-    return listing("networkoffering", [world.network_offering], p)
-
-
-@command("listVPCOfferings")
-def list_vpc_offerings(world: World, account: Account, p: Record) -> Record:
-    return listing("vpcoffering", [world.vpc_offering], p)
-
-
-def _cidr(value: str) -> ipaddress.IPv4Network:
-    try:
-        return ipaddress.IPv4Network(value, strict=False)
-    except ValueError:
-        raise param_error(f"Invalid CIDR specified {value}", 4350) from None
-
-
-@command("createVPC")
-def create_vpc(world: World, account: Account, p: Record) -> Job:
-    cidr = _cidr(p["cidr"])
-    if p["vpcofferingid"] != world.vpc_offering["id"]:
-        raise _invalid_param("createVPC", "vpcofferingid", p["vpcofferingid"])
-    vid = new_id()
-    vpc = {"id": vid, "name": p["name"], "displaytext": p["displaytext"], "cidr": str(cidr), "state": "Enabled",
-           "zoneid": world.zone["id"], "zonename": world.zone["name"], "vpcofferingid": p["vpcofferingid"],
-           "created": now(), "restartrequired": False, "regionlevelvpc": False, "fordisplay": True,
-           "network": [], "tags": [], **world.owner_fields(account), "_owner": account.name}
-    world.vpcs[vid] = vpc
-    return Job(lambda: {"vpc": vpc}, "Vpc", vid, {"id": vid})
-
-
-@command("listVPCs")
-def list_vpcs(world: World, account: Account, p: Record) -> Record:
-    found = visible(world.vpcs.values(), account, p)
-    if p.get("id"):
-        found = [v for v in found if v["id"] == p["id"]]
-    return listing("vpc", found, p)
-
-
-@command("deleteVPC")
-def delete_vpc(world: World, account: Account, p: Record) -> Job:
-    vpc = owned(world.vpcs, p["id"], account)
-    if vpc is None:
-        raise _invalid_param("deleteVPC", "id", p["id"])
-    if any(n.get("vpcid") == vpc["id"] for n in world.networks.values()):
-        raise CsError(536, "Unable to delete VPC: it still has networks (tiers)", 4375)
-
-    def work() -> Record:
-        world.vpcs.pop(vpc["id"], None)
-        return {"success": True}
-
-    return Job(work, "Vpc", vpc["id"])
-
-
-@command("createNetwork")
-def create_network(world: World, account: Account, p: Record) -> Record:
-    vpc = owned(world.vpcs, p.get("vpcid"), account) if p.get("vpcid") else None
-    if p.get("vpcid") and vpc is None:
-        raise _invalid_param("createNetwork", "vpcid", p["vpcid"])
-    if not p.get("gateway") or not p.get("netmask"):
-        raise param_error("Gateway and netmask are required for a VPC tier", 4350)
-    net = _cidr(f"{p['gateway']}/{p['netmask']}")
-    if vpc is not None and not net.subnet_of(ipaddress.IPv4Network(vpc["cidr"])):
-        raise param_error(f"Network cidr {net} is not within vpc {vpc['name']} cidr {vpc['cidr']}", 4350)
-    nid = new_id()
-    world.networks[nid] = {
-        "id": nid, "name": p["name"], "displaytext": p["displaytext"], "type": "Isolated", "traffictype": "Guest",
-        "state": "Allocated", "cidr": str(net), "gateway": p["gateway"], "netmask": p["netmask"],
-        "zoneid": world.zone["id"], "zonename": world.zone["name"], "isdefault": False, "issystem": False,
-        "canusefordeploy": True, "networkofferingid": p["networkofferingid"], "acltype": "Account",
-        "vpcid": p.get("vpcid"), "tags": [], **world.owner_fields(account), "_owner": account.name,
-        "_next": itertools.count(10)}
-    return {"network": world.networks[nid]}
-
-
-@command("deleteNetwork")
-def delete_network(world: World, account: Account, p: Record) -> Job:
-    net = owned(world.networks, p["id"], account)
-    if net is None:
-        raise _invalid_param("deleteNetwork", "id", p["id"])
-    if any(n["networkid"] == net["id"] for vm in world.vms.values() for n in vm["nic"]
-           if vm["state"] not in ("Expunging",)):
-        raise CsError(536, "Unable to delete network: it has virtual machines", 4375)
-
-    def work() -> Record:
-        world.networks.pop(net["id"], None)
-        return {"success": True}
-
-    return Job(work, "Network", net["id"])
 
 
 # ---- tags ---------------------------------------------------------------------------------------------------------------

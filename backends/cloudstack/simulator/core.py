@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import itertools
 import uuid
 from collections.abc import Callable, Iterable
@@ -104,7 +105,9 @@ class World:
     vpcs: dict[str, Record] = field(default_factory=dict)
     tags: list[Record] = field(default_factory=list)
     vpc_offering: Record = field(default_factory=dict)
-    network_offering: Record = field(default_factory=dict)
+    network_offering: Record = field(default_factory=dict)    # VPC tiers (forvpc)
+    isolated_offering: Record = field(default_factory=dict)   # the accounts' own isolated networks
+    vpc_max_networks: int = 3  # CloudStack's global setting vpc.max.networks (default 3)
     _ips: Iterable[int] = field(default_factory=lambda: itertools.count(10))
     _macs: Iterable[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -194,8 +197,13 @@ def seed(world: World, accounts: dict[str, tuple[str, str]], admin: tuple[str, s
     world.vpc_offering = {"id": new_id(), "name": "Default VPC offering", "displaytext": "Default VPC offering",
                           "isdefault": True, "state": "Enabled"}
     world.network_offering = {"id": new_id(), "name": "DefaultIsolatedNetworkOfferingForVpcNetworks",
-                              "displaytext": "VPC tier", "forvpc": True, "guestiptype": "Isolated",
-                              "state": "Enabled"}
+                              "displaytext": "Offering for Isolated Vpc networks with Source Nat service enabled",
+                              "forvpc": True, "guestiptype": "Isolated", "state": "Enabled", "isdefault": True,
+                              "traffictype": "Guest", "availability": "Optional"}
+    world.isolated_offering = {"id": new_id(), "name": "DefaultIsolatedNetworkOfferingWithSourceNatService",
+                               "displaytext": "Offering for Isolated networks with Source Nat service enabled",
+                               "forvpc": False, "guestiptype": "Isolated", "state": "Enabled", "isdefault": True,
+                               "traffictype": "Guest", "availability": "Required"}
     for n, acct in enumerate(a for a in world.accounts.values() if not a.admin):
         gid = new_id()
         world.groups[gid] = {"id": gid, "name": "default", "description": "Default Security Group",
@@ -207,8 +215,8 @@ def seed(world: World, accounts: dict[str, tuple[str, str]], admin: tuple[str, s
             "type": "Isolated", "traffictype": "Guest", "state": "Implemented", "cidr": f"10.1.{n + 1}.0/24",
             "gateway": f"10.1.{n + 1}.1", "netmask": "255.255.255.0", "zoneid": world.zone["id"],
             "zonename": "zone1", "isdefault": True, "issystem": False, "canusefordeploy": True,
-            "networkofferingid": world.network_offering["id"], "acltype": "Account", "tags": [],
-            **world.owner_fields(acct), "_owner": acct.name, "_next": itertools.count(10)}
+            "networkofferingid": world.isolated_offering["id"], "acltype": "Account", "tags": [],
+            **world.owner_fields(acct), "_owner": acct.name, "_first": 10}
         ipid = new_id()
         world.ips[ipid] = {"id": ipid, "ipaddress": world.next_public_ip(), "allocated": now(),
                            "zoneid": world.zone["id"], "zonename": "zone1", "issourcenat": True,
@@ -218,13 +226,43 @@ def seed(world: World, accounts: dict[str, tuple[str, str]], admin: tuple[str, s
     return world
 
 
+def used_ips(world: World, network_id: str) -> set[str]:
+    """Guest addresses taken in a network: every NIC's address and secondary addresses (VMs not expunged)."""
+    out: set[str] = set()
+    for vm in world.vms.values():
+        if vm.get("state") == "Expunging":
+            continue
+        for nic in vm.get("nic") or ():
+            if nic.get("networkid") == network_id:
+                out.add(nic["ipaddress"])
+                out.update(s["ipaddress"] for s in nic.get("secondaryip") or ())
+    return out
+
+
+def allocate_ip(world: World, network: Record, wanted: str | None = None) -> str | None:
+    """A free guest address of the network (the lowest from `_first`, or `wanted` if it is free); None when
+    there is none. The gateway (the virtual router) is never handed out."""
+    net = ipaddress.IPv4Network(network["cidr"])
+    taken = used_ips(world, network["id"]) | {network.get("gateway")}
+    if wanted is not None:
+        ok = ipaddress.IPv4Address(wanted) in net and wanted not in (str(net.network_address),
+                                                                       str(net.broadcast_address))
+        return wanted if ok and wanted not in taken else None
+    first = int(net.network_address) + int(network.get("_first", 2))
+    for n in range(first, int(net.broadcast_address)):
+        candidate = str(ipaddress.IPv4Address(n))
+        if candidate not in taken:
+            return candidate
+    return None
+
+
 def replace_record(record: Record, **changes: Any) -> Record:
     record.update(changes)
     return record
 
 
-__all__ = ["Account", "CsError", "Job", "Record", "World", "dataclasses", "job_error", "listing", "new_id",
-           "now", "owned", "param_error", "public", "seed", "visible"]
+__all__ = ["Account", "CsError", "Job", "Record", "World", "allocate_ip", "dataclasses", "job_error", "listing",
+           "new_id", "now", "owned", "param_error", "public", "seed", "used_ips", "visible"]
 
 
 # ---- the command registry: the cmd_* modules register their handlers here, by CloudStack command name ----

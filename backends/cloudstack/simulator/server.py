@@ -24,7 +24,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .. import signing
-from . import cmd_compute, cmd_network, cmd_storage, core  # noqa: F401 - the cmd_* register commands
+from . import cmd_compute, cmd_network, cmd_storage, cmd_vpc, core  # noqa: F401 - the cmd_* register commands
 from .core import Account, CsError, Handler, Job, Record, World, new_id, now, public, seed
 
 LOG = logging.getLogger("cloudgate.cloudstack.simulator")
