@@ -14,8 +14,8 @@ from backends.compute import Attachment, ServerState
 from backends.openstack import mapping as m
 from gateway.app import create_app
 from gateway.config import parse_config
+from gateway.ec2.block_devices import attached_device
 from gateway.ec2.images import _executable_by
-from gateway.ec2.instances import attached_device
 from tests.server import free_port
 from tests.test_ec2_handlers import A, FakeBackend, FakeCompute, _client, _launch
 

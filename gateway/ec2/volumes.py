@@ -10,6 +10,7 @@ from backends.compute import Volume, VolumeState
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
+from .block_devices import attached_device
 from .common import (
     NS_INSTANCE,
     account,
@@ -52,8 +53,6 @@ async def server_records(ctx: RequestContext) -> dict[str, tuple[str, dict[str, 
 
 
 def device_of(by_server: dict[str, tuple[str, dict[str, Any]]], volume_id: str, att: Any) -> str | None:
-    from .instances import attached_device
-
     return attached_device(by_server.get(att.server_id, ("", {}))[1], volume_id, att.device)
 
 
