@@ -56,6 +56,8 @@ def test_an_attachment_in_progress_shows_its_state():
     volumes = {"v": {"id": "v", "status": "attaching", "attachments": []}}
     (att,) = m.server_from(server, (), {}, volumes).attachments
     assert (att.state, att.device) == ("attaching", None)
+    volumes["v"]["status"] = "reserved"  # Nova has reserved it for the attachment
+    assert m.server_from(server, (), {}, volumes).attachments[0].state == "attaching"
     volumes["v"]["status"] = "in-use"
     assert m.server_from(server, (), {}, volumes).attachments[0].state == "attached"
 

@@ -143,6 +143,7 @@ def test_server_states_map_to_ec2_states_and_codes(state, launched, expected):
     (base.AlreadyExists(), "keypair", "InvalidKeyPair.Duplicate"),
     (base.AlreadyExists(), "group", "InvalidGroup.Duplicate"),
     (base.AlreadyExists(), "rule", "InvalidPermission.Duplicate"),
+    (base.AlreadyExists(), "subnet", "InvalidSubnet.Conflict"),
     (base.Conflict(), "volume", "VolumeInUse"),
     (base.Conflict(), "server", "IncorrectInstanceState"),
     (base.Conflict(), "group", "DependencyViolation"),

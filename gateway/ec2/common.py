@@ -161,6 +161,8 @@ def _duplicate(kind: str, ident: str | None, message: str) -> errors.AwsError:
         return errors.InvalidPermissionDuplicate(message or "The specified rule already exists")
     if kind == "image":
         return errors.InvalidAMINameDuplicate(f"AMI name {ident} is already in use by AMI")
+    if kind == "subnet":  # the cloud found the CIDR overlapping another subnet of the VPC
+        return errors.InvalidSubnetConflict(message or f"The CIDR '{ident}' conflicts with another subnet")
     return errors.InvalidParameterValue(message or f"'{ident}' already exists")
 
 
