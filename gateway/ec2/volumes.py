@@ -174,8 +174,13 @@ async def delete_volume(ctx: RequestContext) -> dict[str, Any]:
         iid = await ec2_id(ctx, "instance", volume.attachments[0].server_id)
         raise errors.VolumeInUse(f"Volume {vid} is currently attached to {iid}")
     c = await compute(ctx)
-    with backend_errors("volume", vid):
-        await c.delete_volume(bid)
+    try:
+        with backend_errors("volume", vid):
+            await c.delete_volume(bid)
+    except errors.VolumeInUse:
+        # not attached: the cloud keeps it for another reason (Cinder: while it has snapshots); say so
+        raise errors.VolumeInUse(f"Volume {vid} cannot be deleted now: the cloud keeps it while it has snapshots "
+                                 "or another operation runs on it.") from None
     await tags_of(ctx).remove([vid], None)
     return {}
 
