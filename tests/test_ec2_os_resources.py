@@ -231,6 +231,14 @@ def test_volumes_attach_echoes_device_and_in_use_rules(ec2a: Any, ec2b: Any, pai
         assert (detached["Device"], detached["State"]) == ("/dev/vdb", "detaching")
         ec2a.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
         assert error_of(ec2a.detach_volume, VolumeId=vid) == ("IncorrectState", 400)
+        # a short device name (no /dev/) is accepted and echoed as given, on both sides
+        assert ec2a.attach_volume(VolumeId=vid, InstanceId=iid, Device="vdf")["Device"] == "vdf"
+        ec2a.get_waiter("volume_in_use").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+        assert _volume(ec2a, vid)["Attachments"][0]["Device"] == "vdf"
+        bdm = instances_of(ec2a.describe_instances(InstanceIds=[iid]))[0]["BlockDeviceMappings"]
+        assert [(m["DeviceName"], m["Ebs"]["VolumeId"]) for m in bdm] == [("vdf", vid)]
+        ec2a.detach_volume(VolumeId=vid)
+        ec2a.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
         ec2a.delete_volume(VolumeId=vid)
         ec2a.get_waiter("volume_deleted").wait(VolumeIds=[vid], WaiterConfig=WAIT)
         vid = None

@@ -108,6 +108,8 @@ async def build_item(lk: _Lookup, server: Server, iid: str) -> dict[str, Any]:
     for att in server.attachments:
         vol = await ec2_id(ctx, "volume", att.volume_id)
         device = attached_device(record, att.volume_id, att.device)
+        if device is None:
+            continue  # the cloud names no device while it (un)does an attachment the gateway did not make
         bdm.append({"DeviceName": device, "Ebs": compact({
             "AttachTime": iso(att.attached_at or server.launched_at or server.created),
             "DeleteOnTermination": delete_flags.get(device, att.delete_on_termination),

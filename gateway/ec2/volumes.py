@@ -32,7 +32,8 @@ from .idempotency import once
 
 VOLUME_TYPES = ("standard", "gp2", "gp3", "io1", "io2", "st1", "sc1")
 MAX_SIZE_GIB = 16384
-_DEVICE = re.compile(r"^/dev/(sd[a-z][0-9]{0,2}|xvd[a-z]{1,2}[0-9]{0,2}|vd[a-z]{1,2}|hd[a-z])$")
+# the "/dev/" may be left out (AWS echoes the name as given)
+_DEVICE = re.compile(r"^(/dev/)?(sd[a-z][0-9]{0,2}|xvd[a-z]{1,2}[0-9]{0,2}|vd[a-z]{1,2}|hd[a-z])$")
 _STATES = {VolumeState.CREATING: "creating", VolumeState.AVAILABLE: "available", VolumeState.IN_USE: "in-use",
            VolumeState.ATTACHING: "in-use", VolumeState.DETACHING: "in-use", VolumeState.DELETING: "deleting",
            VolumeState.ERROR: "error"}
@@ -211,7 +212,7 @@ async def attach_volume(ctx: RequestContext) -> dict[str, Any]:
                                            "Attachment point is already in use")
     c = await compute(ctx)
     with backend_errors("volume", vid, instance=iid):
-        att = await c.attach_volume(bid, instance["_ServerId"], device)
+        att = await c.attach_volume(bid, instance["_ServerId"], device if device.startswith("/") else f"/dev/{device}")
     # AWS shows the device asked for; the cloud may name it otherwise (Nova picks its own): remember it
     key = f"{account(ctx)}/{iid}"
     record = await ctx.gateway.store.get(NS_INSTANCE, key) or {"server": instance["_ServerId"]}
