@@ -83,6 +83,10 @@ class PortSpec:
 class Network(abc.ABC):
     """VPC networking as one caller (project/account) sees it."""
 
+    # Whether a port can exist before (and without) a server. Clouds whose interfaces live only on their VMs
+    # (CloudStack NICs) say False: a launch into a subnet then lets the cloud make the interface.
+    ports_made_ahead: bool = True
+
     # -- VPCs ----------------------------------------------------------------------------------------------
     @abc.abstractmethod
     async def list_vpcs(self, ids: list[str] | None = None) -> list[Vpc]: ...

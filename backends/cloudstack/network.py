@@ -70,6 +70,8 @@ def _refined(kind: str = "") -> Iterator[None]:
 
 
 class CloudStackNetwork(Network):
+    ports_made_ahead = False  # a NIC exists only on a VM (addNicToVirtualMachine)
+
     def __init__(self, compute: CloudStackCompute) -> None:
         self.compute = compute
         self.b = compute.b

@@ -154,6 +154,10 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
                                                "when launching one instance.")
         return Launch(subnet=subnet, groups=group_bids, network_id=subnet.subnet.network_id)
     launch = Launch(subnet=subnet, groups=group_bids, public_ip=public_ip)
+    if not nis and not private_ip and not await _ports_made_ahead(ctx):
+        # a cloud without free-standing ports (CloudStack: NICs exist only on VMs) makes the NIC at launch
+        launch.network_id = subnet.subnet.network_id
+        return launch
     try:
         for n in nis or [{"DeviceIndex": 0}]:
             if n.get("AssociatePublicIpAddress") is not None and n["DeviceIndex"] == 0:
@@ -185,6 +189,11 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
         await launch.undo(ctx)
         raise
     return launch
+
+
+async def _ports_made_ahead(ctx: RequestContext) -> bool:
+    """Whether the cloud can make a port before its server (Neutron can; CloudStack cannot)."""
+    return (await network(ctx)).ports_made_ahead
 
 
 # ---- DescribeInstances: the VPC members of Instance items -------------------------------------------------------
