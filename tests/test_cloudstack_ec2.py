@@ -121,9 +121,14 @@ def test_key_pairs(ec2a: Any, ec2b: Any) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
     pub = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + " me@host"
-    ec2a.import_key_pair(KeyName="k2", PublicKeyMaterial=pub.encode())
+    imported = ec2a.import_key_pair(KeyName="k2", PublicKeyMaterial=pub.encode())
     assert error_of(ec2a.import_key_pair, KeyName="k2", PublicKeyMaterial=pub.encode()) == (
         "InvalidKeyPair.Duplicate", 400)
+    # CloudStack lists only its own fingerprint: the EC2 id, fingerprint and public key come from the gateway's
+    # store (the backend keeps nothing in memory), matched by CloudStack's fingerprint
+    (listed,) = ec2a.describe_key_pairs(KeyNames=["k2"], IncludePublicKey=True)["KeyPairs"]
+    assert (listed["KeyPairId"], listed["KeyFingerprint"]) == (imported["KeyPairId"], imported["KeyFingerprint"])
+    assert listed["PublicKey"].split()[:2] == pub.split()[:2]
     names = {k["KeyName"] for k in ec2a.describe_key_pairs()["KeyPairs"]}
     assert {"k1", "k2"} <= names
     assert not {k["KeyName"] for k in ec2b.describe_key_pairs()["KeyPairs"]} & {"k1", "k2"}

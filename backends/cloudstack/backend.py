@@ -110,10 +110,8 @@ class CloudStackBackend(base.Backend):
         self.vpc_offering, self.vpc_network_offering = vpc_offering, vpc_network_offering
         self.admin = self.client(api_key, secret_key)
         self.validator = CloudStackValidator(self.admin, ttl=key_cache_ttl)
-        # What CloudStack does not list back, remembered by this process: base64 user data by VM id, and
-        # the public key of key pairs imported here by (account, name, CloudStack fingerprint).
+        # What CloudStack does not list back, remembered by this process: base64 user data by VM id.
         self.user_data: dict[str, str] = {}
-        self.public_keys: dict[tuple[str, str, str], str] = {}
         self._cache: dict[Any, tuple[float, Any]] = {}
         self._locks: dict[Any, asyncio.Lock] = {}
 

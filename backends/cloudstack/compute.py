@@ -269,16 +269,13 @@ class CloudStackCompute(Compute):
 
     # -- key pairs ----------------------------------------------------------------------------------------
     async def list_keypairs(self) -> list[KeyPair]:
-        keys = [m.keypair_from(k) for k in await self.cs.list("listSSHKeyPairs", "sshkeypair", kind="keypair")]
-        for key in keys:  # CloudStack lists no public keys: the ones imported here, by fingerprint
-            key.public_key = key.public_key or self.b.public_keys.get((self.account_id, key.name, key.fingerprint), "")
-        return keys
+        # CloudStack lists no public keys (only its own fingerprint): the gateway keeps them, durably
+        return [m.keypair_from(k) for k in await self.cs.list("listSSHKeyPairs", "sshkeypair", kind="keypair")]
 
     async def import_keypair(self, name: str, public_key: str) -> KeyPair:
         answer = await self.cs.call("registerSSHKeyPair", {"name": name, "publickey": public_key}, kind="keypair")
         key = m.keypair_from(answer.get("keypair") or answer)
         key.public_key = key.public_key or public_key
-        self.b.public_keys[(self.account_id, key.name, key.fingerprint)] = public_key
         return key
 
     async def delete_keypair(self, name: str) -> None:

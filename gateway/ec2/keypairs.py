@@ -117,14 +117,26 @@ def _same_key(a: str | None, b: str | None) -> bool:
     return bool(a and b) and a.split()[:2] == b.split()[:2]  # type: ignore[union-attr]
 
 
-async def _record(ctx: RequestContext, name: str, public_key: str, fingerprint: str, ktype: str) -> str:
-    """Record the AWS fingerprint and a new key pair id (a recreated name gets a new id, as on AWS)."""
+async def _record(ctx: RequestContext, name: str, public_key: str, fingerprint: str, ktype: str,
+                  cloud_fingerprint: str = "") -> str:
+    """Record the AWS fingerprint and a new key pair id (a recreated name gets a new id, as on AWS), and the
+    cloud's own fingerprint: a cloud that lists no public keys (CloudStack) is matched by it."""
     import os
 
     kid = await ec2_id(ctx, "key-pair", f"{account(ctx)}/{name}/{os.urandom(8).hex()}")
     await ctx.gateway.store.put(NS_KEYPAIR, f"{account(ctx)}/{name}",
-                                {"id": kid, "fingerprint": fingerprint, "public_key": public_key, "type": ktype})
+                                {"id": kid, "fingerprint": fingerprint, "public_key": public_key, "type": ktype,
+                                 "cloud_fingerprint": cloud_fingerprint})
     return kid  # type: ignore[return-value]
+
+
+def _matches(rec: dict[str, Any] | None, kp: KeyPair) -> bool:
+    """The recorded key is the cloud's key of that name (not one deleted and recreated behind our back)."""
+    if rec is None:
+        return False
+    if kp.public_key:
+        return _same_key(rec.get("public_key"), kp.public_key)
+    return bool(kp.fingerprint) and rec.get("cloud_fingerprint") == kp.fingerprint
 
 
 async def _create(ctx: RequestContext, name: str, public_key: str, fingerprint: str, ktype: str
@@ -135,7 +147,7 @@ async def _create(ctx: RequestContext, name: str, public_key: str, fingerprint: 
         if any(k.name == name for k in await c.list_keypairs()):
             raise errors.InvalidKeyPairDuplicate(f"The keypair '{name}' already exists.")
         keypair = await c.import_keypair(name, public_key)
-    kid = await _record(ctx, name, public_key, fingerprint, ktype)
+    kid = await _record(ctx, name, public_key, fingerprint, ktype, keypair.fingerprint)
     return keypair, kid, await apply_tags(ctx, [kid], tagging.get("key-pair"))
 
 
@@ -179,7 +191,7 @@ async def key_items(ctx: RequestContext, include_public: bool = False) -> list[d
     items = []
     for kp in keypairs:
         rec = records.get(kp.name)
-        if rec is None or not _same_key(rec.get("public_key"), kp.public_key):
+        if not _matches(rec, kp):
             try:
                 key = load_public_key(kp.public_key)
                 rec = {"fingerprint": imported_fingerprint(key), "type": key_type(key),
@@ -190,7 +202,7 @@ async def key_items(ctx: RequestContext, include_public: bool = False) -> list[d
         items.append(compact({"KeyPairId": rec["id"], "KeyName": kp.name, "KeyFingerprint": rec["fingerprint"],
                               "KeyType": rec.get("type", "rsa"), "CreateTime": iso(kp.created),
                               "Tags": tags.get(rec["id"]),
-                              "PublicKey": kp.public_key if include_public else None}))
+                              "PublicKey": (kp.public_key or rec.get("public_key")) if include_public else None}))
     return items
 
 
