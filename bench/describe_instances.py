@@ -121,7 +121,8 @@ class Cloud:
             n = min(batch, left)
             reservations.append(await self.compute.nova.create_servers({**body, "min_count": n, "max_count": n}))
             left -= n
-        deadline = time.monotonic() + 120 + count * 5  # one nova-compute builds ~1 server per 3 s
+        # one nova-compute builds ~1 server per 3 s when idle, ~1 per 6 s on a loaded 2-CPU machine
+        deadline = time.monotonic() + 300 + count * 10
         while True:
             servers = [s for r in reservations for s in await self.compute.nova.servers(reservation_id=r)]
             states = [s.get("status") for s in servers]
@@ -134,7 +135,7 @@ class Cloud:
             await asyncio.sleep(2)
 
     def boot(self, prefix: str, count: int, batch: int) -> list[str]:
-        return self.run(self._boot(prefix, count, batch), timeout=180 + count * 6)
+        return self.run(self._boot(prefix, count, batch), timeout=360 + count * 11)
 
     async def _delete(self, prefix: str) -> None:
         gate = asyncio.Semaphore(20)
