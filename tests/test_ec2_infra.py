@@ -178,3 +178,10 @@ async def test_failed_call_releases_its_token(store):
     with pytest.raises(errors.InvalidParameterValue):
         await idempotency.once(store, "a", "X", params, boom)
     assert await idempotency.once(store, "a", "X", params, ok) == {"ok": True}
+
+
+def test_client_token_echo_follows_the_output_model():
+    from gateway.ec2.idempotency import _echoes_token
+
+    assert _echoes_token("CreateRouteTable") and _echoes_token("CreateNatGateway")
+    assert not _echoes_token("RunInstances") and not _echoes_token("CreateVolume")

@@ -167,8 +167,12 @@ def test_route_tables_routes_and_associations(ec2, vpc):
     tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
     assert len(tables) == 1 and tables[0]["Associations"][0]["Main"]
     main, main_assoc = tables[0]["RouteTableId"], tables[0]["Associations"][0]["RouteTableAssociationId"]
-    first = ec2.create_route_table(VpcId=vpc, ClientToken="rt-token")["RouteTable"]
-    again = ec2.create_route_table(VpcId=vpc, ClientToken="rt-token")["RouteTable"]
+    made = ec2.create_route_table(VpcId=vpc, ClientToken="rt-token")
+    assert made["ClientToken"] == "rt-token"  # the model's output has the member: echoed, first call and repeats
+    first = made["RouteTable"]
+    repeat = ec2.create_route_table(VpcId=vpc, ClientToken="rt-token")
+    again = repeat["RouteTable"]
+    assert repeat["ClientToken"] == "rt-token"
     assert first["RouteTableId"] == again["RouteTableId"]
     assert first["Routes"] == [{"DestinationCidrBlock": "10.20.0.0/16", "GatewayId": "local", "State": "active",
                                 "Origin": "CreateRouteTable"}]

@@ -224,10 +224,7 @@ async def create_nat_gateway(ctx: RequestContext) -> dict[str, Any]:
                "public_ip": address["PublicIp"], "state": "available", "created": now_iso()}
         await put(ctx, NS_NAT, nat, rec)
         tags = await apply_tags(ctx, [nat], tagging.get("natgateway"))
-        out = {"NatGateway": nat_item(nat, rec, {nat: tags} if tags else {})}
-        if p.get("ClientToken"):
-            out["ClientToken"] = p["ClientToken"]
-        return out
+        return {"NatGateway": nat_item(nat, rec, {nat: tags} if tags else {})}
 
     return await once(ctx.gateway.store, account(ctx), "CreateNatGateway", p, run)
 

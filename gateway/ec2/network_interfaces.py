@@ -269,10 +269,7 @@ async def create_network_interface(ctx: RequestContext) -> dict[str, Any]:
         eni = await ec2_id(ctx, "network-interface", port.id)
         await apply_tags(ctx, [eni or ""], tagging.get("network-interface"))
         item = next(i for i in await eni_items(ctx, subnets={subnet.ec2_id: subnet}) if i["NetworkInterfaceId"] == eni)
-        out = {"NetworkInterface": public_eni(item)}
-        if p.get("ClientToken"):
-            out["ClientToken"] = p["ClientToken"]
-        return out
+        return {"NetworkInterface": public_eni(item)}
 
     return await once(ctx.gateway.store, account(ctx), "CreateNetworkInterface", p, run)
 

@@ -191,10 +191,7 @@ async def create_route_table(ctx: RequestContext) -> dict[str, Any]:
         await put(ctx, NS_RTB, rtb, rec)
         tags = await apply_tags(ctx, [rtb], tagging.get("route-table"))
         igws, nats = await _live_targets(ctx)
-        out = {"RouteTable": table_item(ctx, rtb, rec, igws, nats, {rtb: tags} if tags else {})}
-        if p.get("ClientToken"):
-            out["ClientToken"] = p["ClientToken"]
-        return out
+        return {"RouteTable": table_item(ctx, rtb, rec, igws, nats, {rtb: tags} if tags else {})}
 
     return await once(ctx.gateway.store, account(ctx), "CreateRouteTable", p, run)
 
