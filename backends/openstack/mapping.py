@@ -111,10 +111,6 @@ def port_order(server: Mapping[str, Any]) -> dict[str, int]:
     return order
 
 
-# Cinder's volume status while a server attachment is made or undone ("reserved": Nova holds it for one)
-_ATTACHMENT_STATE = {"reserved": "attaching", "attaching": "attaching", "detaching": "detaching"}
-
-
 def server_from(server: Mapping[str, Any], ports: Iterable[Mapping[str, Any]] = (),
                 fips_by_port: Mapping[str, list[Mapping[str, Any]]] | None = None,
                 volumes: Mapping[str, Mapping[str, Any]] | None = None) -> Server:
@@ -153,7 +149,7 @@ def server_from(server: Mapping[str, Any], ports: Iterable[Mapping[str, Any]] = 
         status = (volumes.get(vid) or {}).get("status")
         attachments.append(Attachment(vid, server.get("id", ""), device, attached_at,
                                       bool(att.get("delete_on_termination")),
-                                      _ATTACHMENT_STATE.get(status or "", "attached")))
+                                      _ATTACHMENT_STATE.get(_VOLUME_STATES.get(status or ""), "attached")))
     fault = server.get("fault") or {}
     return Server(
         id=server.get("id", ""), name=server.get("name") or "",
@@ -354,6 +350,10 @@ _VOLUME_STATES = {
     "reserved": VolumeState.ATTACHING, "attaching": VolumeState.ATTACHING, "in-use": VolumeState.IN_USE,
     "detaching": VolumeState.DETACHING, "deleting": VolumeState.DELETING,
 }
+
+
+# an attachment being made ("reserved": Nova holds the volume for one) or undone, from the volume's state
+_ATTACHMENT_STATE = {VolumeState.ATTACHING: "attaching", VolumeState.DETACHING: "detaching"}
 
 
 def volume_state(status: str | None, attached: bool = False) -> VolumeState:
