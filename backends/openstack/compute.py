@@ -389,6 +389,11 @@ class OpenStackCompute(Compute):
         await self.cinder.delete_volume(volume_id)
 
     async def attach_volume(self, volume_id: str, server_id: str, device: str | None) -> Attachment:
+        # Cinder lists a detached volume's attachment as gone while its status still says "detaching" for a
+        # moment, and Nova refuses to attach it then: wait that moment out (bounded), as EC2 has none
+        deadline = time.monotonic() + 15
+        while (await self.cinder.volume(volume_id)).get("status") == "detaching" and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
         att = await self.nova.attach_volume(server_id, volume_id, device)
         return Attachment(volume_id=volume_id, server_id=server_id, device=att.get("device") or device,
                           delete_on_termination=bool(att.get("delete_on_termination")))
