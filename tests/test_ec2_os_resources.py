@@ -247,6 +247,25 @@ def test_volumes_attach_echoes_device_and_in_use_rules(ec2a: Any, ec2b: Any, pai
             _delete_volume(ec2a, vid)
 
 
+def test_reattach_at_the_same_device_as_soon_as_the_attachment_is_gone(ec2a: Any, pair: list[str]) -> None:
+    """What the EC2 suite does: detach, wait only until DescribeVolumes lists no attachment, attach again at the
+    same device. The cloud finishes a detach in steps after that (Cinder's "detaching", Nova's block-device
+    mapping); the gateway must absorb them, not answer VolumeInUse."""
+    iid, vid = pair[1], None
+    try:
+        vid = ec2a.create_volume(AvailabilityZone="nova", Size=1)["VolumeId"]
+        ec2a.get_waiter("volume_available").wait(VolumeIds=[vid], WaiterConfig=WAIT)
+        for _ in range(3):
+            assert ec2a.attach_volume(VolumeId=vid, InstanceId=iid, Device="/dev/vdd")["State"] == "attaching"
+            poll(lambda: [a["State"] for a in _volume(ec2a, vid)["Attachments"]], lambda s: s == ["attached"],
+                 timeout=120, interval=0.5)
+            assert ec2a.detach_volume(VolumeId=vid)["State"] == "detaching"
+            poll(lambda: _volume(ec2a, vid)["Attachments"], lambda a: not a, timeout=120, interval=0.5)
+    finally:
+        if vid:
+            _delete_volume(ec2a, vid)
+
+
 def test_delete_on_termination_set_on_an_attached_volume_is_the_clouds_to_keep(ec2a: Any, ami: str) -> None:
     """ModifyInstanceAttribute BlockDeviceMappings DeleteOnTermination reaches Nova: terminating the
     instance deletes the volume (AWS behaviour), with nothing left for the gateway to do afterwards."""

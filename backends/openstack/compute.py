@@ -389,10 +389,14 @@ class OpenStackCompute(Compute):
         await self.cinder.delete_volume(volume_id)
 
     async def attach_volume(self, volume_id: str, server_id: str, device: str | None) -> Attachment:
-        # Cinder lists a detached volume's attachment as gone while its status still says "detaching" for a
-        # moment, and Nova refuses to attach it then: wait that moment out (bounded), as EC2 has none
-        deadline = time.monotonic() + 15
-        while (await self.cinder.volume(volume_id)).get("status") == "detaching" and time.monotonic() < deadline:
+        # A detach finishes in steps: Cinder drops the attachment, its status says "detaching" a moment longer,
+        # and Nova destroys its block-device mapping last; Nova refuses an attach (409 DevicePathInUse, 400
+        # "already attached") until then. EC2 has no such moment: wait it out, bounded.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if (await self.cinder.volume(volume_id)).get("status") != "detaching" \
+                    and volume_id not in await self.nova.attached_volume_ids(server_id):
+                break
             await asyncio.sleep(0.5)
         att = await self.nova.attach_volume(server_id, volume_id, device)
         return Attachment(volume_id=volume_id, server_id=server_id, device=att.get("device") or device,

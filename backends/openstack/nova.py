@@ -108,6 +108,10 @@ class Nova(Service):
                                 json_body={"volumeAttachment": body}, errors=_ERRORS)).data or {}
         return data.get("volumeAttachment") or {}
 
+    async def attached_volume_ids(self, server_id: str) -> set[str]:
+        data = await self.get(f"/servers/{server_id}/os-volume_attachments", kind="server", errors=_ERRORS)
+        return {a.get("volumeId", "") for a in data.get("volumeAttachments") or ()}
+
     async def set_delete_on_termination(self, server_id: str, volume_id: str, delete: bool) -> None:
         """2.85+: whether Nova deletes an attached volume with its server."""
         await self.call("PUT", f"/servers/{server_id}/os-volume_attachments/{volume_id}", errors=_ERRORS,
