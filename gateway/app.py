@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Coroutine
 from functools import cache
+from typing import Any
 
 from aiohttp import web
 
@@ -54,6 +57,14 @@ class Gateway:
         self.s3_parser = RestXmlRequestParser(s3)
         self.s3_serializer = RestXmlResponseSerializer(s3)
         self._vhost_suffixes = tuple("." + d.lower() for d in config.s3.virtual_host_domains)
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        """Work a request starts and does not wait for (bounded by its own deadline); cancelled at close."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def is_virtual_host(self, host: str | None) -> bool:
         name = (host or "").rsplit(":", 1)[0].lower()
@@ -79,6 +90,9 @@ class Gateway:
             await self.backend.start()
 
     async def close(self, _app: web.Application | None = None) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.backend is not None:
             await self.backend.close()
         await self.store.close()

@@ -62,6 +62,11 @@ class Ec2:
     # subnet goes to the default VPC, created on first need; false: EC2-Classic-style launches (the cloud's
     # default network) next to VPCs, as the EC2 suite's classic tests expect.
     default_vpc: bool = False
+    # EC2-Classic-style launches get a public address (a floating IP of the cloud's public network) as on
+    # AWS; false saves a small public pool. It is attached once the cloud made the server's port, at most
+    # this many seconds after the launch.
+    public_ip_on_launch: bool = True
+    public_ip_deadline_seconds: int = 600
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ def _check(cfg: Config) -> None:
             raise ConfigError(f"limits.{name}: must be positive")
     if cfg.ec2.terminated_retention_seconds < 0:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")
+    if cfg.ec2.public_ip_deadline_seconds <= 0:
+        raise ConfigError("ec2.public_ip_deadline_seconds: must be positive")
     if not cfg.state.url.startswith("sqlite://"):
         # PostgreSQL (for several replicas) is planned; until its store exists, refuse it at start.
         raise ConfigError("state.url: must start with sqlite:// (PostgreSQL is not supported yet)")

@@ -220,6 +220,22 @@ def test_addresses(ec2a: Any, ec2b: Any, running: str) -> None:
     assert error_of(ec2a.release_address, AllocationId=alloc["AllocationId"]) == ("InvalidAllocationID.NotFound", 400)
 
 
+def test_a_classic_launch_gets_a_public_address_released_with_it(gw: CsGateway, ec2a: Any, ami: str) -> None:
+    """The same public_ips mechanism as on OpenStack: an address of the zone's public range with static NAT,
+    not an elastic IP, gone from the cloud when the instance is terminated."""
+    iid = ec2a.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    ec2a.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig=WAIT)
+    deadline = time.monotonic() + 30
+    while not (public := instances_of(ec2a.describe_instances(InstanceIds=[iid]))[0].get("PublicIpAddress")):
+        assert time.monotonic() < deadline, "no public address within 30 s"
+        time.sleep(0.5)
+    held = {ip["ipaddress"]: ip for ip in gw.sim.world.ips.values()}
+    assert held[public].get("isstaticnat") and public not in {a["PublicIp"] for a in ec2a.describe_addresses()["Addresses"]}
+    assert error_of(ec2a.release_address, PublicIp=public) == ("AuthFailure", 401)
+    ec2a.terminate_instances(InstanceIds=[iid])
+    assert public not in {ip["ipaddress"] for ip in gw.sim.world.ips.values()}
+
+
 def test_tags(ec2a: Any, running: str) -> None:
     ec2a.create_tags(Resources=[running], Tags=[{"Key": "env", "Value": "test"}])
     tags = ec2a.describe_tags(Filters=[{"Name": "resource-id", "Values": [running]}])["Tags"]

@@ -14,7 +14,7 @@ from backends.compute import FloatingAddress
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters
+from . import filters, public_ips
 from .common import (
     NS_ADDRESS,
     account,
@@ -34,9 +34,10 @@ from .common import (
 DOMAINS = ("standard", "vpc")
 
 
-async def _domains(ctx: RequestContext) -> dict[str, str]:
+async def _records(ctx: RequestContext) -> dict[str, dict[str, Any]]:
+    """Allocation id -> what the gateway holds of the address: its domain, the instance of a public address."""
     prefix = f"{account(ctx)}/"
-    return {k[len(prefix):]: v.get("domain", "standard") for k, v in await ctx.gateway.store.scan(NS_ADDRESS, prefix)}
+    return {k[len(prefix):]: v for k, v in await ctx.gateway.store.scan(NS_ADDRESS, prefix)}
 
 
 async def address_item(ctx: RequestContext, addr: FloatingAddress, domain: str,
@@ -64,11 +65,13 @@ async def address_items(ctx: RequestContext) -> list[dict[str, Any]]:
     c = await compute(ctx)
     with backend_errors("elastic-ip"):
         addresses = await c.list_addresses()
-    domains, tags = await _domains(ctx), await tag_map(ctx)
+    records, tags = await _records(ctx), await tag_map(ctx)
     out = []
     for addr in addresses:
         alloc = await ec2_id(ctx, "elastic-ip", addr.id)
-        out.append(await address_item(ctx, addr, domains.get(alloc, "standard"), tags))  # type: ignore[arg-type]
+        if records.get(alloc, {}).get("launch"):
+            continue  # an instance's public address (public_ips.py), not an elastic IP
+        out.append(await address_item(ctx, addr, records.get(alloc, {}).get("domain", "standard"), tags))  # type: ignore[arg-type]
     return out
 
 
@@ -181,6 +184,7 @@ async def associate_address(ctx: RequestContext) -> dict[str, Any]:
             raise errors.ResourceAlreadyAssociated(f"The address {item['_AllocationId']} is already associated")
         with backend_errors("elastic-ip", item["PublicIp"]):
             await c.disassociate_address(item["_BackendId"])
+    await public_ips.replace(ctx, server_id=instance["_ServerId"])
     with backend_errors("elastic-ip", p.get("AllocationId") or item["PublicIp"], instance=iid):
         await c.associate_address(item["_BackendId"], instance["_ServerId"], p.get("PrivateIpAddress"))
     if item["Domain"] != "vpc":

@@ -17,7 +17,7 @@ from backends.compute import SecurityGroup, Server, ServerSpec, ServerState
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging, vpc_groups, vpc_instances
+from . import filters, paging, public_ips, vpc_groups, vpc_instances
 from .block_devices import attached_device, block_devices
 from .common import (
     NS_INSTANCE,
@@ -453,6 +453,8 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
                          "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", [])}
             await ctx.gateway.store.put(NS_INSTANCE, f"{owner}/{iid}", recs[iid])
         await apply_tags(ctx, iids, tagging.get("instance"))
+        if launch is None and ctx.gateway.config.ec2.public_ip_on_launch:
+            public_ips.later(ctx, {s.id: iid for s, iid in zip(servers, iids, strict=True)})
         lk = _Lookup(ctx, groups, recs, {})
         items: list[dict[str, Any]] = []
         res_groups: list[dict[str, Any]] = []
@@ -565,6 +567,7 @@ async def terminate_instances(ctx: RequestContext) -> dict[str, Any]:
             except errors.InvalidInstanceIDNotFound:
                 pass  # already gone from the cloud: terminated all the same
             await vpc_instances.after_terminate(ctx, item)  # interfaces with DeleteOnTermination
+            await public_ips.release(ctx, iid)
             await remember_terminated(ctx, item)
         out.append(_change(item, SHUTTING_DOWN))
     return {"TerminatingInstances": out}

@@ -19,7 +19,7 @@ from backends.network import NoFreeAddress, Port, PortSpec
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import filters, paging, public_ips
 from .common import (
     account,
     apply_tags,
@@ -551,6 +551,7 @@ async def associate_address(ctx: RequestContext, p: dict[str, Any], address: dic
             raise errors.ResourceAlreadyAssociated(f"The address {address['_AllocationId']} is already associated")
         with backend_errors("elastic-ip", address["PublicIp"]):
             await c.disassociate_address(address["_BackendId"])
+    await public_ips.replace(ctx, port_id=item["_Port"].id)
     try:
         with backend_errors("elastic-ip", address["PublicIp"]):
             await net.associate_address(address["_BackendId"], item["_Port"].id, ip or item.get("PrivateIpAddress"))

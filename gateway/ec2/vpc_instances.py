@@ -21,7 +21,8 @@ from backends.compute import SecurityGroup, Server
 
 from ..context import RequestContext
 from ..protocol import errors
-from .common import backend_errors, compute, ec2_id, now_iso
+from . import public_ips
+from .common import backend_errors, ec2_id, now_iso
 from .vpc_common import NS_ENI, NS_VPC, SubnetView, find_subnet, get, load_subnets, network, put, scan
 
 
@@ -44,7 +45,7 @@ class Launch:
 
     async def record(self, ctx: RequestContext, servers: list[Server]) -> None:
         """After the launch: the ENI records (device index, DeleteOnTermination), and a public address when
-        the subnet maps one (released with the instance)."""
+        the subnet maps one (public_ips: released with the instance)."""
         now = now_iso()
         server = servers[0].id if len(servers) == 1 else None
         for port, rec in self.devices.items():
@@ -53,21 +54,9 @@ class Launch:
             await put(ctx, NS_ENI, eni or "", {**old, **rec, "attach_time": now, "server": server,
                                                "launched": time.time()})
         if self.public_ip and self.ports and len(servers) == 1:
-            with contextlib.suppress(Exception):
-                await _public_address(ctx, self.ports[0])
-
-
-async def _public_address(ctx: RequestContext, port: str) -> None:
-    c, net = await compute(ctx), await network(ctx)
-    addr = await c.allocate_address()
-    try:
-        await net.associate_address(addr.id, port)
-    except base.BackendError:
-        await c.release_address(addr.id)
-        raise
-    eni = await ec2_id(ctx, "network-interface", port)
-    rec = await get(ctx, NS_ENI, eni or "")
-    await put(ctx, NS_ENI, eni or "", {**rec, "auto_address": addr.id})
+            iid = await ec2_id(ctx, "instance", servers[0].id)
+            with contextlib.suppress(base.BackendError):  # no pool or quota: the instance runs without one
+                await public_ips.give(ctx, iid or "", port_id=self.ports[0])
 
 
 def _vpc_mode(ctx: RequestContext) -> bool:
@@ -213,7 +202,7 @@ def _instance_ni(ni: dict[str, Any]) -> dict[str, Any]:
 
 async def annotate(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
     """Give instances in a VPC their VpcId, SubnetId, NetworkInterfaces (device order) and the VPC view of
-    their groups; `_Enis` keeps (port id, ENI id, DeleteOnTermination, auto address) for termination."""
+    their groups; `_Enis` keeps (port id, ENI id, DeleteOnTermination) for termination."""
     from .network_interfaces import eni_items
 
     live = [i for i in items if i.get("_ServerId") and i.get("State", {}).get("Name") != "terminated"]
@@ -222,7 +211,6 @@ async def annotate(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
     enis = await eni_items(ctx, server_ids=[i["_ServerId"] for i in live])
     if not enis:
         return
-    records = await scan(ctx, NS_ENI)
     by_server: dict[str, list[dict[str, Any]]] = {}
     for eni in enis:
         by_server.setdefault(eni.get("_ServerId") or "", []).append(eni)
@@ -240,27 +228,23 @@ async def annotate(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
         if groups:
             item["SecurityGroups"] = list(groups.values())
         item["_Enis"] = [(n["_Port"].id, n["NetworkInterfaceId"],
-                          bool((n.get("Attachment") or {}).get("DeleteOnTermination")),
-                          records.get(n["NetworkInterfaceId"], {}).get("auto_address")) for n in nis]
+                          bool((n.get("Attachment") or {}).get("DeleteOnTermination"))) for n in nis]
 
 
 async def after_terminate(ctx: RequestContext, item: dict[str, Any]) -> None:
     """The instance is going: its interfaces with DeleteOnTermination go too (the cloud keeps ports it did
-    not make), and any public address it got at launch is released."""
+    not make; its public address is public_ips')."""
     from .network_interfaces import after_delete
 
     for member in ("VpcId", "SubnetId", "NetworkInterfaces"):  # a terminated instance is in no VPC any more
         item.pop(member, None)
     if not item.get("_Enis"):
         return
-    net, c = await network(ctx), await compute(ctx)
-    for port, eni, delete_it, auto_address in item["_Enis"]:
+    net = await network(ctx)
+    for port, eni, delete_it in item["_Enis"]:
         record = await get(ctx, NS_ENI, eni)
         if record.pop("server", None):
             await put(ctx, NS_ENI, eni, record)
-        if auto_address:
-            with contextlib.suppress(base.BackendError):
-                await c.release_address(auto_address)
         if delete_it:
             with backend_errors("network-interface", eni), contextlib.suppress(base.NotFound):
                 await net.delete_port(port)

@@ -1,0 +1,128 @@
+"""Public IPv4 addresses given at launch, as AWS gives them: to every EC2-Classic-style instance
+(`ec2.public_ip_on_launch`), and in a VPC where the subnet maps one (MapPublicIpOnLaunch) or the primary
+interface asks for one (AssociatePublicIpAddress).
+
+They are the cloud's floating addresses, marked in the address records (NS_ADDRESS, `"launch": iid`) as
+the instance's own: not elastic IPs, so DescribeAddresses does not list them and Release/Associate do not
+find them; associating an elastic IP with the instance replaces its public address, and it goes with the
+instance. The cloud gives a classic launch's server its port only while building it, so those addresses
+are attached by a background task per launch that polls, gently and bounded
+(`ec2.public_ip_deadline_seconds`), until each server has a private address; RunInstances never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from backends import base
+from backends.compute import Compute, ServerState
+
+from ..context import RequestContext
+from ..protocol import errors
+from .common import NS_ADDRESS, account, compute, ec2_id
+
+log = logging.getLogger("cloudgate.ec2.public_ips")
+_GONE = (ServerState.DELETING, ServerState.DELETED, ServerState.ERROR)
+
+
+async def _mark(ctx: RequestContext, address_id: str, iid: str, domain: str) -> str:
+    alloc = await ec2_id(ctx, "elastic-ip", address_id)
+    assert alloc is not None
+    await ctx.gateway.store.put(NS_ADDRESS, f"{account(ctx)}/{alloc}", {"domain": domain, "launch": iid})
+    return alloc
+
+
+async def give(ctx: RequestContext, iid: str, *, server_id: str | None = None, port_id: str | None = None) -> None:
+    """Allocate a floating address and attach it to the server (its primary port) or to a port. Marked
+    before it is attached, so a TerminateInstances meanwhile finds it and releases it."""
+    c = await compute(ctx)
+    addr = await c.allocate_address()
+    alloc = await _mark(ctx, addr.id, iid, "vpc" if port_id else "standard")
+    try:
+        if port_id:
+            from .vpc_common import network
+
+            await (await network(ctx)).associate_address(addr.id, port_id)
+        else:
+            assert server_id is not None
+            await c.associate_address(addr.id, server_id)
+    except BaseException:
+        with contextlib.suppress(base.BackendError):
+            await c.release_address(addr.id)
+        await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
+        raise
+
+
+def later(ctx: RequestContext, servers: dict[str, str]) -> None:
+    """Give each server (backend id -> instance id) of a classic launch its public address once the cloud
+    has made its port; in the background, bounded."""
+    deadline = float(getattr(ctx.gateway.config.ec2, "public_ip_deadline_seconds", 600))
+    ctx.gateway.spawn(_attach_when_ready(ctx, dict(servers), deadline))
+
+
+async def _attach_when_ready(ctx: RequestContext, pending: dict[str, str], seconds: float) -> None:
+    c: Compute = await compute(ctx)
+    deadline, delay = time.monotonic() + seconds, 1.0
+    while pending and time.monotonic() < deadline:
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 10.0)
+        try:
+            servers = await c.list_servers(list(pending))
+        except base.BackendError as exc:
+            log.warning("public addresses: listing servers failed (%s); retrying", type(exc).__name__)
+            continue
+        seen = {s.id: s for s in servers}
+        for sid in list(pending):
+            server = seen.get(sid)
+            if server is None or server.state in _GONE:
+                pending.pop(sid)  # gone (terminated meanwhile) or failed: nothing to give
+                continue
+            if not any(not a.floating and a.version == 4 for a in server.addresses):
+                continue  # no port yet
+            iid = pending.pop(sid)
+            try:
+                await give(ctx, iid, server_id=sid)
+            except base.BackendError as exc:  # no pool, quota, ...: the instance runs without one, as noted
+                log.warning("public address for %s not given: %s", iid, type(exc).__name__)
+    if pending:
+        log.warning("public addresses: %d server(s) had no port within %.0f s", len(pending), seconds)
+
+
+async def _launch_records(ctx: RequestContext) -> dict[str, dict[str, Any]]:
+    prefix = f"{account(ctx)}/"
+    return {k[len(prefix):]: v for k, v in await ctx.gateway.store.scan(NS_ADDRESS, prefix) if v.get("launch")}
+
+
+async def release(ctx: RequestContext, iid: str) -> None:
+    """The instance is going: its public address goes too (elastic IPs stay)."""
+    from .common import resolve
+
+    mine = [alloc for alloc, rec in (await _launch_records(ctx)).items() if rec["launch"] == iid]
+    if not mine:
+        return
+    c = await compute(ctx)
+    for alloc in mine:
+        with contextlib.suppress(base.BackendError, errors.AwsError):  # already gone: only the record is left
+            await c.release_address(await resolve(ctx, "elastic-ip", alloc))
+        await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
+
+
+async def replace(ctx: RequestContext, *, server_id: str | None = None, port_id: str | None = None) -> None:
+    """An elastic IP is about to go to this server or port: the public address it holds goes first (one
+    floating address per private address; AWS releases the public IP the same way)."""
+    records = await _launch_records(ctx)
+    if not records:
+        return
+    c = await compute(ctx)
+    for addr in await c.list_addresses():
+        if not ((server_id and addr.server_id == server_id) or (port_id and addr.port_id == port_id)):
+            continue
+        alloc = await ec2_id(ctx, "elastic-ip", addr.id)
+        if alloc in records:
+            with contextlib.suppress(base.NotFound):
+                await c.release_address(addr.id)
+            await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
