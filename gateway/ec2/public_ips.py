@@ -78,8 +78,8 @@ async def _attach_when_ready(ctx: RequestContext, pending: dict[str, str], secon
         seen = {s.id: s for s in servers}
         for sid in list(pending):
             server = seen.get(sid)
-            if server is None or server.state in _GONE:
-                pending.pop(sid)  # gone (terminated meanwhile) or failed: nothing to give
+            if server is None or server.state in _GONE or any(a.floating for a in server.addresses):
+                pending.pop(sid)  # gone (terminated meanwhile), failed, or given an elastic IP already
                 continue
             if not any(not a.floating and a.version == 4 for a in server.addresses):
                 continue  # no port yet
