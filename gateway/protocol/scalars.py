@@ -36,6 +36,12 @@ def to_datetime(v: Any) -> dt.datetime:
         return v if v.tzinfo else v.replace(tzinfo=UTC)
     if isinstance(v, (int, float)):
         return _EPOCH + dt.timedelta(seconds=v)
+    if isinstance(v, str):
+        try:  # ISO 8601, what handlers hand over: ~50x cheaper than the general parser (a row per instance)
+            d = dt.datetime.fromisoformat(v)
+        except ValueError:
+            return parse_timestamp(v)
+        return d if d.tzinfo else d.replace(tzinfo=UTC)
     return parse_timestamp(v)
 
 
