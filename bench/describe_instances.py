@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +44,26 @@ BODY = "Action=DescribeInstances&Version=2016-11-15"
 
 
 def signed(gw: Gateway, tenant: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A DescribeInstances signed now (valid for 15 minutes)."""
     req = AWSRequest("POST", gw.endpoint + "/", data=BODY,
                      headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     SigV4Auth(Credentials(tenant["ec2_access"], tenant["ec2_secret"]), "ec2", gw.env["region"]).add_auth(req)
     return req.url, dict(req.headers.items())
 
 
-def measure(pool: urllib3.PoolManager, requests: list[tuple[str, str, dict[str, str], str | None]],
+Headers = Callable[[], dict[str, str]]
+
+
+def measure(pool: urllib3.PoolManager, requests: list[tuple[str, str, Headers, str | None]],
             runs: int) -> list[tuple[float, int]]:
     """Median milliseconds of `runs` warm runs of each request (after one warm-up round), interleaved so
-    both sides see the same background load (the devcloud is shared), and each one's last body size."""
+    both sides see the same background load (the devcloud is shared), and each one's last body size.
+    Headers are made per request, untimed: a SigV4 signature expires after 15 minutes, a bench takes ~1 h."""
     samples: list[list[float]] = [[] for _ in requests]
     sizes = [0] * len(requests)
     for i in range(runs + 1):
-        for n, (method, url, headers, body) in enumerate(requests):
+        for n, (method, url, make_headers, body) in enumerate(requests):
+            headers = make_headers()
             started = time.perf_counter()
             resp = pool.request(method, url, headers=headers, body=body, preload_content=True)
             elapsed = (time.perf_counter() - started) * 1000
@@ -184,18 +191,24 @@ def main() -> None:
               f"{'xml KB':>7} {'json KB':>7}")
         booted = 0
         try:
-            url, headers = signed(gw, env["tenants"]["a"])
-            nova = (f"{cloud.nova_url}/servers/detail",
-                    {"X-Auth-Token": cloud.token, "OpenStack-API-Version": "compute 2.92",
-                     "Accept": "application/json"})
+            url = signed(gw, env["tenants"]["a"])[0]
+
+            def gateway_headers() -> dict[str, str]:
+                return signed(gw, env["tenants"]["a"])[1]
+
+            def nova_headers() -> dict[str, str]:
+                return {"X-Auth-Token": cloud.token, "OpenStack-API-Version": "compute 2.92",
+                        "Accept": "application/json"}
+
             for size in sizes:
                 if size > booted:
                     cloud.boot(f"{prefix}-{size}", size - booted, args.batch)
                     booted = size
                 (gw_ms, xml_size), (nova_ms, json_size) = measure(
-                    pool, [("POST", url, headers, BODY), ("GET", nova[0], nova[1], None)], args.runs)
+                    pool, [("POST", url, gateway_headers, BODY),
+                           ("GET", f"{cloud.nova_url}/servers/detail", nova_headers, None)], args.runs)
                 before = len(gw.calls)
-                resp = pool.request("POST", url, headers=headers, body=BODY)
+                resp = pool.request("POST", url, headers=gateway_headers(), body=BODY)
                 calls = len(gw.calls) - before
                 listed = resp.data.count(b"<instanceId>")
                 print(f"{size:>5} {listed:>6} {gw_ms:>13.1f} {nova_ms:>8.1f} {gw_ms / nova_ms:>5.2f}x {calls:>13} "
