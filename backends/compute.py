@@ -197,6 +197,7 @@ class Snapshot:
     description: str | None = None
     progress: str = "100%"
     owner: str = ""
+    encrypted: bool = False  # taken from its volume: a volume made from it is encrypted too
 
 
 @dataclass
@@ -211,6 +212,11 @@ class FloatingAddress:
 
 class Compute(abc.ABC):
     """Compute, images, block storage and addresses as one caller (project/account) sees them."""
+
+    # True when the cloud refuses to delete a volume while it has snapshots (Cinder): the gateway then hides
+    # the volume and deletes it after its last snapshot (gateway/ec2/deferred_volumes.py), as snapshots
+    # outlive their volume on AWS. False when the cloud deletes such a volume itself (CloudStack).
+    keeps_volumes_with_snapshots: bool = False
 
     # -- catalogue ---------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -324,11 +330,22 @@ class Compute(abc.ABC):
 
     @abc.abstractmethod
     async def create_volume(self, size_gib: int | None, zone: str | None, *, snapshot_id: str | None = None,
-                            volume_type: str | None = None, name: str | None = None) -> Volume: ...
+                            volume_type: str | None = None, name: str | None = None,
+                            encrypted: bool = False) -> Volume:
+        """`encrypted`: an encrypted volume, in whatever way the cloud encrypts (the backend picks how;
+        NotSupported when it cannot, or not from that snapshot). A volume made from an encrypted snapshot
+        is encrypted whatever `encrypted` says."""
 
     @abc.abstractmethod
     async def delete_volume(self, volume_id: str) -> None:
-        """Conflict while attached."""
+        """Conflict while attached (and, where `keeps_volumes_with_snapshots`, while it has snapshots)."""
+
+    async def update_volume(self, volume_id: str, *, name: str | None = None,
+                            description: str | None = None) -> None:
+        """Rename/describe a volume (for operators: e.g. "deleted, kept for its snapshots"). Optional."""
+        from .base import NotSupported
+
+        raise NotSupported("renaming a volume is not supported")
 
     @abc.abstractmethod
     async def attach_volume(self, volume_id: str, server_id: str, device: str | None) -> Attachment: ...

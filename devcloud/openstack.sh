@@ -41,6 +41,9 @@ secrets() {
   for name in DB_PW RABBIT_PW ADMIN_PW SERVICE_PW GATEWAY_PW TENANT_A_PW TENANT_B_PW SMOKE_PW SUITE_PW; do
     grep -q "^$name=" "$f" || echo "$name=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >> "$f"
   done
+  # Cinder's fixed volume-encryption key (ConfKeyManager, see cinder_up): 256 bits, made once and never
+  # changed, as every encrypted volume of this state directory uses it
+  grep -q '^VOLUME_KEY=' "$f" || echo "VOLUME_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >> "$f"
   set -a; . "$f"; set +a
   TRANSPORT_URL=rabbit://openstack:$RABBIT_PW@127.0.0.1:5672/
 }

@@ -38,7 +38,8 @@ def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
                   "auth_url": cloud["auth_url"], "service_user": cloud["service"]["user_name"],
                   "service_password": cloud["service"]["password"],
                   "service_project": cloud["service"]["project_name"], "region": cloud["region"],
-                  "public_network": cloud["networks"]["floating_ip_pool"]}},
+                  "public_network": cloud["networks"]["floating_ip_pool"],
+                  "encrypted_volume_type": cloud.get("volume_types", {}).get("encrypted")}},
               "state": {"url": "sqlite:///.devcloud/state-openstack.db"}}
     path = ROOT / ".devcloud/cloudgate-openstack.yaml"
     path.write_text(yaml.safe_dump(config))

@@ -39,7 +39,8 @@ def gateway_config(env: dict[str, Any], *, retention: int = 3600) -> dict[str, A
             "auth_url": env["auth_url"], "region": env["region"], "service_user": svc["user_name"],
             "service_password": svc["password"], "service_project": svc["project_name"],
             "user_domain": env["user_domain_name"], "project_domain": env["project_domain_name"],
-            "public_network": env["networks"]["floating_ip_pool"], "timeout": 60, "connect_timeout": 5}},
+            "public_network": env["networks"]["floating_ip_pool"], "timeout": 60, "connect_timeout": 5,
+            "encrypted_volume_type": env.get("volume_types", {}).get("encrypted")}},
     }
 
 

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import botocore.config
+import botocore.exceptions
 import pytest
 
 from tests.cloudstack_support import WAIT, CsGateway, cs_gateway, error_of, instances_of
@@ -205,6 +206,17 @@ def test_snapshots_and_restore(ec2a: Any, ec2b: Any) -> None:
     ec2a.delete_snapshot(SnapshotId=sid)
     assert error_of(ec2a.describe_snapshots, SnapshotIds=[sid]) == ("InvalidSnapshot.NotFound", 400)
     ec2a.delete_volume(VolumeId=restored["VolumeId"])
+
+
+def test_encrypted_volumes_are_unsupported_and_nothing_is_created(ec2a: Any) -> None:
+    """The CloudStack API we speak has no encrypted disk offerings: the same answer as before encryption existed."""
+    before = len(ec2a.describe_volumes()["Volumes"])
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        ec2a.create_volume(Size=1, AvailabilityZone="zone1", Encrypted=True)
+    err = caught.value.response
+    assert (err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Message"]) == \
+        ("Unsupported", 400, "Encrypted volumes are not supported.")
+    assert len(ec2a.describe_volumes()["Volumes"]) == before
 
 
 def test_addresses(ec2a: Any, ec2b: Any, running: str) -> None:

@@ -268,7 +268,10 @@ class FakeCompute(Compute):
                     vol.state = VolumeState.AVAILABLE
         return out
 
-    async def create_volume(self, size_gib, zone, *, snapshot_id=None, volume_type=None, name=None):
+    async def create_volume(self, size_gib, zone, *, snapshot_id=None, volume_type=None, name=None,
+                            encrypted=False):
+        if encrypted:  # a cloud without encryption
+            raise base.NotSupported("Encrypted volumes are not supported.")
         if snapshot_id:
             proj, snap = self.w.snapshots.get(snapshot_id, (None, None))
             if proj != self.p:

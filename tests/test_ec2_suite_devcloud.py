@@ -30,12 +30,8 @@ DEVIATIONS = {
     # AWS has tagged Elastic IPs (CreateTags on eipalloc-..., TagSpecifications on AllocateAddress) since
     # 2019; the suite still expects InvalidID. cloudgate follows AWS.
     "test_tags.TagTest.test_tag_address": "AWS tags Elastic IPs; the suite predates it",
-    # Cinder: a volume with snapshots cannot be deleted (they depend on it); AWS snapshots outlive volumes.
-    "test_snapshots.SnapshotTest.test_delete_volume_with_snapshots": "Cinder snapshots depend on their volume",
     # Nova never detaches a server's root volume; AWS detaches it from a stopped instance.
     "test_ebs_instances.EC2_EBSInstanceResizeRootDevice.test_resize_root_ebs_device": "Nova keeps root volumes",
-    # Cinder encrypts through an encrypted volume type and a key manager; the devcloud has neither.
-    "test_volumes.VolumeTest.test_create_encrypted_volume": "no volume encryption on the devcloud",
     # AWS gives an EC2-Classic instance a public address at launch; Nova does not, and the gateway does not
     # allocate one behind the caller's back (AllocateAddress + AssociateAddress do it).
     "test_instances.InstanceTest.test_public_ip_is_assigned": "no automatic public IP on OpenStack",
@@ -59,7 +55,8 @@ def suite_run(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPathFa
     backend = {"type": "openstack", "options": {
         "auth_url": openstack_env["auth_url"], "region": openstack_env["region"], "service_user": svc["user_name"],
         "service_password": svc["password"], "service_project": svc["project_name"],
-        "public_network": openstack_env["networks"]["floating_ip_pool"], "timeout": 60}}
+        "public_network": openstack_env["networks"]["floating_ip_pool"], "timeout": 60,
+        "encrypted_volume_type": openstack_env.get("volume_types", {}).get("encrypted")}}
     tmp = tmp_path_factory.mktemp("ec2suite")
     out = tmp / "summary.json"
     with subprocess_server(tmp, {"region": openstack_env["region"], "backend": backend, "auth": {"static": []},

@@ -47,6 +47,8 @@ def _now() -> dt.datetime:
 
 
 class CloudStackCompute(Compute):
+    keeps_volumes_with_snapshots = False  # deleteVolume deletes a volume with snapshots; they stay usable
+
     def __init__(self, backend: CloudStackBackend, client: CloudStackClient, principal: Any) -> None:
         self.b = backend
         self.cs = client
@@ -364,7 +366,11 @@ class CloudStackCompute(Compute):
         return await self.b.disk_offering(self.cs, name, size_gib)
 
     async def create_volume(self, size_gib: int | None, zone: str | None, *, snapshot_id: str | None = None,
-                            volume_type: str | None = None, name: str | None = None) -> Volume:
+                            volume_type: str | None = None, name: str | None = None,
+                            encrypted: bool = False) -> Volume:
+        if encrypted:
+            # the API we speak (contracts/cloudstack/listApis.json) has no encrypted disk offerings
+            raise base.NotSupported("Encrypted volumes are not supported.")
         zone_id = await self._zone_id(zone)
         params: dict[str, Any] = {"zoneid": zone_id, "name": name or f"vol-{_now():%Y%m%d%H%M%S%f}"}
         if snapshot_id:

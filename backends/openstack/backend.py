@@ -16,6 +16,10 @@ Options (`backend.options` in the gateway's YAML):
     connect_timeout   seconds to open a connection                                      (default 5)
     public_network    external network (floating IP pool) for allocate_address; needed
                       when the cloud has several                                       (default none)
+    encrypted_volume_type  Cinder volume type (public, with an encryption spec) of volumes
+                      created encrypted; it wins over a volume type asked for alongside
+                      (a Cinder volume has one type). None: encrypted volumes are refused
+                      (NotSupported)                                                   (default none)
     key_cache_ttl     seconds an EC2 secret read from Keystone is trusted              (default 300)
 """
 
@@ -41,7 +45,7 @@ _REQUIRED = ("auth_url", "service_user", "service_password")
 _DEFAULTS: dict[str, Any] = {
     "service_project": "service", "user_domain": "Default", "project_domain": "Default", "region": None,
     "interface": "public", "timeout": 30.0, "connect_timeout": 5.0, "public_network": None,
-    "key_cache_ttl": 300.0,
+    "key_cache_ttl": 300.0, "encrypted_volume_type": None,
 }
 _INTERFACES = ("public", "internal", "admin")
 _CACHE_TTL = 300.0  # flavors and external networks change rarely
@@ -54,8 +58,9 @@ class OpenStackBackend(base.Backend):
                  service_project: str = "service", user_domain: str = "Default", project_domain: str = "Default",
                  region: str | None = None, interface: str = "public", timeout: float = 30.0,
                  connect_timeout: float = 5.0, public_network: str | None = None,
-                 key_cache_ttl: float = 300.0) -> None:
+                 key_cache_ttl: float = 300.0, encrypted_volume_type: str | None = None) -> None:
         self.region = region
+        self.encrypted_volume_type = encrypted_volume_type
         self.interface = interface
         self.public_network = public_network
         self.http = HttpClient(timeout=timeout, connect_timeout=connect_timeout)
@@ -81,7 +86,7 @@ class OpenStackBackend(base.Backend):
         for name in ("service_project", "user_domain", "project_domain"):
             if not isinstance(values[name], str) or not values[name]:
                 raise ValueError(f"option {name} must be a non-empty string")
-        for name in ("region", "public_network"):
+        for name in ("region", "public_network", "encrypted_volume_type"):
             if values[name] is not None and not isinstance(values[name], str):
                 raise ValueError(f"option {name} must be a string")
         if values["interface"] not in _INTERFACES:

@@ -52,6 +52,12 @@ class Cinder(Service):
     async def delete_volume(self, volume_id: str) -> None:
         await self.call("DELETE", f"/volumes/{volume_id}", kind="volume", errors={400: _wrong_state})
 
+    async def update_volume(self, volume_id: str, *, name: str | None = None,
+                            description: str | None = None) -> None:
+        body = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+        await self.call("PUT", f"/volumes/{volume_id}", json_body={"volume": body}, kind="volume",
+                        errors={400: _wrong_state})
+
     async def extend_volume(self, volume_id: str, size_gib: int) -> None:
         await self.call("POST", f"/volumes/{volume_id}/action", json_body={"os-extend": {"new_size": size_gib}},
                         kind="volume", errors={400: _wrong_state})

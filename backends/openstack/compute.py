@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 
 class OpenStackCompute(Compute):
+    # Cinder answers 400 "still has N dependent snapshots"; `cascade=true` would delete the snapshots
+    keeps_volumes_with_snapshots = True
+
     def __init__(self, backend: OpenStackBackend, principal: Any) -> None:
         attrs = principal.attributes
         token, catalog = attrs.get("token"), attrs.get("catalog")
@@ -377,7 +380,10 @@ class OpenStackCompute(Compute):
         return [m.volume_from(v) for v in await self.cinder.volumes() if not ids or v.get("id") in ids]
 
     async def create_volume(self, size_gib: int | None, zone: str | None, *, snapshot_id: str | None = None,
-                            volume_type: str | None = None, name: str | None = None) -> Volume:
+                            volume_type: str | None = None, name: str | None = None,
+                            encrypted: bool = False) -> Volume:
+        if encrypted:
+            volume_type = await self._encrypted_type(snapshot_id)
         body: dict[str, Any] = {"size": size_gib}
         for key, value in (("availability_zone", zone), ("snapshot_id", snapshot_id),
                            ("volume_type", volume_type), ("name", name)):
@@ -385,8 +391,35 @@ class OpenStackCompute(Compute):
                 body[key] = value
         return m.volume_from(await self.cinder.create_volume(body))
 
+    async def _encrypted_type(self, snapshot_id: str | None) -> str | None:
+        """The volume type for an encrypted volume. Cinder encrypts by volume type (an encryption spec, a key
+        per volume). From a snapshot: none, so Cinder takes the snapshot's own; it refuses a type whose
+        encryption differs from the source's, so an unencrypted snapshot cannot give an encrypted volume."""
+        if snapshot_id:
+            snap = await self.cinder.snapshot(snapshot_id)
+            if not await self._volume_encrypted(snap.get("volume_id")):
+                raise base.NotSupported("An encrypted volume cannot be created from an unencrypted snapshot.")
+            return None
+        if not self.backend.encrypted_volume_type:
+            raise base.NotSupported("Encrypted volumes are not supported.")
+        return self.backend.encrypted_volume_type
+
+    async def _volume_encrypted(self, volume_id: str | None) -> bool:
+        """Cinder shows `encrypted` on volumes only; a snapshot is encrypted when its volume is (Cinder keeps
+        a volume while it has snapshots)."""
+        if not volume_id:
+            return False
+        try:
+            return bool((await self.cinder.volume(volume_id)).get("encrypted"))
+        except base.NotFound:
+            return False
+
     async def delete_volume(self, volume_id: str) -> None:
         await self.cinder.delete_volume(volume_id)
+
+    async def update_volume(self, volume_id: str, *, name: str | None = None,
+                            description: str | None = None) -> None:
+        await self.cinder.update_volume(volume_id, name=name, description=description)
 
     async def attach_volume(self, volume_id: str, server_id: str, device: str | None) -> Attachment:
         # A detach finishes in steps: Cinder drops the attachment, its status says "detaching" a moment longer,
@@ -420,13 +453,17 @@ class OpenStackCompute(Compute):
             return []
         if ids and len(ids) == 1:
             try:
-                return [m.snapshot_from(await self.cinder.snapshot(ids[0]))]
+                snap = await self.cinder.snapshot(ids[0])
             except base.NotFound:
                 return []
-        return [m.snapshot_from(s) for s in await self.cinder.snapshots() if not ids or s.get("id") in ids]
+            return [m.snapshot_from(snap, await self._volume_encrypted(snap.get("volume_id")))]
+        snaps, volumes = await asyncio.gather(self.cinder.snapshots(), self.cinder.volumes())
+        encrypted = {v.get("id") for v in volumes if v.get("encrypted")}
+        return [m.snapshot_from(s, s.get("volume_id") in encrypted) for s in snaps if not ids or s.get("id") in ids]
 
     async def create_snapshot(self, volume_id: str, description: str | None = None) -> Snapshot:
-        return m.snapshot_from(await self.cinder.create_snapshot(volume_id, description))
+        snap = await self.cinder.create_snapshot(volume_id, description)
+        return m.snapshot_from(snap, await self._volume_encrypted(volume_id))
 
     async def delete_snapshot(self, snapshot_id: str) -> None:
         await self.cinder.delete_snapshot(snapshot_id)

@@ -387,13 +387,14 @@ def snapshot_state(status: str | None) -> str:
     return "error" if status.startswith("error") else _SNAPSHOT_STATES.get(status, "pending")
 
 
-def snapshot_from(s: Mapping[str, Any]) -> Snapshot:
+def snapshot_from(s: Mapping[str, Any], encrypted: bool = False) -> Snapshot:
+    """`encrypted`: whether its volume is (Cinder's snapshot view does not say)."""
     state = snapshot_state(s.get("status"))
     progress = s.get("os-extended-snapshot-attributes:progress") or ("100%" if state == "completed" else "0%")
     return Snapshot(id=s.get("id", ""), volume_id=s.get("volume_id") or None, size_gib=int(s.get("size") or 0),
                     state=state, created=parse_time(s.get("created_at")) or _epoch(),
                     description=s.get("description") or None, progress=str(progress),
-                    owner=s.get("os-extended-snapshot-attributes:project_id") or "")
+                    owner=s.get("os-extended-snapshot-attributes:project_id") or "", encrypted=encrypted)
 
 
 # ---- floating addresses --------------------------------------------------------------------------------------

@@ -65,6 +65,10 @@ FLAVORS = {
 IMAGE_NAME = "cirros-fake"
 IMAGE_SIZE = 64 * 1024  # the fake virt driver never reads it: a few zero KiB make a valid raw image
 PUBLIC_CIDR, PUBLIC_POOL = "203.0.113.0/24", ("203.0.113.10", "203.0.113.250")  # TEST-NET-3
+# The public volume type the gateway maps EC2's Encrypted=true to (backend option encrypted_volume_type):
+# LUKS, attached by the compute host (front-end); Cinder's ConfKeyManager holds the key (see cinder_up)
+ENCRYPTED_VOLUME_TYPE = "encrypted"
+ENCRYPTION = {"provider": "luks", "control_location": "front-end", "cipher": "aes-xts-plain64", "key_size": 256}
 
 
 def log(msg: str) -> None:
@@ -181,6 +185,18 @@ def ensure_public_network(net):
     return pub, sub
 
 
+def ensure_encrypted_volume_type(bs) -> None:
+    vtype = bs.find_type(ENCRYPTED_VOLUME_TYPE)
+    if vtype is None:
+        vtype = bs.create_type(name=ENCRYPTED_VOLUME_TYPE, is_public=True,
+                               description="LUKS-encrypted volumes (EC2 Encrypted=true)")
+        log(f"created volume type {ENCRYPTED_VOLUME_TYPE}")
+    # a type without encryption answers an empty document (no provider)
+    if not getattr(bs.get_type_encryption(vtype), "provider", None):
+        bs.create_type_encryption(vtype, **ENCRYPTION)
+        log(f"volume type {ENCRYPTED_VOLUME_TYPE}: encryption {ENCRYPTION['provider']} {ENCRYPTION['cipher']}")
+
+
 def ensure_tenant_network(net, project, cidr: str, public) -> dict:
     """One private network + subnet + router to `public` per tenant: Nova picks it when a boot names no
     network (it is the tenant's only one), and its router makes floating IPs associable."""
@@ -229,6 +245,7 @@ def resources() -> None:
     ensure_flavors(conn.compute)
     image = ensure_image(conn.image)
     public, public_subnet = ensure_public_network(conn.network)
+    ensure_encrypted_volume_type(conn.block_storage)
 
     tenants = {key: ensure_tenant(conn, roles, key, *spec, public) for key, spec in TENANTS.items()}
     smoke = ensure_tenant(conn, roles, "smoke", *SMOKE, public)
@@ -256,6 +273,7 @@ def resources() -> None:
         "flavors": {name: {"vcpus": v, "ram_mib": r, "disk_gib": d} for name, (v, r, d) in FLAVORS.items()},
         "networks": {"public_network_id": public.id, "public_subnet_id": public_subnet.id,
                      "public_cidr": PUBLIC_CIDR, "floating_ip_pool": "public"},
+        "volume_types": {"encrypted": ENCRYPTED_VOLUME_TYPE},
     }
     tmp = JSON_PATH.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")

@@ -410,6 +410,11 @@ $(ks_auth cinder)
 $(ks_auth nova)
 [oslo_concurrency]
 lock_path = $DATA/cinder/lock
+[key_manager]
+# encrypted volume types without Barbican: one fixed key from the secrets file (test-only cloud; the
+# fake driver never encrypts, but Cinder still makes and tracks the key of every encrypted volume)
+backend = cinder.keymgr.conf_key_mgr.ConfKeyManager
+fixed_key = $VOLUME_KEY
 EOF
   # cinder's WSGI app reads its configuration from the command line
   uwsgi_ini cinder-api 8776 cinder.wsgi.api:application 1 "pyargv = --config-file $ETC/cinder/cinder.conf" \

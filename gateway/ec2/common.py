@@ -35,6 +35,9 @@ NS_TERMINATED = "ec2:terminated"  # terminated instances, kept visible until "un
 NS_KEYPAIR = "ec2:keypair"        # AWS fingerprint and key pair id of a key created/imported here
 NS_ADDRESS = "ec2:address"        # domain (standard|vpc) of an allocated address
 NS_IMAGE = "ec2:image"            # image attributes the cloud can't hold
+# volumes DeleteVolume deleted that the cloud keeps while they have snapshots (deferred_volumes.py): gone
+# for every EC2 action. Not cached: a delete on one replica must hide the volume on every other at once.
+NS_VOLUME_DELETED = "ec2:volume-deleted"
 
 KIND_ALIASES = {
     "server": "instance", "instance": "instance", "volume": "volume", "snapshot": "snapshot",
@@ -277,7 +280,7 @@ async def resolve(ctx: RequestContext, kind: str, ident: str) -> str:
     """EC2 id -> backend id: Malformed for a bad id, the kind's NotFound for an unknown one."""
     check_id(kind, ident)
     found = await backend_id(ctx, kind, ident)
-    if found is None:
+    if found is None or await _deleted(ctx, kind, [ident]):
         raise not_found(kind, ident)
     return found
 
@@ -287,15 +290,27 @@ async def resolve_many(ctx: RequestContext, kind: str, idents: list[str]) -> dic
     for ident in idents:
         check_id(kind, ident)
     out, missing = {}, []
+    deleted = await _deleted(ctx, kind, idents)
     for ident in dict.fromkeys(idents):
         found = await backend_id(ctx, kind, ident)
-        if found is None:
+        if found is None or ident in deleted:
             missing.append(ident)
         else:
             out[ident] = found
     if missing:
         raise not_found(kind, missing)
     return out
+
+
+async def _deleted(ctx: RequestContext, kind: str, idents: list[str]) -> set[str]:
+    """Those of the volume ids `idents` that DeleteVolume deleted while the cloud keeps them: unknown to EC2.
+    The one lookup every volume action goes through, so none of them can see such a volume."""
+    if kind != "volume" or not idents:
+        return set()
+    store, prefix = ctx.gateway.store, f"{account(ctx)}/"
+    if len(idents) == 1:
+        return set(idents) if await store.get(NS_VOLUME_DELETED, prefix + idents[0]) is not None else set()
+    return {k[len(prefix):] for k, _ in await store.scan(NS_VOLUME_DELETED, prefix)} & set(idents)
 
 
 # ---- output helpers ------------------------------------------------------------------------------------------

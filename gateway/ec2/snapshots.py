@@ -8,7 +8,7 @@ from backends.compute import Snapshot
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import deferred_volumes, filters, paging
 from .common import (
     account,
     apply_tags,
@@ -37,7 +37,7 @@ async def snapshot_item(ctx: RequestContext, snap: Snapshot, tags: dict[str, lis
         "VolumeId": await ec2_id(ctx, "volume", snap.volume_id) if snap.volume_id else "vol-ffffffff",
         "State": _STATES.get(snap.state, "error"), "StartTime": iso(snap.created), "Progress": snap.progress,
         "OwnerId": account(ctx) if not snap.owner or snap.owner == account(ctx) else snap.owner,
-        "Description": snap.description or "", "VolumeSize": snap.size_gib, "Encrypted": False,
+        "Description": snap.description or "", "VolumeSize": snap.size_gib, "Encrypted": snap.encrypted,
         "StorageTier": "standard", "Tags": (tags or {}).get(sid)})
 
 
@@ -65,9 +65,18 @@ async def delete_snapshot(ctx: RequestContext) -> dict[str, Any]:
     sid = ctx.params["SnapshotId"]
     bid = await resolve(ctx, "snapshot", sid)
     c = await compute(ctx)
+    kept = await deferred_volumes.pending(ctx)
+    volume_bid = None
+    if kept:  # its volume may be one DeleteVolume deleted and the cloud keeps for its snapshots
+        with backend_errors("snapshot", sid):
+            found = await c.list_snapshots([bid])
+        volume_bid = found[0].volume_id if found else None
     with backend_errors("snapshot", sid):
         await c.delete_snapshot(bid)
     await tags_of(ctx).remove([sid], None)
+    if volume_bid is not None and volume_bid in kept:
+        deferred_volumes.finish_later(ctx, volume_bid, kept[volume_bid][0])
+    deferred_volumes.sweep_later(ctx, kept)
     return {}
 
 

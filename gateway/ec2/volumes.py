@@ -9,7 +9,7 @@ from backends.compute import Volume, VolumeState
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import deferred_volumes, filters, paging
 from .block_devices import attached_device
 from .common import (
     NS_INSTANCE,
@@ -76,8 +76,8 @@ async def volume_item(ctx: RequestContext, volume: Volume, tags: dict[str, list]
         "AvailabilityZone": volume.zone, "State": volume_state(volume), "CreateTime": iso(volume.created),
         "Attachments": attachments,
         "VolumeType": volume.volume_type if volume.volume_type in VOLUME_TYPES else "standard",
-        "Encrypted": volume.encrypted, "MultiAttachEnabled": volume.multiattach,
-        "Tags": (tags or {}).get(vid)})
+        "Encrypted": volume.encrypted, "KmsKeyId": default_kms_key(ctx) if volume.encrypted else None,
+        "MultiAttachEnabled": volume.multiattach, "Tags": (tags or {}).get(vid)})
 
 
 async def _apply_launch_tags(ctx: RequestContext, volumes: list[Volume], tags: dict[str, list],
@@ -104,6 +104,10 @@ async def volume_items(ctx: RequestContext, wanted: list[str] | None = None) -> 
     bids = list((await resolve_many(ctx, "volume", wanted)).values()) if wanted else None
     with backend_errors("volume"):
         volumes = await c.list_volumes(bids)
+    if not wanted:  # by id, resolve_many has refused the volumes deleted here that the cloud still keeps
+        kept = await deferred_volumes.pending(ctx)
+        volumes = [v for v in volumes if v.id not in kept]
+        deferred_volumes.sweep_later(ctx, kept)
     tags, by_server = await tag_map(ctx), await server_records(ctx)
     await _apply_launch_tags(ctx, volumes, tags, by_server)
     items = [await volume_item(ctx, v, tags, by_server) for v in volumes]
@@ -126,6 +130,28 @@ async def _one(ctx: RequestContext, vid: str) -> tuple[Volume, str]:
 
 
 # ---- actions -------------------------------------------------------------------------------------------------
+# The cloud encrypts with its own keys (Cinder: a key manager behind an encrypted volume type); there are no
+# customer KMS keys, so the one key there is is AWS's default EBS key, under its alias.
+DEFAULT_KMS_ALIAS = "alias/aws/ebs"
+
+
+def default_kms_key(ctx: RequestContext) -> str:
+    """The KmsKeyId encrypted volumes show: the alias ARN of the default EBS key (a form KmsKeyId accepts)."""
+    return f"arn:aws:kms:{ctx.gateway.config.region}:{account(ctx)}:{DEFAULT_KMS_ALIAS}"
+
+
+def _check_kms_key(ctx: RequestContext, p: dict[str, Any]) -> None:
+    key = p.get("KmsKeyId")
+    if key is None:
+        return
+    if not p.get("Encrypted"):
+        raise errors.InvalidParameterDependency("The parameter KmsKeyId requires the parameter Encrypted to be set.")
+    if key not in (DEFAULT_KMS_ALIAS, default_kms_key(ctx)):
+        raise errors.InvalidParameterValue(
+            f"Value ({key}) for parameter kmsKeyId is invalid. Only the default EBS key "
+            f"({DEFAULT_KMS_ALIAS}) is available.")
+
+
 @ec2_handler("CreateVolume")
 async def create_volume(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
@@ -142,8 +168,7 @@ async def create_volume(ctx: RequestContext) -> dict[str, Any]:
     if vtype not in VOLUME_TYPES:
         raise errors.InvalidParameterValue(f"Value ({vtype}) for parameter volumeType is invalid. "
                                            f"Valid types: {', '.join(VOLUME_TYPES)}.")
-    if p.get("Encrypted"):
-        raise errors.Unsupported("Encrypted volumes are not supported.")
+    _check_kms_key(ctx, p)
     snap_bid = await resolve(ctx, "snapshot", snapshot) if snapshot else None
     tagging = tag_specs(p, "volume")
     c = await compute(ctx)
@@ -154,9 +179,11 @@ async def create_volume(ctx: RequestContext) -> dict[str, Any]:
     name = next((t.get("Value") for t in tagging.get("volume", []) if t["Key"] == "Name"), None)
 
     async def run() -> dict[str, Any]:
+        # the backend decides how to encrypt, or raises NotSupported (-> Unsupported) when it cannot
         with backend_errors("volume", snapshot=snapshot):
             volume = await c.create_volume(size, zone, snapshot_id=snap_bid,
-                                           volume_type=None if vtype == "standard" else vtype, name=name)
+                                           volume_type=None if vtype == "standard" else vtype, name=name,
+                                           encrypted=bool(p.get("Encrypted")))
         item = await volume_item(ctx, volume)
         item["State"] = "creating"
         item["Tags"] = await apply_tags(ctx, [item["VolumeId"]], tagging.get("volume"))
@@ -179,10 +206,15 @@ async def delete_volume(ctx: RequestContext) -> dict[str, Any]:
         with backend_errors("volume", vid):
             await c.delete_volume(bid)
     except errors.VolumeInUse:
-        # not attached: the cloud keeps it for another reason (Cinder: while it has snapshots); say so
-        raise errors.VolumeInUse(f"Volume {vid} cannot be deleted now: the cloud keeps it while it has snapshots "
-                                 "or another operation runs on it.") from None
+        # not attached: Cinder keeps a volume while it has snapshots, which on AWS outlive it: the gateway
+        # hides it and deletes it after them; any other conflict is the caller's to retry
+        with backend_errors("volume", vid):
+            deferred = await deferred_volumes.defer_delete(ctx, c, vid, volume)
+        if not deferred:
+            raise errors.VolumeInUse(f"Volume {vid} cannot be deleted now: "
+                                     "another operation runs on it.") from None
     await tags_of(ctx).remove([vid], None)
+    deferred_volumes.sweep_later(ctx, await deferred_volumes.pending(ctx))
     return {}
 
 

@@ -38,6 +38,7 @@ UnknownParameter = _error("UnknownParameter", "UnknownParameter", 400)
 MissingParameter = _error("MissingParameter", "MissingParameter", 400)
 InvalidParameterValue = _error("InvalidParameterValue", "InvalidParameterValue", 400)
 InvalidParameterCombination = _error("InvalidParameterCombination", "InvalidParameterCombination", 400)
+InvalidParameterDependency = _error("InvalidParameterDependency", "InvalidParameterDependency", 400)
 InvalidParameter = _error("InvalidParameter", "InvalidParameter", 400)
 Unsupported = _error("Unsupported", "Unsupported", 400)
 DryRunOperation = _error("DryRunOperation", "DryRunOperation", 412,
