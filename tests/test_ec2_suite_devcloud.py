@@ -32,9 +32,6 @@ DEVIATIONS = {
     "test_tags.TagTest.test_tag_address": "AWS tags Elastic IPs; the suite predates it",
     # Nova never detaches a server's root volume; AWS detaches it from a stopped instance.
     "test_ebs_instances.EC2_EBSInstanceResizeRootDevice.test_resize_root_ebs_device": "Nova keeps root volumes",
-    # AWS gives an EC2-Classic instance a public address at launch; Nova does not, and the gateway does not
-    # allocate one behind the caller's back (AllocateAddress + AssociateAddress do it).
-    "test_instances.InstanceTest.test_public_ip_is_assigned": "no automatic public IP on OpenStack",
 }
 
 
