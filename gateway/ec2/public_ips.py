@@ -86,6 +86,8 @@ async def _attach_when_ready(ctx: RequestContext, pending: dict[str, str], secon
             iid = pending.pop(sid)
             try:
                 await give(ctx, iid, server_id=sid)
+            except base.NotFound:
+                log.info("public address for %s not given: the instance went first", iid)
             except base.BackendError as exc:  # no pool, quota, ...: the instance runs without one, as noted
                 log.warning("public address for %s not given: %s", iid, type(exc).__name__)
     if pending:
