@@ -184,7 +184,7 @@ async def associate_address(ctx: RequestContext) -> dict[str, Any]:
             raise errors.ResourceAlreadyAssociated(f"The address {item['_AllocationId']} is already associated")
         with backend_errors("elastic-ip", item["PublicIp"]):
             await c.disassociate_address(item["_BackendId"])
-    await public_ips.replace(ctx, server_id=instance["_ServerId"])
+    await public_ips.release(ctx, [iid])  # an elastic IP replaces the instance's public address
     with backend_errors("elastic-ip", p.get("AllocationId") or item["PublicIp"], instance=iid):
         await c.associate_address(item["_BackendId"], instance["_ServerId"], p.get("PrivateIpAddress"))
     if item["Domain"] != "vpc":

@@ -554,7 +554,7 @@ async def terminate_instances(ctx: RequestContext) -> dict[str, Any]:
             raise errors.OperationNotPermitted(
                 f"The instance '{iid}' may not be terminated. Modify its 'disableApiTermination' instance "
                 "attribute and try again.")
-    c, out = await compute(ctx), []
+    c, out, going = await compute(ctx), [], []
     for iid in dict.fromkeys(ids):
         item = items[iid]
         if _pair(item) == TERMINATED:
@@ -567,7 +567,8 @@ async def terminate_instances(ctx: RequestContext) -> dict[str, Any]:
             except errors.InvalidInstanceIDNotFound:
                 pass  # already gone from the cloud: terminated all the same
             await vpc_instances.after_terminate(ctx, item)  # interfaces with DeleteOnTermination
-            await public_ips.release(ctx, iid)
             await remember_terminated(ctx, item)
+            going.append(iid)
         out.append(_change(item, SHUTTING_DOWN))
+    await public_ips.release(ctx, going)
     return {"TerminatingInstances": out}

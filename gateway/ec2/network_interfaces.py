@@ -551,7 +551,7 @@ async def associate_address(ctx: RequestContext, p: dict[str, Any], address: dic
             raise errors.ResourceAlreadyAssociated(f"The address {address['_AllocationId']} is already associated")
         with backend_errors("elastic-ip", address["PublicIp"]):
             await c.disassociate_address(address["_BackendId"])
-    await public_ips.replace(ctx, port_id=item["_Port"].id)
+    await public_ips.release(ctx, port_id=item["_Port"].id)  # an elastic IP replaces a public address
     try:
         with backend_errors("elastic-ip", address["PublicIp"]):
             await net.associate_address(address["_BackendId"], item["_Port"].id, ip or item.get("PrivateIpAddress"))

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Sequence
 
 from backends import base
 from backends.compute import Compute, ServerState
@@ -29,10 +29,11 @@ log = logging.getLogger("cloudgate.ec2.public_ips")
 _GONE = (ServerState.DELETING, ServerState.DELETED, ServerState.ERROR)
 
 
-async def _mark(ctx: RequestContext, address_id: str, iid: str, domain: str) -> str:
+async def _mark(ctx: RequestContext, address_id: str, iid: str, port_id: str | None) -> str:
     alloc = await ec2_id(ctx, "elastic-ip", address_id)
     assert alloc is not None
-    await ctx.gateway.store.put(NS_ADDRESS, f"{account(ctx)}/{alloc}", {"domain": domain, "launch": iid})
+    await ctx.gateway.store.put(NS_ADDRESS, f"{account(ctx)}/{alloc}", {
+        "domain": "vpc" if port_id else "standard", "launch": iid, "port": port_id})
     return alloc
 
 
@@ -41,7 +42,7 @@ async def give(ctx: RequestContext, iid: str, *, server_id: str | None = None, p
     before it is attached, so a TerminateInstances meanwhile finds it and releases it."""
     c = await compute(ctx)
     addr = await c.allocate_address()
-    alloc = await _mark(ctx, addr.id, iid, "vpc" if port_id else "standard")
+    alloc = await _mark(ctx, addr.id, iid, port_id)
     try:
         if port_id:
             from .vpc_common import network
@@ -94,16 +95,15 @@ async def _attach_when_ready(ctx: RequestContext, pending: dict[str, str], secon
         log.warning("public addresses: %d server(s) had no port within %.0f s", len(pending), seconds)
 
 
-async def _launch_records(ctx: RequestContext) -> dict[str, dict[str, Any]]:
-    prefix = f"{account(ctx)}/"
-    return {k[len(prefix):]: v for k, v in await ctx.gateway.store.scan(NS_ADDRESS, prefix) if v.get("launch")}
-
-
-async def release(ctx: RequestContext, iid: str) -> None:
-    """The instance is going: its public address goes too (elastic IPs stay)."""
+async def release(ctx: RequestContext, iids: Sequence[str] = (), *, port_id: str | None = None) -> None:
+    """Release the public addresses of these instances (they are going, or an elastic IP replaces the
+    address: one floating address per private address, and AWS releases the public IP the same way), or the
+    one on this port. Found from the records alone: no listing of the cloud's addresses."""
     from .common import resolve
 
-    mine = [alloc for alloc, rec in (await _launch_records(ctx)).items() if rec["launch"] == iid]
+    wanted, prefix = set(iids), f"{account(ctx)}/"
+    mine = [k[len(prefix):] for k, rec in await ctx.gateway.store.scan(NS_ADDRESS, prefix)
+            if rec.get("launch") and (rec["launch"] in wanted or (port_id and rec.get("port") == port_id))]
     if not mine:
         return
     c = await compute(ctx)
@@ -111,20 +111,3 @@ async def release(ctx: RequestContext, iid: str) -> None:
         with contextlib.suppress(base.BackendError, errors.AwsError):  # already gone: only the record is left
             await c.release_address(await resolve(ctx, "elastic-ip", alloc))
         await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
-
-
-async def replace(ctx: RequestContext, *, server_id: str | None = None, port_id: str | None = None) -> None:
-    """An elastic IP is about to go to this server or port: the public address it holds goes first (one
-    floating address per private address; AWS releases the public IP the same way)."""
-    records = await _launch_records(ctx)
-    if not records:
-        return
-    c = await compute(ctx)
-    for addr in await c.list_addresses():
-        if not ((server_id and addr.server_id == server_id) or (port_id and addr.port_id == port_id)):
-            continue
-        alloc = await ec2_id(ctx, "elastic-ip", addr.id)
-        if alloc in records:
-            with contextlib.suppress(base.NotFound):
-                await c.release_address(addr.id)
-            await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
