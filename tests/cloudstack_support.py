@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aiohttp import web
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
@@ -26,7 +24,7 @@ from backends.cloudstack.backend import SimulatedCloudStackBackend
 from backends.cloudstack.simulator import Simulator
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
-from tests.server import free_port
+from tests.server import serve_app
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "shared" / "contracts" / "cloudstack"
 REGION = "us-east-1"
@@ -70,21 +68,9 @@ def cs_gateway(*, job_delay: float = 0.05, job_deadline: float = 5.0, retention:
         "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
         "backend": {"type": "cloudstack-sim", "options": {"job_delay": job_delay, "job_deadline": job_deadline,
                                                           "timeout": 10}}}, "cloudstack-tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield CsGateway(f"http://127.0.0.1:{port}", app, loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(app) as (endpoint, loop):
+        yield CsGateway(endpoint, app, loop)
 
 
 def error_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, int]:

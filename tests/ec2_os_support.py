@@ -13,7 +13,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
-from tests.server import free_port
+from tests.server import serve_app
 
 
 def gateway_config(env: dict[str, Any], *, retention: int = 3600) -> dict[str, Any]:
@@ -76,26 +75,13 @@ class Gateway:
 
 @contextlib.contextmanager
 def devcloud_gateway(env: dict[str, Any], *, retention: int = 3600) -> Iterator[Gateway]:
-    from aiohttp import web
 
     config = parse_config(gateway_config(env, retention=retention), "ec2-openstack-tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    gw = Gateway(f"http://127.0.0.1:{port}", env, app, loop)
-    gw.backend.http.observers.append(lambda method, url, status: gw.calls.append((method, url, status)))
-    try:
+    with serve_app(app) as (endpoint, loop):
+        gw = Gateway(endpoint, env, app, loop)
+        gw.backend.http.observers.append(lambda method, url, status: gw.calls.append((method, url, status)))
         yield gw
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def poll(probe: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float = 120, interval: float = 1.0,

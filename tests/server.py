@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,25 +50,32 @@ def wait_healthy(endpoint: str, timeout: float = 30.0) -> None:
 
 
 @contextlib.contextmanager
-def in_process(config: Config | None = None, registry: Registry | None = None) -> Iterator[str]:
-    """The app on its own event loop in a thread; yields the endpoint URL."""
+def serve_app(app: Any) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """An aiohttp app on 127.0.0.1 (a free port) on its own event loop in a thread; yields (endpoint, loop)
+    and always stops it."""
     from aiohttp import web
 
-    config = config or parse_config(BASE_CONFIG, "tests")
     loop = asyncio.new_event_loop()
     port = free_port()
-    runner = web.AppRunner(create_app(config, registry=registry), access_log=None)
+    runner = web.AppRunner(app, access_log=None)
     loop.run_until_complete(runner.setup())
     loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", loop
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)  # slow under load
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+@contextlib.contextmanager
+def in_process(config: Config | None = None, registry: Registry | None = None) -> Iterator[str]:
+    """The app on its own event loop in a thread; yields the endpoint URL."""
+    with serve_app(create_app(config or parse_config(BASE_CONFIG, "tests"), registry=registry)) as (endpoint, _):
+        yield endpoint
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ deleted once its last snapshot is gone (gateway/ec2/deferred_volumes.py)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from gateway.config import parse_config
 from gateway.ec2 import deferred_volumes
 from gateway.ec2.common import NS_VOLUME_DELETED
 from gateway.ec2.ids import derive
-from tests.server import free_port
+from tests.server import serve_app
 from tests.test_ec2_handlers import A, B, FakeBackend, FakeCompute, World, _client, _launch, error
 
 NF = ("InvalidVolume.NotFound", 400)
@@ -104,21 +103,9 @@ def cloud() -> Iterator[Cloud]:
         "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
         "auth": {"static": [{"access_key": ak, "secret_key": sk, "account_id": acct}
                             for ak, sk, acct in (A, B)]}}, "tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
     app = create_app(config, backend=backend)
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield Cloud(f"http://127.0.0.1:{port}", backend, app, loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(app) as (endpoint, loop):
+        yield Cloud(endpoint, backend, app, loop)
 
 
 def _bid(world: World, vid: str) -> str:

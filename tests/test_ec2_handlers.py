@@ -9,17 +9,14 @@ devcloud suite.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
-import threading
 import uuid
 from dataclasses import dataclass, field, replace
 
 import boto3
 import botocore.config
 import pytest
-from aiohttp import web
 from botocore.exceptions import ClientError
 
 import gateway.ec2  # noqa: F401 - registers the EC2 handlers
@@ -44,7 +41,7 @@ from backends.compute import (
 )
 from gateway.app import create_app
 from gateway.config import parse_config
-from tests.server import free_port
+from tests.server import serve_app
 
 A = ("AKIDTENANTA", "secret-a", "111111111111")
 B = ("AKIDTENANTB", "secret-b", "222222222222")
@@ -370,20 +367,8 @@ def cloud():
         "ec2": {"terminated_retention_seconds": 3600},
         "auth": {"static": [{"access_key": ak, "secret_key": sk, "account_id": acct, "display_name": ak}
                             for ak, sk, acct in (A, B)]}}, "tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
-    runner = web.AppRunner(create_app(config, backend=backend), access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", backend.world
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(create_app(config, backend=backend)) as (endpoint, loop):
+        yield endpoint, backend.world
 
 
 def _client(endpoint: str, creds: tuple[str, str, str]):

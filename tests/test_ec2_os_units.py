@@ -3,12 +3,9 @@ name AttachVolume echoes when the cloud picks its own, and ExecutableUsers for i
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 
 import pytest
-from aiohttp import web
 
 from backends.compute import Attachment, ServerState
 from backends.openstack import mapping as m
@@ -16,7 +13,7 @@ from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.ec2.block_devices import attached_device
 from gateway.ec2.images import _executable_by
-from tests.server import free_port
+from tests.server import serve_app
 from tests.test_ec2_handlers import A, FakeBackend, FakeCompute, _client, _launch
 
 
@@ -89,20 +86,8 @@ def nova_like() -> Iterator[str]:
     config = parse_config({
         "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
         "auth": {"static": [{"access_key": A[0], "secret_key": A[1], "account_id": A[2]}]}}, "tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
-    runner = web.AppRunner(create_app(config, backend=NovaLikeBackend()), access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(create_app(config, backend=NovaLikeBackend())) as (endpoint, loop):
+        yield endpoint
 
 
 def test_attach_volume_echoes_the_requested_device_everywhere(nova_like):

@@ -9,21 +9,18 @@ cloud can prove. Tenant b; every test removes what it made.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from aiohttp import web
-
 from backends.openstack import vpc_mapping as vm
 from gateway.app import create_app
 from gateway.config import parse_config
 from tests.ec2_os_support import Gateway, error_of, gateway_config, quietly, terminate_and_wait
 from tests.openstack_env import openstack_env_fixture, principal  # noqa: F401 - fixture
-from tests.server import free_port
+from tests.server import serve_app
 
 TENANT = "b"
 
@@ -34,21 +31,9 @@ def vpc_gateway(env: dict[str, Any], *, default_vpc: bool) -> Iterator[Gateway]:
     doc = gateway_config(env)
     doc["ec2"]["default_vpc"] = default_vpc
     config = parse_config(doc, "ec2-vpc-openstack-tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield Gateway(f"http://127.0.0.1:{port}", env, app, loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(app) as (endpoint, loop):
+        yield Gateway(endpoint, env, app, loop)
 
 
 def network_of(gw: Gateway) -> Any:

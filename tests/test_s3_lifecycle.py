@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 
 import pytest
-from aiohttp import web
 
 from gateway.protocol import errors
 from gateway.s3.lifecycle import earliest_expiry, next_midnight, validate_configuration
 
 from .s3cfg_support import assert_error
-from .server import free_port
+from .server import serve_app
 
 UTC = dt.UTC
 
@@ -180,19 +178,8 @@ def sweeping_gateway(swift_endpoint) -> Iterator[_Served]:
     cfg = gateway_config(swift_endpoint)
     cfg["s3"] = {**cfg.get("s3", {}), "lifecycle_interval_seconds": 0}  # passes are run by the tests
     app = create_app(parse_config(cfg, "test_s3_lifecycle"))
-    loop, port = asyncio.new_event_loop(), free_port()
-    runner = web.AppRunner(app, access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield _Served(f"http://127.0.0.1:{port}", app[GATEWAY_KEY], loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(app) as (endpoint, loop):
+        yield _Served(endpoint, app[GATEWAY_KEY], loop)
 
 
 @pytest.fixture

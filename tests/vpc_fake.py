@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -19,14 +18,13 @@ from typing import Any
 
 import boto3
 import botocore.config
-from aiohttp import web
 
 from backends import base
 from backends.compute import ServerAddress, ServerSpec
 from backends.network import Network, NoFreeAddress, Port, PortSpec, Route, Subnet, Vpc
 from gateway.app import create_app
 from gateway.config import parse_config
-from tests.server import free_port
+from tests.server import serve_app
 from tests.test_ec2_handlers import A, B, FakeCompute, World
 
 
@@ -225,20 +223,8 @@ def fake_gateway(*, default_vpc: bool = False) -> Iterator[tuple[str, VpcFakeBac
         "ec2": {"terminated_retention_seconds": 3600, "default_vpc": default_vpc},
         "auth": {"static": [{"access_key": ak, "secret_key": sk, "account_id": acct, "display_name": ak}
                             for ak, sk, acct in (A, B)]}}, "vpc-tests")
-    loop = asyncio.new_event_loop()
-    port = free_port()
-    runner = web.AppRunner(create_app(config, backend=backend), access_log=None)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", backend
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
+    with serve_app(create_app(config, backend=backend)) as (endpoint, loop):
+        yield endpoint, backend
 
 
 def client(endpoint: str, creds: tuple[str, str, str] = A) -> Any:
