@@ -1,4 +1,7 @@
-"""`OpenStackBackend`: one configured OpenStack cloud (Keystone + Nova, Glance, Cinder, Neutron).
+"""`OpenStackBackend`: one configured OpenStack cloud (Keystone + Nova, Glance, Cinder, Neutron, Swift).
+
+Object storage is the caller's project account in the catalog's `object-store` (Swift with keystoneauth),
+reached with the caller's own token (object_store.py); a cloud without Swift answers Unavailable there.
 
 Options (`backend.options` in the gateway's YAML):
 
@@ -29,6 +32,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import aiohttp
+
 from backends import base
 from backends.compute import Compute
 from backends.network import Network
@@ -38,6 +43,9 @@ from .http import HttpClient
 from .keystone import KeystoneValidator, ServiceAuth
 from .network import OpenStackNetwork
 from .neutron import Neutron
+from .object_store import KeystoneObjectStores
+from .swift import SwiftClient
+from .swift_backend import open_client
 
 T = TypeVar("T")
 
@@ -70,6 +78,9 @@ class OpenStackBackend(base.Backend):
         self.validator: KeystoneValidator | None = KeystoneValidator(self.http, self.service_auth,
                                                                      secret_ttl=key_cache_ttl)
         self._cache: dict[Any, tuple[float, Any]] = {}
+        self.timeout, self.connect_timeout = timeout, connect_timeout
+        self._swift: tuple[aiohttp.ClientSession, SwiftClient] | None = None
+        self.object_stores = KeystoneObjectStores(interface=interface, region=region, forget=self._forget)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> OpenStackBackend:
@@ -103,6 +114,19 @@ class OpenStackBackend(base.Backend):
 
     async def close(self) -> None:
         await self.http.close()
+        if self._swift is not None:
+            await self._swift[0].close()
+            self._swift = None
+
+    def _forget(self, access_key: str) -> None:
+        if self.validator is not None:
+            self.validator.forget(access_key)
+
+    async def object_store(self, principal: Any) -> base.ObjectStore:
+        """The caller's project account in Swift, with the caller's own token (object_store.py)."""
+        if self._swift is None:
+            self._swift = open_client(self.timeout, self.connect_timeout)
+        return self.object_stores.store(self._swift[1], principal)
 
     def signature_validator(self) -> base.SignatureValidator | None:
         return self.validator
