@@ -147,6 +147,17 @@ NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "NoSuchCORSConfigura
 AccessForbidden = _error("AccessForbidden", "AccessForbidden", 403)
 NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "NoSuchLifecycleConfiguration", 404,
                                       "The lifecycle configuration does not exist")
+NoSuchWebsiteConfiguration = _error("NoSuchWebsiteConfiguration", "NoSuchWebsiteConfiguration", 404,
+                                    "The specified bucket does not have a website configuration")
+ReplicationConfigurationNotFoundError = _error(
+    "ReplicationConfigurationNotFoundError", "ReplicationConfigurationNotFoundError", 404,
+    "The replication configuration was not found")
+ServerSideEncryptionConfigurationNotFoundError = _error(
+    "ServerSideEncryptionConfigurationNotFoundError", "ServerSideEncryptionConfigurationNotFoundError", 404,
+    "The server side encryption configuration was not found")
+ObjectLockConfigurationNotFoundError = _error(
+    "ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFoundError", 404,
+    "Object Lock configuration does not exist for this bucket")
 
 
 # ---- S3 multipart uploads -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401 - registers the handlers
     acl,
+    bucket_features,
     buckets,
     copy,
     cors,
