@@ -71,6 +71,8 @@ SignatureDoesNotMatch = _error(
     "Check your key and signing method.")
 RequestTimeTooSkewed = _error("RequestTimeTooSkewed", "RequestTimeTooSkewed", 403,
                               "The difference between the request time and the current time is too large.")
+ExpiredToken = _error("ExpiredToken", "ExpiredToken", 400, "The provided token has expired.")
+InvalidToken = _error("InvalidToken", "InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
 AuthorizationHeaderMalformed = _error("AuthorizationHeaderMalformed", "AuthorizationHeaderMalformed", 400,
                                       "The authorization header is malformed.")
 AuthorizationQueryParametersError = _error("AuthorizationQueryParametersError",
