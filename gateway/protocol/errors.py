@@ -162,6 +162,15 @@ ObjectLockConfigurationNotFoundError = _error(
     "Object Lock configuration does not exist for this bucket")
 
 
+# ---- STS and IAM (awsQuery) ------------------------------------------------------------------------
+ValidationError = _error("ValidationError", "ValidationError", 400)
+NoSuchEntity = _error("NoSuchEntity", "NoSuchEntity", 404)
+InvalidClientTokenId = _error("InvalidClientTokenId", "InvalidClientTokenId", 403,
+                              "The security token included in the request is invalid.")
+# S3's ExpiredToken (above) is the code's first class; STS says it in its own words
+ExpiredTokenQuery = _error("ExpiredTokenQuery", "ExpiredToken", 400,
+                           "The security token included in the request is expired")
+
 # ---- S3 multipart uploads -------------------------------------------------------------------------
 InvalidPart = _error("InvalidPart", "InvalidPart", 400,
                      "One or more of the specified parts could not be found.  The part may not have been "
