@@ -23,8 +23,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE=${SWIFT_STATE_DIR:-$ROOT/.devcloud/swift}
-VENV=${SWIFT_VENV:-$ROOT/.devcloud/swift-venv}
+# Physical paths: processes are recognised by their state dir in their command line, so a checkout that
+# reaches the same state through a symlink (a git worktree sharing .devcloud) must name it the same way.
+STATE=$(realpath -m "${SWIFT_STATE_DIR:-$ROOT/.devcloud/swift}")
+VENV=$(realpath -m "${SWIFT_VENV:-$ROOT/.devcloud/swift-venv}")
 SWIFT_VERSION=${SWIFT_VERSION:-2.38.3}
 PROXY_PORT=${SWIFT_PROXY_PORT:-18080}
 ACCT_PORT=$((PROXY_PORT + 1)); CONT_PORT=$((PROXY_PORT + 2)); OBJ_PORT=$((PROXY_PORT + 3))

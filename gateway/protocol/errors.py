@@ -149,6 +149,10 @@ NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "NoSuchCORSConfigura
 AccessForbidden = _error("AccessForbidden", "AccessForbidden", 403)
 NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "NoSuchLifecycleConfiguration", 404,
                                       "The lifecycle configuration does not exist")
+InvalidBucketState = _error("InvalidBucketState", "InvalidBucketState", 409,
+                            "The request is not valid with the current state of the bucket.")
+NoSuchObjectLockConfiguration = _error("NoSuchObjectLockConfiguration", "NoSuchObjectLockConfiguration", 404,
+                                       "The specified object does not have a ObjectLock configuration")
 NoSuchWebsiteConfiguration = _error("NoSuchWebsiteConfiguration", "NoSuchWebsiteConfiguration", 404,
                                     "The specified bucket does not have a website configuration")
 ReplicationConfigurationNotFoundError = _error(

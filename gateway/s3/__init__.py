@@ -11,6 +11,7 @@ from . import (  # noqa: F401 - registers the handlers
     listing,
     multipart,
     multipart_copy,
+    object_lock,
     objects,
     tagging,
     versioning,

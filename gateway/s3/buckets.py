@@ -22,7 +22,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, names
+from . import acl, names, object_lock
 from .common import (
     NS_BUCKET_CONFIG,
     NS_BUCKET_OWNER,
@@ -103,9 +103,6 @@ def _owner_of(value: Any) -> str | None:
 
 def _check_create_options(ctx: RequestContext) -> None:
     p = ctx.params
-    if p.get("ObjectLockEnabledForBucket"):
-        raise errors.S3NotImplemented("Object Lock is not supported by this gateway.",
-                                      Header="x-amz-bucket-object-lock-enabled")
     ownership = p.get("ObjectOwnership")
     if ownership is not None:
         if ownership not in ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"):
@@ -155,6 +152,8 @@ async def create_bucket(ctx: RequestContext) -> dict:
     elif here != US_EAST_1:
         raise errors.BucketAlreadyOwnedByYou(BucketName=bucket)
     await set_bucket_config(ctx, bucket, "acl", acl_doc)
+    if ctx.params.get("ObjectLockEnabledForBucket"):
+        await object_lock.enable(ctx, bucket)
     return {"Location": f"/{bucket}"}
 
 
@@ -228,6 +227,7 @@ async def _forget_bucket_state(ctx: RequestContext, bucket: str, keep_owner: boo
     state = ctx.gateway.store
     await state.delete_prefix(NS_BUCKET_CONFIG, f"{bucket}/")
     await state.delete_prefix(NS_OBJECT_EXTRA, f"{bucket}/")
+    await state.delete_prefix(object_lock.NS_OBJECT_LOCK, f"{bucket}/")
     if not keep_owner:
         await state.delete(NS_BUCKET_OWNER, bucket)
 
