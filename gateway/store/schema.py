@@ -37,4 +37,4 @@ assert all(max(v for v, _ in m) == LATEST for m in MIGRATIONS.values()), "every 
 
 # The PostgreSQL advisory lock id and the MariaDB lock name migrations hold.
 PG_LOCK_ID = 0x636C6F7564676174  # "cloudgat"
-MYSQL_LOCK_NAME = "cloudgate-schema-migrations"
+MYSQL_LOCK_NAME = "cloudgate-migrate:"  # + the database name (GET_LOCK is server-wide)
