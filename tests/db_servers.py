@@ -90,11 +90,12 @@ class Postgres:
 
     def start(self) -> None:
         log = self.dir / "log"
-        self.proc = subprocess.Popen(
-            [self.bin / "postgres", "-D", self.dir / "data", "-p", str(self.port), "-k", self.dir,
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=32MB"],
-            user=self.user, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [self.bin / "postgres", "-D", self.dir / "data", "-p", str(self.port), "-k", self.dir,
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=32MB"],
+                user=self.user, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         _wait(self.proc, lambda: subprocess.run(
             [self.bin / "pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode == 0,
             log, "postgres")
@@ -128,13 +129,14 @@ class Mariadb:
 
     def start(self) -> None:
         log = self.dir / "log"
-        self.proc = subprocess.Popen(
-            [self.mariadbd, "--no-defaults", f"--datadir={self.dir / 'data'}", f"--socket={self.sock}",
-             f"--pid-file={self.dir / 'pid'}", f"--user={self.user}", "--skip-networking",
-             "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-             "--innodb-flush-log-at-trx-commit=0", "--performance-schema=OFF", "--skip-log-bin",
-             "--max-connections=300", "--max-allowed-packet=64M", "--character-set-server=utf8mb4"],
-            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [self.mariadbd, "--no-defaults", f"--datadir={self.dir / 'data'}", f"--socket={self.sock}",
+                 f"--pid-file={self.dir / 'pid'}", f"--user={self.user}", "--skip-networking",
+                 "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
+                 "--innodb-flush-log-at-trx-commit=0", "--performance-schema=OFF", "--skip-log-bin",
+                 "--max-connections=300", "--max-allowed-packet=64M", "--character-set-server=utf8mb4"],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         _wait(self.proc, self._answers, log, "mariadbd")
 
     def _answers(self) -> bool:

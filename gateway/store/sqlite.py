@@ -65,9 +65,9 @@ class SqliteStore(Store):
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL waits for another opener too
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
             self._applied = _migrate(db)
             self._db = db
         return self._db
