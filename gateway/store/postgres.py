@@ -72,7 +72,7 @@ class PostgresStore(Store):
                 async with asyncio.timeout(self.timeout), pool.acquire() as conn:
                     return await fn(conn)
             except _DOWN as e:
-                pool.expire_connections()  # the server restarted or is gone: none of them is any good
+                await pool.expire_connections()  # the server restarted or is gone: none of them is any good
                 if read and attempt == 1 and not isinstance(e, TimeoutError):
                     continue
                 raise StoreUnavailable(f"state database: {type(e).__name__}: {e}") from None
