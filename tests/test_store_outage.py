@@ -161,3 +161,57 @@ async def test_the_pool_stays_within_its_size(db):
         assert await _kill_other_connections(kind, server, url) <= 3
     finally:
         await s.close()
+
+
+@pytest.fixture
+def outage_gateway(request, tmp_path):
+    """A gateway whose state is on the private PostgreSQL, with one EC2 and one S3 handler that read it."""
+    import copy
+
+    from gateway.config import parse_config
+    from gateway.registry import Registry
+    from tests.server import BASE_CONFIG, in_process
+
+    server = request.getfixturevalue("pg_server")
+    url = asyncio.run(new_database(request, "postgresql", tmp_path))
+    reg = Registry()
+
+    @reg.register("ec2", "DescribeRegions")
+    async def regions(ctx):
+        name = await ctx.gateway.store.get("test", "region")
+        return {"Regions": [{"RegionName": name or "none"}]}
+
+    @reg.register("s3", "ListBuckets")
+    async def buckets(ctx):
+        await ctx.gateway.store.scan("test")
+        return {"Buckets": []}
+
+    raw = copy.deepcopy(BASE_CONFIG)
+    raw["state"] = {"url": url, "timeout_seconds": 1, "connect_timeout_seconds": 1}
+    with in_process(parse_config(raw, "tests"), registry=reg) as endpoint:
+        yield server, endpoint
+
+
+def test_the_pipeline_answers_503_service_unavailable_while_the_database_is_down(outage_gateway):
+    import boto3
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import ClientError
+
+    from tests.server import AK, SK
+
+    server, endpoint = outage_gateway
+    no_retry = BotoConfig(retries={"max_attempts": 1, "mode": "standard"})
+    ec2, s3 = (boto3.client(svc, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=AK,
+                            aws_secret_access_key=SK, config=no_retry) for svc in ("ec2", "s3"))
+    assert ec2.describe_regions()["Regions"] == [{"RegionName": "none"}]
+    server.stop()
+    try:
+        for call in (ec2.describe_regions, s3.list_buckets):
+            with pytest.raises(ClientError) as e:
+                call()
+            err = e.value.response
+            assert (err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]) == ("ServiceUnavailable", 503)
+    finally:
+        server.start()
+    assert ec2.describe_regions()["Regions"] == [{"RegionName": "none"}]  # recovered by itself
+    assert s3.list_buckets()["Buckets"] == []
