@@ -227,8 +227,10 @@ async def _migrate(pool: Any) -> list[int]:
         if got != 1:
             raise TimeoutError("another process holds the schema migration lock")
         try:
+            await cur.execute("SET SESSION sql_notes=0")  # "already exists" is the normal case, not news
             await cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY,"
                               " applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB")
+            await cur.execute("SET SESSION sql_notes=1")
             await cur.execute("SELECT version FROM schema_migrations")
             done = {r[0] for r in await cur.fetchall()}
             for version, statements in MIGRATIONS["mysql"]:
