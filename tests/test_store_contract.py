@@ -81,6 +81,19 @@ async def test_scan_is_prefix_exact_case_sensitive_and_code_point_ordered(store)
     assert await store.get("other", "a/0") == "elsewhere"
 
 
+async def test_keys_with_nul_separators(store):
+    """The S3 namespaces separate key and version / upload id with NUL (s3/common.py, multipart_state.py)."""
+    keys = ["b/k\0null", "b/k\0v2", "b/k/x\0null", "b/k\x01", "b/\0"]
+    for key in keys:
+        await store.put("ns", key, key)
+    assert await store.get("ns", "b/k\0v2") == "b/k\0v2"
+    assert [k for k, _ in await store.scan("ns", "b/k\0")] == ["b/k\0null", "b/k\0v2"]
+    assert [k for k, _ in await store.scan("ns", "b/")] == sorted(keys)
+    assert await store.put_if_absent("ns", "b/k\0null", 0) == "b/k\0null"
+    assert await store.delete_prefix("ns", "b/k\0") == 2
+    assert await store.delete("ns", "b/\0") is True
+
+
 async def test_large_values_and_long_keys(store):
     big = {"blob": "x" * (2 << 20), "list": list(range(20_000))}
     await store.put("ns", "big", big)
@@ -161,7 +174,8 @@ async def test_migrations_apply_once_when_two_replicas_start_together(request, s
 
 SAMPLE = [("ec2:id", "i-0123456789abcdef0", {"os": "9f1c", "n": 1}), ("ec2:token", "acct/tok%_\u00e9", "r-1"),
           ("s3:bucket-owner", "bkt", "123456789012"), ("s3:bucket-config", "bkt/lifecycle", {"Rules": []}),
-          ("tags", "vol-1", {"Name": "x\ny\u4e2d"}), ("z", "\U0001f600", 0)]
+          ("tags", "vol-1", {"Name": "x\ny\u4e2d"}), ("s3:object-extra", "bkt/key\0null", {"tags": {}}),
+          ("z", "\U0001f600", 0)]
 
 
 @pytest.mark.parametrize("via", ["sqlite", "postgresql", "mysql"])

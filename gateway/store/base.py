@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import asyncio
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -11,6 +13,18 @@ from backends.base import Unavailable
 # An `update` retries its compare-and-set this many times before giving up: contention on one key this
 # long means something is wrong, and the caller answers 503 (retryable) rather than spin.
 UPDATE_ATTEMPTS = 20
+UPDATE_BACKOFF_SECONDS = 0.002  # × attempts lost so far (up to 10): 20 attempts wait ≤ 0.3 s in all
+
+
+def utf8(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def byte_successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string above every string starting with `prefix` (None: no bound): an exact
+    upper bound for a prefix range scan over UTF-8 keys, with no LIKE and no escaping."""
+    p = prefix.rstrip(b"\xff")
+    return p[:-1] + bytes([p[-1] + 1]) if p else None
 
 
 class StoreUnavailable(Unavailable):
@@ -66,7 +80,9 @@ class Store(abc.ABC):
                      attempts: int = UPDATE_ATTEMPTS) -> Any | None:
         """Read-modify-write, atomic across replicas: `fn(current or None)` returns the new value (None
         deletes). Retried on a lost compare-and-set, so `fn` must be pure. Returns what was written."""
-        for _ in range(attempts):
+        for attempt in range(attempts):
+            if attempt:  # lost a race: step aside a little, at random, so contenders spread out
+                await asyncio.sleep(random.uniform(0, UPDATE_BACKOFF_SECONDS * min(attempt, 10)))
             current, version = await self.get_versioned(ns, key)
             new = fn(current)
             if new is None:

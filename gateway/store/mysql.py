@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import asyncmy
 from asyncmy.errors import InterfaceError, InternalError, OperationalError
 
-from .base import Store, StoreUnavailable
+from .base import Store, StoreUnavailable, byte_successor, utf8
 from .schema import MIGRATIONS, MYSQL_LOCK_NAME
 
 T = TypeVar("T")
@@ -31,14 +31,7 @@ _DOWN = (OSError, TimeoutError, OperationalError, InterfaceError, InternalError)
 MIGRATION_LOCK_SECONDS = 120
 
 
-def _b(text: str) -> bytes:
-    return text.encode("utf-8")
-
-
-def byte_successor(prefix: bytes) -> bytes | None:
-    """The smallest byte string above every string starting with `prefix` (None: no bound)."""
-    p = prefix.rstrip(b"\xff")
-    return p[:-1] + bytes([p[-1] + 1]) if p else None
+_b = utf8
 
 
 def parse_url(url: str) -> dict[str, Any]:

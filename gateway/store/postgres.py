@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from .base import Store, StoreUnavailable
+from .base import Store, StoreUnavailable, byte_successor, utf8
 from .schema import MIGRATIONS, PG_LOCK_ID
 
 T = TypeVar("T")
@@ -28,10 +28,7 @@ _DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.Interfa
 MIGRATION_LOCK_SECONDS = 120.0  # another replica migrating holds the lock this long at most
 
 
-def upper_bound(prefix: str) -> str | None:
-    """The smallest string above every key starting with `prefix` (None: no bound). A key holding
-    U+10FFFF right after the prefix falls outside: that code point is a noncharacter."""
-    return prefix + "\U0010ffff" if prefix else None
+_b = utf8
 
 
 class PostgresStore(Store):
@@ -84,7 +81,7 @@ class PostgresStore(Store):
         return list(self._applied)
 
     async def get(self, ns: str, key: str) -> Any | None:
-        text = await self._call(lambda c: c.fetchval("SELECT value FROM kv WHERE ns=$1 AND key=$2", ns, key),
+        text = await self._call(lambda c: c.fetchval("SELECT value FROM kv WHERE ns=$1 AND key=$2", ns, _b(key)),
                                 read=True)
         return None if text is None else json.loads(text)
 
@@ -92,69 +89,71 @@ class PostgresStore(Store):
         text = json.dumps(value)
         await self._call(lambda c: c.execute(
             "INSERT INTO kv(ns, key, value) VALUES ($1, $2, $3) "
-            "ON CONFLICT (ns, key) DO UPDATE SET value=EXCLUDED.value, version=kv.version+1", ns, key, text))
+            "ON CONFLICT (ns, key) DO UPDATE SET value=EXCLUDED.value, version=kv.version+1", ns, _b(key), text))
 
     async def put_if_absent(self, ns: str, key: str, value: Any) -> Any | None:
-        text = json.dumps(value)
+        text, k = json.dumps(value), _b(key)
 
         async def q(c: asyncpg.Connection) -> Any | None:
             for _ in range(10):  # the row may be deleted between our INSERT and our SELECT
                 status = await c.execute("INSERT INTO kv(ns, key, value) VALUES ($1, $2, $3) "
-                                         "ON CONFLICT DO NOTHING", ns, key, text)
+                                         "ON CONFLICT DO NOTHING", ns, k, text)
                 if status == "INSERT 0 1":
                     return None
                 # A new statement: READ COMMITTED sees the row the INSERT collided with.
-                current = await c.fetchval("SELECT value FROM kv WHERE ns=$1 AND key=$2", ns, key)
+                current = await c.fetchval("SELECT value FROM kv WHERE ns=$1 AND key=$2", ns, _b(key))
                 if current is not None:
                     return json.loads(current)
             raise StoreUnavailable(f"state {ns}/{key}: inserted and deleted under us repeatedly")
         return await self._call(q)
 
     async def delete(self, ns: str, key: str) -> bool:
-        status = await self._call(lambda c: c.execute("DELETE FROM kv WHERE ns=$1 AND key=$2", ns, key))
+        status = await self._call(lambda c: c.execute("DELETE FROM kv WHERE ns=$1 AND key=$2", ns, _b(key)))
         return status != "DELETE 0"
 
     async def scan(self, ns: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, Any]]:
+        low = _b(prefix)
         rows = await self._call(lambda c: c.fetch(
-            "SELECT key, value FROM kv WHERE ns=$1 AND key>=$2 AND ($3::text IS NULL OR key<$3) "
-            "ORDER BY key LIMIT $4", ns, prefix, upper_bound(prefix), limit), read=True)
-        return [(k, json.loads(v)) for k, v in rows]
+            "SELECT key, value FROM kv WHERE ns=$1 AND key>=$2 AND ($3::bytea IS NULL OR key<$3) "
+            "ORDER BY key LIMIT $4", ns, low, byte_successor(low), limit), read=True)
+        return [(k.decode("utf-8"), json.loads(v)) for k, v in rows]
 
     async def delete_prefix(self, ns: str, prefix: str) -> int:
+        low = _b(prefix)
         status = await self._call(lambda c: c.execute(
-            "DELETE FROM kv WHERE ns=$1 AND key>=$2 AND ($3::text IS NULL OR key<$3)",
-            ns, prefix, upper_bound(prefix)))
+            "DELETE FROM kv WHERE ns=$1 AND key>=$2 AND ($3::bytea IS NULL OR key<$3)",
+            ns, low, byte_successor(low)))
         return int(status.rsplit(" ", 1)[1])
 
     async def get_versioned(self, ns: str, key: str) -> tuple[Any | None, int]:
         row = await self._call(lambda c: c.fetchrow(
-            "SELECT value, version FROM kv WHERE ns=$1 AND key=$2", ns, key), read=True)
+            "SELECT value, version FROM kv WHERE ns=$1 AND key=$2", ns, _b(key)), read=True)
         return (None, 0) if row is None else (json.loads(row[0]), row[1])
 
     async def put_if_version(self, ns: str, key: str, value: Any, version: int) -> bool:
         text = json.dumps(value)
         if version == 0:
             status = await self._call(lambda c: c.execute(
-                "INSERT INTO kv(ns, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", ns, key, text))
+                "INSERT INTO kv(ns, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", ns, _b(key), text))
             return status == "INSERT 0 1"
         status = await self._call(lambda c: c.execute(
             "UPDATE kv SET value=$3, version=version+1 WHERE ns=$1 AND key=$2 AND version=$4",
-            ns, key, text, version))
+            ns, _b(key), text, version))
         return status == "UPDATE 1"
 
     async def delete_if_version(self, ns: str, key: str, version: int) -> bool:
         status = await self._call(lambda c: c.execute(
-            "DELETE FROM kv WHERE ns=$1 AND key=$2 AND version=$3", ns, key, version))
+            "DELETE FROM kv WHERE ns=$1 AND key=$2 AND version=$3", ns, _b(key), version))
         return status == "DELETE 1"
 
     async def dump(self, batch: int = 1000) -> AsyncIterator[tuple[str, str, Any]]:
-        after = ("", "")
+        after: tuple[str, bytes] = ("", b"")
         while True:
             rows = await self._call(lambda c, a=after: c.fetch(
                 "SELECT ns, key, value FROM kv WHERE (ns, key) > ($1, $2) ORDER BY ns, key LIMIT $3",
                 *a, batch), read=True)
             for ns, key, value in rows:
-                yield ns, key, json.loads(value)
+                yield ns, key.decode("utf-8"), json.loads(value)
             if len(rows) < batch:
                 return
             after = (rows[-1][0], rows[-1][1])

@@ -6,7 +6,7 @@ GET_LOCK, SQLite a write transaction), so replicas starting together apply each 
 once released, is never edited: a change is a new version appended here, for every database.
 
 One table holds everything: kv(ns, key, value JSON text, version). Keys compare in code point order on
-every database (SQLite TEXT and PostgreSQL COLLATE "C" compare UTF-8 bytes; MariaDB stores VARBINARY).
+every database (SQLite TEXT compares UTF-8 bytes; PostgreSQL BYTEA and MariaDB VARBINARY hold them).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ MIGRATIONS: dict[str, list[tuple[int, list[str]]]] = {
         (2, ["ALTER TABLE kv ADD COLUMN version INTEGER NOT NULL DEFAULT 1"]),
     ],
     "postgresql": [
-        (1, ['CREATE TABLE kv (ns TEXT COLLATE "C" NOT NULL, key TEXT COLLATE "C" NOT NULL,'
+        # key BYTEA (UTF-8): gateway keys hold NUL separators, which PostgreSQL TEXT cannot store.
+        (1, ['CREATE TABLE kv (ns TEXT COLLATE "C" NOT NULL, key BYTEA NOT NULL,'
              ' value TEXT NOT NULL, PRIMARY KEY (ns, key))']),
         (2, ["ALTER TABLE kv ADD COLUMN version BIGINT NOT NULL DEFAULT 1"]),
     ],
