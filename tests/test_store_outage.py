@@ -84,7 +84,7 @@ async def _hold_row_lock(kind: str, server, url: str, key: str):
         conn = await asyncpg.connect(url)
         tx = conn.transaction()
         await tx.start()
-        await conn.execute("SELECT 1 FROM kv WHERE ns='ns' AND key=$1 FOR UPDATE", key)
+        await conn.execute("SELECT 1 FROM kv WHERE ns='ns' AND key=$1 FOR UPDATE", key.encode())
         return conn, tx.rollback
     conn = await asyncmy.connect(unix_socket=str(server.sock), user="root", database=url.split("/")[3].split("?")[0])
     cur = conn.cursor()

@@ -14,6 +14,7 @@ URL: mysql://user:password@host:port/database, or ?unix_socket=/path/to/socket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,13 +23,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import asyncmy
 from asyncmy.errors import InterfaceError, InternalError, OperationalError
 
-from .base import Store, StoreUnavailable, byte_successor, utf8
+from .base import Store, StoreContention, StoreUnavailable, byte_successor, utf8
 from .schema import MIGRATIONS, MYSQL_LOCK_NAME
 
 T = TypeVar("T")
 # OperationalError covers lost connections (2006/2013), refused connects (2003) and lock wait timeouts.
 _DOWN = (OSError, TimeoutError, OperationalError, InterfaceError, InternalError)
 MIGRATION_LOCK_SECONDS = 120
+ER_LOCK_DEADLOCK = 1213  # concurrent INSERT … ON DUPLICATE KEY on one key can deadlock on gap locks
+DEADLOCK_RETRIES = 3
 
 
 _b = utf8
@@ -80,7 +83,8 @@ class MysqlStore(Store):
 
     async def _call(self, fn: Callable[[Any], Awaitable[T]], read: bool = False) -> T:
         pool = await self._open()
-        for attempt in (1, 2):
+        retried_down = False
+        for _ in range(DEADLOCK_RETRIES + 1):
             conn = None
             try:
                 async with asyncio.timeout(self.timeout):
@@ -93,13 +97,18 @@ class MysqlStore(Store):
                 if conn is not None:
                     conn.close()  # in an unknown state: never back into the pool
                     pool.release(conn)
+                if isinstance(e, OperationalError) and e.args and e.args[0] == ER_LOCK_DEADLOCK:
+                    continue  # InnoDB rolled the statement back: nothing was applied, run it again
                 if not isinstance(e, _DOWN):
                     raise
-                await pool.clear()  # the idle ones likely died with it
-                if read and attempt == 1 and not isinstance(e, TimeoutError):
+                with contextlib.suppress(Exception, TimeoutError):
+                    async with asyncio.timeout(1):
+                        await pool.clear()  # the idle ones likely died with it
+                if read and not retried_down and not isinstance(e, TimeoutError):
+                    retried_down = True
                     continue
                 raise StoreUnavailable(f"state database: {type(e).__name__}: {e}") from None
-        raise AssertionError("unreachable")
+        raise StoreContention(f"state database: deadlocked {DEADLOCK_RETRIES + 1} times in a row")
 
     async def migrate(self) -> list[int]:
         await self._open()

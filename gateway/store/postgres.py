@@ -18,13 +18,15 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from .base import Store, StoreUnavailable, byte_successor, utf8
+from .base import Store, StoreContention, StoreUnavailable, byte_successor, utf8
 from .schema import MIGRATIONS, PG_LOCK_ID
 
 T = TypeVar("T")
 # Errors that say "the database is not answering", not "the statement is wrong".
 _DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
          asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError)
+_RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+DEADLOCK_RETRIES = 3
 MIGRATION_LOCK_SECONDS = 120.0  # another replica migrating holds the lock this long at most
 
 
@@ -65,16 +67,20 @@ class PostgresStore(Store):
 
     async def _call(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], read: bool = False) -> T:
         pool = await self._open()
-        for attempt in (1, 2):
+        retried_down = False
+        for _ in range(DEADLOCK_RETRIES + 1):
             try:
                 async with asyncio.timeout(self.timeout), pool.acquire() as conn:
                     return await fn(conn)
+            except _RETRY:
+                continue  # the statement was rolled back: nothing was applied, run it again
             except _DOWN as e:
                 await pool.expire_connections()  # the server restarted or is gone: none of them is any good
-                if read and attempt == 1 and not isinstance(e, TimeoutError):
+                if read and not retried_down and not isinstance(e, TimeoutError):
+                    retried_down = True
                     continue
                 raise StoreUnavailable(f"state database: {type(e).__name__}: {e}") from None
-        raise AssertionError("unreachable")
+        raise StoreContention(f"state database: deadlocked {DEADLOCK_RETRIES + 1} times in a row")
 
     async def migrate(self) -> list[int]:
         await self._open()
