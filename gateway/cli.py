@@ -49,17 +49,35 @@ def main(argv: list[str] | None = None) -> int:
                                                    if v is not None})
     config = dataclasses.replace(config, listen=listen)
     setup_logging(config.logging)
+    log = logging.getLogger("cloudgate")
+    asyncio.run(_migrate_at_start(config, log))
 
     from .app import create_app  # imported late: loading botocore's models is the slow part of start-up
 
     app = create_app(config)
-    log = logging.getLogger("cloudgate")
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
     web.run_app(app, host=listen.host, port=listen.port, print=None, access_log=None,
                 shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=True)
     return 0
+
+
+async def _migrate_at_start(config: Config, log: logging.Logger) -> None:
+    """Bring the state schema up to date before listening (under the database's lock, so replicas
+    starting together apply it once). A database down at start is no reason not to start: the store
+    migrates when it first opens, and requests answer 503 until then."""
+    from .store import StoreUnavailable, open_store
+
+    store = open_store(config.state.url, **config.state.store_options())
+    try:
+        applied = await store.migrate()
+        if applied:
+            log.info("state schema migrated", extra={"fields": {"versions": applied}})
+    except StoreUnavailable as e:
+        log.warning("state database unreachable at start", extra={"fields": {"error": str(e)}})
+    finally:
+        await store.close()
 
 
 async def _state(config: Config, action: str, url: str, path: str | None) -> int:

@@ -74,3 +74,37 @@ def test_unreachable_database_and_bad_input_exit_1_with_the_reason(tmp_path, cap
     config = _config(tmp_path, f"sqlite:///{tmp_path}/s.db")
     assert main(["state", "import", "--config", config, "--file", str(bad)]) == 1
     assert "line 1: not an exported record" in capsys.readouterr().err
+
+
+def test_two_replicas_starting_together_migrate_once(request, tmp_path):
+    """Two real `cloudgate serve` processes on one fresh PostgreSQL database, started at the same moment:
+    both come up, and each schema version is applied by exactly one of them (their logs say which)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.server import BASE_CONFIG, ROOT, free_port, wait_healthy
+
+    url = asyncio.run(new_database(request, "postgresql", tmp_path))
+    path = tmp_path / "gw.yaml"
+    path.write_text(json.dumps({**BASE_CONFIG, "state": {"url": url}, "logging": {"level": "info"}}))
+    ports = [free_port(), free_port()]
+    procs = [subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
+                               "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"}) for port in ports]
+    try:
+        for port in ports:
+            wait_healthy(f"http://127.0.0.1:{port}", timeout=60)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        outputs = [proc.communicate(timeout=30)[0].decode() for proc in procs]
+    applied = []
+    for out in outputs:
+        for line in out.splitlines():
+            if "state schema migrated" in line:
+                applied += json.loads(line)["versions"]
+    assert sorted(applied) == [1, 2], outputs
