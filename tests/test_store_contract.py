@@ -204,3 +204,21 @@ async def test_import_refuses_a_malformed_line(store):
     with pytest.raises(ValueError, match="line 2"):
         await import_lines(store, io.StringIO('{"ns": "a", "key": "b", "value": 1}\n{"ns": "a"}\n'))
     assert await store.get("a", "b") == 1
+
+
+async def test_replicas_on_one_database_agree(store_url):
+    """Three store instances on one database (as three gateway replicas): one put_if_absent winner, no
+    lost CAS update, each one's writes seen by the others at once (none of them caches)."""
+    replicas = [open_test_store(store_url) for _ in range(3)]
+    try:
+        claims = await asyncio.gather(*(replicas[i % 3].put_if_absent("ns", "token", i) for i in range(30)))
+        assert claims.count(None) == 1
+        winner = claims.index(None)
+        assert all(c == winner for c in claims if c is not None)
+        incs = await asyncio.gather(*(replicas[i % 3].update("ns", "n", lambda n: (n or 0) + 1, attempts=500)
+                                      for i in range(24)))
+        assert sorted(incs) == list(range(1, 25))
+        assert [await r.get("ns", "n") for r in replicas] == [24, 24, 24]
+    finally:
+        for r in replicas:
+            await r.close()
