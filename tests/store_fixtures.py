@@ -19,24 +19,34 @@ TIMEOUT, CONNECT_TIMEOUT = 2.0, 2.0
 _names = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def pg_server():
-    server = Postgres()
+# Each test module that uses these fixtures registers them anew (pytest scopes a fixture's cache to its
+# definition): one server per kind is shared through this cache, and stopped by the module that started it,
+# at the end of the session.
+_running: dict[type, Postgres | Mariadb] = {}
+
+
+def _server(cls: type):
+    if cls in _running:
+        yield _running[cls]
+        return
+    server = cls()
     try:
         server.start()
+        _running[cls] = server
         yield server
     finally:
+        _running.pop(cls, None)
         server.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    yield from _server(Postgres)
 
 
 @pytest.fixture(scope="session")
 def my_server():
-    server = Mariadb()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.destroy()
+    yield from _server(Mariadb)
 
 
 async def new_database(request, kind: str, tmp_path) -> str:
