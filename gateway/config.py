@@ -91,11 +91,22 @@ class Backend:
 
 @dataclass(frozen=True)
 class State:
-    # sqlite:///path (embedded, one gateway); PostgreSQL for several replicas is the next step
+    # sqlite:///path (embedded, one gateway), or a database several replicas share:
+    # postgresql://user:password@host:port/db, mysql://user:password@host:port/db (MariaDB), see docs/state.md
     url: str = "sqlite:///cloudgate-state.db"
     # S3 bucket facts (owner, ACL, lifecycle, CORS...) are read from memory for this long; the gateway's
     # own writes take effect at once, another replica's within this many seconds (0 = always read).
     cache_seconds: float = 3.0
+    # Database servers only: connections per gateway process, the deadline to open one, and the deadline
+    # for one store call (waiting for a pooled connection included). Past either: 503 ServiceUnavailable.
+    pool_size: int = 10
+    connect_timeout_seconds: float = 5.0
+    timeout_seconds: float = 5.0
+
+    def store_options(self) -> dict[str, Any]:
+        """open_store's keyword arguments."""
+        return {"pool_size": self.pool_size, "connect_timeout": self.connect_timeout_seconds,
+                "timeout": self.timeout_seconds}
 
 
 @dataclass(frozen=True)
@@ -189,9 +200,7 @@ def _check(cfg: Config) -> None:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")
     if cfg.ec2.public_ip_deadline_seconds <= 0:
         raise ConfigError("ec2.public_ip_deadline_seconds: must be positive")
-    if not cfg.state.url.startswith("sqlite://"):
-        # PostgreSQL (for several replicas) is planned; until its store exists, refuse it at start.
-        raise ConfigError("state.url: must start with sqlite:// (PostgreSQL is not supported yet)")
+    _check_state(cfg.state)
     seen = set()
     for i, cred in enumerate(cfg.auth.static):
         if not cred.access_key or not cred.secret_key:
@@ -199,6 +208,19 @@ def _check(cfg: Config) -> None:
         if cred.access_key in seen:
             raise ConfigError(f"auth.static[{i}].access_key: duplicate key {cred.access_key}")
         seen.add(cred.access_key)
+
+
+def _check_state(state: State) -> None:
+    from .store import SCHEMES  # the store package is the one that knows them
+
+    if not state.url.startswith(SCHEMES):
+        raise ConfigError(f"state.url: must start with one of {', '.join(SCHEMES)}")
+    if not 1 <= state.pool_size <= 1000:
+        raise ConfigError("state.pool_size: must be from 1 to 1000")
+    for name in ("connect_timeout_seconds", "timeout_seconds"):
+        value = getattr(state, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 300:
+            raise ConfigError(f"state.{name}: must be a number of seconds above 0, at most 300")
 
 
 def parse_config(data: Any, source: str = "<string>") -> Config:
