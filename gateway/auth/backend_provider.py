@@ -1,5 +1,8 @@
-"""A CredentialProvider backed by the cloud's own identity service (through the backend's neutral
-SignatureValidator): the gateway holds no user secrets, the cloud checks the signature."""
+"""A CredentialProvider backed by the cloud's own identity service: the gateway holds no user secrets.
+
+Through the backend's neutral authority: a `SecretSource` (CloudStack) reveals the caller's secret and the
+gateway verifies the signature here (gateway/auth's SigV4/SigV2 are the only AWS signing code); a
+`SignatureValidator` (Keystone) checks the signature itself."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ def _identity(access_key: str, principal: base.Principal) -> Identity:
 
 
 class BackendCredentialProvider(CredentialProvider):
-    def __init__(self, validator: base.SignatureValidator) -> None:
+    def __init__(self, validator: base.SecretSource) -> None:
         self.validator = validator
 
     async def lookup(self, access_key: str) -> tuple[str, Identity] | None:
@@ -25,6 +28,8 @@ class BackendCredentialProvider(CredentialProvider):
         return secret, _identity(access_key, principal)
 
     async def verify(self, claim: SignatureClaim) -> Identity:
+        if not isinstance(self.validator, base.SignatureValidator):
+            return await super().verify(claim)  # the secret, then the local check
         req = claim.request
         check = base.SignatureCheck(
             version=claim.version, access_key=claim.access_key, signature=claim.signature,
