@@ -244,7 +244,7 @@ def test_webob_text_faults_keep_only_the_message():
 # ---- options and catalog --------------------------------------------------------------------------------------------
 def test_options_are_validated_and_defaulted():
     be = OpenStackBackend.from_options(OPTIONS)
-    assert (be.interface, be.region, be.http.timeout, be.http.connect_timeout) == ("public", None, 30.0, 5.0)
+    assert (be.shared.interface, be.shared.region, be.http.timeout, be.http.connect_timeout) == ("public", None, 30.0, 5.0)
     assert be.signature_validator() is be.validator
     with pytest.raises(ValueError, match="unknown option colour"):
         OpenStackBackend.from_options({**OPTIONS, "colour": "red"})
