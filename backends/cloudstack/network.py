@@ -183,7 +183,10 @@ class CloudStackNetwork(Network):
         return [m.subnet_from(n, used.get(str(n.get("id")), 0)) for n in tiers]
 
     async def create_subnet(self, vpc_id: str, cidr: str, *, zone: str | None = None,
-                            dns_servers: list[str] | None = None) -> Subnet:
+                            dns_servers: list[str] | None = None,
+                            allocation_pool: tuple[str, str] | None = None) -> Subnet:
+        # `allocation_pool` is not applied: createNetwork's startip/endip are for shared networks, a VPC
+        # tier's VMs get addresses from CloudStack's own range (after the tier's gateway).
         if dns_servers:
             raise base.NotSupported("a CloudStack VPC tier gets its DNS from the VPC's router; other DNS servers "
                                     f"({', '.join(dns_servers)}) cannot be set")

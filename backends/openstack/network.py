@@ -7,8 +7,8 @@ attaching ports), as one caller. The mapping is written down in docs/vpc-on-neut
   port     = a Neutron port; SourceDestCheck=false = allowed address pair 0.0.0.0/0
 
 Neutron 28 rejects clearing a subnet's gateway_ip while a router port uses it (ec2-api's VPC code failed
-on this): the subnet is created with its gateway at the AWS router address (.1) and the allocation pool
-already excluding AWS's reserved addresses, so nothing is ever changed afterwards.
+on this): the subnet is created with its gateway at the router address (.1) and the allocation pool the
+caller gives (the gateway's: AWS's reserved addresses left out), so nothing is ever changed afterwards.
 """
 
 from __future__ import annotations
@@ -119,16 +119,17 @@ class OpenStackNetwork(Network):
         return [vm.subnet_from(s, by_id[s["network_id"]], ports) for s in subnets if s.get("network_id") in by_id]
 
     async def create_subnet(self, vpc_id: str, cidr: str, *, zone: str | None = None,
-                            dns_servers: list[str] | None = None) -> Subnet:
+                            dns_servers: list[str] | None = None,
+                            allocation_pool: tuple[str, str] | None = None) -> Subnet:
         await self._vpc(vpc_id)
         network = await self.neutron.create_network({"name": "cloudgate-subnet", "description": f"EC2 subnet {cidr}"})
         try:
             tags = vm.subnet_tags(vpc_id, zone)
             await self.neutron.set_tags("networks", network["id"], tags)
-            start, end = vm.allocation_pool(cidr)
             body: dict[str, Any] = {"network_id": network["id"], "cidr": cidr, "ip_version": 4,
-                                    "name": "cloudgate-subnet", "gateway_ip": vm.router_address(cidr),
-                                    "allocation_pools": [{"start": start, "end": end}]}
+                                    "name": "cloudgate-subnet", "gateway_ip": vm.router_address(cidr)}
+            if allocation_pool is not None:
+                body["allocation_pools"] = [{"start": allocation_pool[0], "end": allocation_pool[1]}]
             if dns_servers:
                 body["dns_nameservers"] = list(dns_servers)
             subnet = await self.neutron.create_subnet(body)
