@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +108,9 @@ class SignatureCheck:
     headers: tuple[tuple[str, str], ...] = ()
     body_hash: str | None = None
     scope: tuple[str, str, str] | None = None  # v4: (date, region, service)
+    # The gateway's check of this signature against a secret (its SigV4/SigV2 code: backends hold no AWS
+    # signing code): True/False, or None when it cannot be checked locally; None = no local check offered.
+    matches: Callable[[str], bool | None] | None = field(default=None, repr=False, compare=False)
 
 
 class SecretSource(abc.ABC):
