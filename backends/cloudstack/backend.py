@@ -97,12 +97,12 @@ class CloudStackBackend(base.Backend):
                  network_id: str | None = None, expunge: bool = False, hypervisor: str = "KVM",
                  template_format: str = "QCOW2", ostype_id: str | None = None, page_size: int = 500,
                  vpc_offering: str | None = None, vpc_network_offering: str | None = None) -> None:
-        settings = Settings(zone=zone, instance_types=dict(instance_types or {}), network_id=network_id,
-                            expunge=expunge, hypervisor=hypervisor, template_format=template_format,
-                            ostype_id=ostype_id, vpc_offering=vpc_offering, vpc_network_offering=vpc_network_offering)
+        settings = Settings(zone=zone, network_id=network_id, expunge=expunge, hypervisor=hypervisor,
+                            template_format=template_format, ostype_id=ostype_id, vpc_offering=vpc_offering,
+                            vpc_network_offering=vpc_network_offering)
         self.shared = Shared(Transport(endpoint, timeout=timeout, connect_timeout=connect_timeout), api_key,
-                             secret_key, settings, job_deadline=job_deadline, page_size=page_size,
-                             key_cache_ttl=key_cache_ttl)
+                             secret_key, settings, instance_types=instance_types, job_deadline=job_deadline,
+                             page_size=page_size, key_cache_ttl=key_cache_ttl)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> CloudStackBackend:

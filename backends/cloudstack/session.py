@@ -28,7 +28,6 @@ class Settings:
     """The backend options compute and network act on (backend.py documents each)."""
 
     zone: str | None = None
-    instance_types: Mapping[str, str] | None = None
     network_id: str | None = None
     expunge: bool = False
     hypervisor: str = "KVM"
@@ -40,12 +39,13 @@ class Settings:
 
 class Shared:
     def __init__(self, transport: Transport, api_key: str, secret_key: str, settings: Settings, *,
-                 job_deadline: float = 60.0, page_size: int = 500, key_cache_ttl: float = 300.0) -> None:
+                 instance_types: Mapping[str, str] | None = None, job_deadline: float = 60.0, page_size: int = 500,
+                 key_cache_ttl: float = 300.0) -> None:
         self.transport = transport
         self.job_deadline = job_deadline
         self.page_size = page_size
         self.settings = settings
-        self.instance_types = dict(settings.instance_types or {})
+        self.instance_types = dict(instance_types or {})  # EC2 instance type -> service offering name or id
         self.admin = self.client(api_key, secret_key)
         self.keys = CloudStackKeys(self.admin, ttl=key_cache_ttl)
         # What CloudStack does not list back, remembered by this process: base64 user data by VM id.
