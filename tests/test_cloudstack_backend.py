@@ -56,6 +56,14 @@ def test_example_configs_build_their_backends() -> None:
         build_backend(parse_config({"backend": {"type": "cloudstack-sim", "options": {}}}))
 
 
+def test_make_run_starts_the_simulator_for_a_local_cloudstack_endpoint_only() -> None:
+    from devcloud.run import cloudstack_sim_port
+
+    assert cloudstack_sim_port(load_config(ROOT / "config/cloudstack-sim.example.yaml")) == 8788
+    assert cloudstack_sim_port(load_config(ROOT / "config/cloudstack.example.yaml")) is None
+    assert cloudstack_sim_port(load_config(ROOT / "config/swift.example.yaml")) is None
+
+
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
     with running(SimConfig(job_delay=0)) as s:
