@@ -113,9 +113,9 @@ class Network(abc.ABC):
     async def create_subnet(self, vpc_id: str, cidr: str, *, zone: str | None = None,
                             dns_servers: list[str] | None = None,
                             allocation_pool: tuple[str, str] | None = None) -> Subnet:
-        """`allocation_pool`: (first, last) address the cloud may give ports, the caller's rule (the
-        gateway leaves out AWS's reserved addresses); None = the cloud's own default range. A cloud that
-        cannot restrict a subnet's range says so in its module."""
+        """`allocation_pool`: (first, last) address the cloud may give ports, as the caller decides (it
+        keeps its reserved addresses out); None = the cloud's own default range. A cloud that cannot
+        restrict a subnet's range says so in its module."""
 
     @abc.abstractmethod
     async def delete_subnet(self, subnet_id: str) -> None:
