@@ -85,7 +85,7 @@ class Logging:
 
 @dataclass(frozen=True)
 class Backend:
-    type: str  # swift | openstack | cloudstack | cloudstack-sim (see gateway/backend_factory.py)
+    type: str  # swift | openstack | cloudstack (see gateway/backend_factory.py)
     options: dict[str, Any] = field(default_factory=dict)
 
 

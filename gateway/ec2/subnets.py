@@ -12,7 +12,7 @@ from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import addressing, filters, paging
 from .common import (
     account,
     apply_tags,
@@ -76,7 +76,7 @@ async def create(ctx: RequestContext, vpc: VpcView, cidr: str, zone: str | None,
 
     net = await network(ctx)
     with backend_errors("subnet"):
-        subnet = await net.create_subnet(vpc.vpc.id, cidr, zone=zone,
+        subnet = await net.create_subnet(vpc.vpc.id, cidr, zone=zone, allocation_pool=addressing.allocation_pool(cidr),
                                          dns_servers=await dns_servers_of(ctx, vpc.record.get("dhcp")))
     sid = await ec2_id(ctx, "subnet", subnet.id)
     assert sid is not None
