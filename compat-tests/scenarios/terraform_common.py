@@ -66,10 +66,11 @@ def answer(what: str, fn: Any, *, tolerated: dict[str, int] | None = None,
         return None, info
     if tolerated and tolerated.get(info.code or "") == info.status:
         return None, info
-    wanted = [f"{c} {s}" for c, s in ([expected] if expected else []) + list((tolerated or {}).items())]
-    raise Fail(f"{what}: got {info.describe()}; the provider " + (
-        f"accepts only success or {', '.join(wanted)}" if wanted else "accepts only success") +
-        " (any other answer aborts terraform)")
+    if expected is not None:
+        raise Fail(f"{what}: expected {expected[0]} {expected[1]} (what AWS answers), got {info.describe()}")
+    wanted = "".join(f" or {c} {s}" for c, s in (tolerated or {}).items())
+    raise Fail(f"{what}: got {info.describe()}; the provider accepts only success{wanted} here "
+               "(any other answer aborts terraform)")
 
 
 def caller_account(ctx: Ctx) -> str:

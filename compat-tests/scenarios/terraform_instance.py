@@ -134,7 +134,6 @@ def terraform_aws_instance_lifecycle(ctx: Ctx) -> None:
                 {"ResourceType": "instance", "Tags": _tag_list({"Name": name, MARKER_KEY: res.marker})},
                 {"ResourceType": "volume", "Tags": _tag_list({"Name": f"{name}-vol"})}])
         check(len(resp.get("Instances", [])) == 1, f"RunInstances started {len(resp.get('Instances', []))} instances")
-        check(ACCOUNT_RE.match(resp.get("OwnerId") or ""), f"reservation OwnerId is {resp.get('OwnerId')!r}")
         iid = resp["Instances"][0]["InstanceId"]
 
         # waitInstanceCreated: pending -> running; any other state aborts the apply.
@@ -153,6 +152,9 @@ def terraform_aws_instance_lifecycle(ctx: Ctx) -> None:
         answer("TerminateInstances", lambda: ec2.terminate_instances(InstanceIds=[iid]))
 
         poll(f"instance {iid} terminated", lambda: terminated(ctx, iid))
+        # The provider builds the instance ARN from the account id; OwnerId must be that 12-digit id.
+        check(ACCOUNT_RE.match(resp.get("OwnerId") or ""),
+              f"reservation OwnerId is {resp.get('OwnerId')!r}, not a 12-digit account id")
 
 
 def terminated(ctx: Ctx, iid: str) -> bool:
@@ -203,7 +205,8 @@ def _read_instance(ctx: Ctx, ec2: Any, iid: str, env: Any, image: dict, name: st
     ebs = {m.get("DeviceName"): m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if m.get("Ebs")}
     if inst.get("RootDeviceType") == "ebs":
         check(inst.get("RootDeviceName") in ebs,
-              f"RootDeviceName {inst.get('RootDeviceName')!r} is not among the EBS mappings {sorted(ebs)}")
+              f"RootDeviceName {inst.get('RootDeviceName')!r} is not among the EBS mappings {sorted(ebs)}: "
+              "the provider's root_block_device reads empty (a perpetual diff)")
     if ebs:
         vols, _ = answer("DescribeVolumes (block devices)", lambda: ec2.describe_volumes(VolumeIds=sorted(ebs.values())))
         found = {v["VolumeId"]: v for v in vols.get("Volumes", [])}
