@@ -7,6 +7,7 @@ simulator (no object storage there: the S3 scenario must SKIP and say so). Both 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ RUNNER = ROOT / "compat-tests" / "run.py"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
 SCENARIOS = 7  # the suite's size: a scenario that vanished must not pass unnoticed
 RUN_TIMEOUT = 20 * 60  # each scenario bounds its own waits (COMPAT_EC2_WAIT); this only backs them up
+WAIT = "300"  # seconds one instance state change may take: a loaded shared devcloud boots slowly
 
 
 def run_suite(endpoint: str, access: str, secret: str, region: str, tmp_path: Path) -> dict[str, Any]:
@@ -30,7 +32,8 @@ def run_suite(endpoint: str, access: str, secret: str, region: str, tmp_path: Pa
     done = subprocess.run(
         [sys.executable, str(RUNNER), "--endpoint", endpoint, "--access-key", access, "--secret-key", secret,
          "--region", region, "--suite", "terraform", "--timeout", "60", "--json", str(summary_path)],
-        capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=ROOT, check=False)
+        capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=ROOT, check=False,
+        env={**os.environ, "COMPAT_EC2_WAIT": os.environ.get("COMPAT_EC2_WAIT", WAIT)})
     lines = done.stdout.strip().splitlines()
     assert lines and SUMMARY.match(lines[-1]), f"no summary line:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     summary = json.loads(summary_path.read_text())
