@@ -136,15 +136,7 @@ def terraform_aws_instance_lifecycle(ctx: Ctx) -> None:
         check(len(resp.get("Instances", [])) == 1, f"RunInstances started {len(resp.get('Instances', []))} instances")
         iid = resp["Instances"][0]["InstanceId"]
 
-        # waitInstanceCreated: pending -> running; any other state aborts the apply.
-        def running() -> dict | None:
-            inst = instance(patient(ctx), iid)
-            state = inst["State"]["Name"]
-            if state not in ("pending", "running"):
-                raise Fail(f"waiting for running, the instance went {state} ({inst.get('StateReason')})")
-            return inst if state == "running" else None
-
-        poll(f"instance {iid} running", running)
+        poll(f"instance {iid} running", lambda: running(ctx, iid))
         _read_instance(ctx, ec2, iid, env, image, name)
         _update_instance(ctx, ec2, iid)
 
@@ -155,6 +147,15 @@ def terraform_aws_instance_lifecycle(ctx: Ctx) -> None:
         # The provider builds the instance ARN from the account id; OwnerId must be that 12-digit id.
         check(ACCOUNT_RE.match(resp.get("OwnerId") or ""),
               f"reservation OwnerId is {resp.get('OwnerId')!r}, not a 12-digit account id")
+
+
+def running(ctx: Ctx, iid: str) -> dict | None:
+    """waitInstanceCreated's test: the instance once `running`; `pending` waits, any other state aborts."""
+    inst = instance(patient(ctx), iid)
+    state = inst["State"]["Name"]
+    if state not in ("pending", "running"):
+        raise Fail(f"waiting for running, the instance went {state} ({inst.get('StateReason')})")
+    return inst if state == "running" else None
 
 
 def terminated(ctx: Ctx, iid: str) -> bool:

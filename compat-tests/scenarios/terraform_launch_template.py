@@ -28,12 +28,12 @@ import uuid
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from harness import Ctx, Fail, check
+from harness import Ctx, check
 
 from . import scenario
-from .ec2_common import MARKER_KEY, cleanup, ec2_env, instance, patient, poll, tags_of
+from .ec2_common import MARKER_KEY, cleanup, ec2_env, patient, poll, tags_of
 from .terraform_common import SUITE, answer
-from .terraform_instance import METADATA_OPTIONS, terminated
+from .terraform_instance import METADATA_OPTIONS, running, terminated
 
 LT_ID_TAG, LT_VERSION_TAG = "aws:ec2launchtemplate:id", "aws:ec2launchtemplate:version"
 
@@ -112,7 +112,7 @@ def terraform_launch_template_lifecycle(ctx: Ctx) -> None:
         resp = res.run_instances(MinCount=1, MaxCount=1, ClientToken=f"terraform-{uuid.uuid4().hex}",
                                  LaunchTemplate={"LaunchTemplateId": lt_id, "Version": "$Default"})
         iid = resp["Instances"][0]["InstanceId"]
-        inst = poll(f"instance {iid} running", lambda: _running(ctx, iid))
+        inst = poll(f"instance {iid} running", lambda: running(ctx, iid))
         check(inst.get("ImageId") == env.image_id and inst.get("InstanceType") == env.instance_type,
               f"the instance has {inst.get('ImageId')}/{inst.get('InstanceType')}, not the template's")
         check((inst.get("MetadataOptions") or {}).get("HttpTokens") == "optional",
@@ -133,10 +133,3 @@ def terraform_launch_template_lifecycle(ctx: Ctx) -> None:
                expected=("InvalidLaunchTemplateId.NotFound", 400))
         holder.pop("id")
 
-
-def _running(ctx: Ctx, iid: str) -> dict | None:
-    inst = instance(patient(ctx), iid)
-    state = inst["State"]["Name"]
-    if state not in ("pending", "running"):
-        raise Fail(f"waiting for running, the instance went {state} ({inst.get('StateReason')})")
-    return inst if state == "running" else None
