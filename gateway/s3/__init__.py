@@ -11,6 +11,9 @@ from . import (  # noqa: F401 - registers the handlers
     multipart,
     multipart_copy,
     objects,
+    ownership,
+    policy_api,
+    public_access,
     tagging,
     versioning,
 )
