@@ -149,9 +149,6 @@ def test_x_amz_expiration_header(s3_gateway, bucket) -> None:
 
 def test_other_configurations_answer_not_implemented(s3_gateway, bucket) -> None:
     s3, name = s3_gateway.client_a(), bucket()
-    assert_error(lambda: s3.put_bucket_policy(Bucket=name, Policy='{"Version": "2012-10-17", "Statement": []}'),
-                 "NotImplemented", 501)
-    assert_error(lambda: s3.get_bucket_policy(Bucket=name), "NotImplemented", 501)
     assert_error(lambda: s3.get_bucket_website(Bucket=name), "NotImplemented", 501)
     assert_error(lambda: s3.get_bucket_logging(Bucket=name), "NotImplemented", 501)
     assert_error(lambda: s3.get_bucket_replication(Bucket=name), "NotImplemented", 501)
