@@ -111,9 +111,9 @@ def _known() -> dict[str, str | None]:
     """Every action a policy may name (lower-case) -> the kind of resource it applies to."""
     out: dict[str, str | None] = {k.lower(): v for k, v in _OTHER_ACTIONS.items()}
     for action, kind, versioned in ACTIONS.values():
-        out[action.lower()] = kind
+        out.setdefault(action.lower(), kind)  # the first (single-object) use of an action names its kind
         if versioned:
-            out[versioned.lower()] = kind
+            out.setdefault(versioned.lower(), kind)
     return out
 
 
