@@ -69,6 +69,12 @@ _NEGATED = {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "No
             "NumericNotEquals", "ArnNotEquals", "ArnNotLike"}
 
 
+@functools.lru_cache(maxsize=1024)
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(value)  # cached: the same few client addresses come again and again
+
+
+@functools.lru_cache(maxsize=1024)
 def _date(value: str) -> float:
     try:
         if value.isdigit():
@@ -93,7 +99,7 @@ class Condition:
             if op in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"):
                 return any(p.match(actual) for p in self.values)
             if op == "IpAddress":
-                addr = ipaddress.ip_address(actual)
+                addr = _ip(actual)
                 return any(addr in net for net in self.values)
             if op == "Bool":
                 return actual.lower() in self.values
@@ -227,9 +233,9 @@ class Statement:
     effect: str
     principal: Principals | None          # None with not_principal set
     not_principal: Principals | None
-    actions: tuple[re.Pattern[str], ...]
+    actions: re.Pattern[str]              # one alternation of the statement's patterns
     not_action: bool
-    resources: tuple[re.Pattern[str], ...]
+    resources: re.Pattern[str]
     not_resource: bool
     conditions: tuple[Condition, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, hash=False)
@@ -240,9 +246,9 @@ class Statement:
                 return False
         elif self.not_principal is not None and self.not_principal.match(facts.account, facts.arn):
             return False
-        if any(p.match(facts.action) for p in self.actions) == self.not_action:
+        if (self.actions.match(facts.action) is not None) == self.not_action:
             return False
-        if any(p.match(facts.resource) for p in self.resources) == self.not_resource:
+        if (self.resources.match(facts.resource) is not None) == self.not_resource:
             return False
         return all(c.holds(facts.context) for c in self.conditions)
 
@@ -301,8 +307,14 @@ def _parse_statement(raw: Any, bucket: str) -> Statement:
     if "Resource" in raw and "Action" in raw and not action_kinds & resource_kinds:
         raise malformed("Action does not apply to any resource(s) in statement")
     conditions = _parse_conditions(raw["Condition"]) if "Condition" in raw else ()
-    return Statement(effect, principal, not_principal, tuple(actions), "NotAction" in raw, tuple(resources),
+    return Statement(effect, principal, not_principal, _one_of(actions), "NotAction" in raw, _one_of(resources),
                      "NotResource" in raw, conditions, raw)
+
+
+def _one_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """One regex for a list of anchored glob patterns: one match call per statement and field."""
+    flags = patterns[0].flags & re.IGNORECASE
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), flags | re.DOTALL)
 
 
 @dataclass(frozen=True)
