@@ -115,6 +115,12 @@ def test_policy_deny_beats_acl_grant_and_owner(s3_gateway, bucket) -> None:
     assert_error(lambda: a.list_objects_v2(Bucket=name), "AccessDenied", 403)
     assert_error(lambda: a.put_object(Bucket=name, Key="n", Body=b"n"), "AccessDenied", 403)
     assert "Deny" in a.get_bucket_policy(Bucket=name)["Policy"]
+    # DeleteObjects is checked key by key: a Deny on a key is that key's AccessDenied.
+    a.put_bucket_policy(Bucket=name, Policy=_policy(
+        _stmt("Deny", "*", "s3:DeleteObject", f"arn:aws:s3:::{name}/secret/*")))
+    out = a.delete_objects(Bucket=name, Delete={"Objects": [{"Key": "secret/x"}, {"Key": "gone"}]})
+    assert [(e["Key"], e["Code"]) for e in out["Errors"]] == [("secret/x", "AccessDenied")]
+    assert [d["Key"] for d in out["Deleted"]] == ["gone"]
     a.delete_bucket_policy(Bucket=name)
     assert a.list_objects_v2(Bucket=name)["KeyCount"] == 2
 
