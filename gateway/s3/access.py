@@ -81,19 +81,21 @@ def _cache(ctx: RequestContext) -> dict[str, BucketAccess | None]:
 
 
 async def bucket_access(ctx: RequestContext, bucket: str) -> BucketAccess | None:
-    """The bucket's access settings, or None when the gateway has no record of the bucket (the handler
-    then answers NoSuchBucket, or treats a backend-made bucket as the signed caller's)."""
+    """The bucket's access settings, or None when it has none (no policy, Block Public Access or Object
+    Ownership stored: ObjectWriter, ACLs in force) or the gateway has no record of the bucket (the
+    handler then answers NoSuchBucket, or treats a backend-made bucket as the signed caller's)."""
     cache = _cache(ctx)
     if bucket in cache:
         return cache[bucket]
-    owner = await ctx.gateway.store.get(NS_BUCKET_OWNER, bucket)
-    if isinstance(owner, dict):
-        owner = owner.get("account_id") or owner.get("owner") or owner.get("account")
     result = None
-    if owner:
-        record = await read_record(ctx, bucket)
-        result = BucketAccess(str(owner), record.get("policy"), dict(record.get("public_access_block") or {}),
-                              record.get("ownership"), bucket)
+    record = await read_record(ctx, bucket)
+    if record:  # a bucket without access settings (most, in legacy mode) costs one state read
+        owner = await ctx.gateway.store.get(NS_BUCKET_OWNER, bucket)
+        if isinstance(owner, dict):
+            owner = owner.get("account_id") or owner.get("owner") or owner.get("account")
+        if owner:
+            result = BucketAccess(str(owner), record.get("policy"), dict(record.get("public_access_block") or {}),
+                                  record.get("ownership"), bucket)
     cache[bucket] = result
     return result
 
