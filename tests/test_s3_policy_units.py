@@ -154,3 +154,12 @@ def test_action_table() -> None:
     assert action_for("ListObjectsV2", {}) == ("s3:ListBucket", "bucket")
     assert action_for("DeleteObject", {"VersionId": "v"}) == ("s3:DeleteObjectVersion", "object")
     assert action_for("ListBuckets", {}) is None
+
+
+def test_new_bucket_defaults_config_key() -> None:
+    from gateway.config import ConfigError, parse_config
+
+    assert parse_config({}).s3.new_bucket_defaults == "legacy"  # the shipped default (docs/s3-access-control.md)
+    assert parse_config({"s3": {"new_bucket_defaults": "aws"}}).s3.new_bucket_defaults == "aws"
+    with pytest.raises(ConfigError, match="s3.new_bucket_defaults"):
+        parse_config({"s3": {"new_bucket_defaults": "strict"}})
