@@ -55,7 +55,7 @@ def _as_list(value: Any, what: str) -> list[Any]:
         return [value]
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return value
-    raise malformed(f"Policy has an invalid {what}" if what != "action" else "Policy has invalid action")
+    raise malformed(f"Policy has invalid {what}")  # AWS: "Policy has invalid action" / "... resource"
 
 
 # ---- conditions ---------------------------------------------------------------------------------------
@@ -345,7 +345,9 @@ def parse(text: str, bucket: str) -> Policy:
     if raw is None:
         raise malformed("Missing required field Statement")
     raws = [raw] if isinstance(raw, dict) else raw
-    if not isinstance(raws, list) or not raws:
+    if not isinstance(raws, list):
+        raise malformed("Policy has an invalid statement")
+    if not raws:
         raise malformed("Could not parse the policy: Statement is empty!")
     statements = tuple(_parse_statement(s, bucket) for s in raws)
     accounts: set[str] = set()
