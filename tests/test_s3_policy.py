@@ -333,3 +333,26 @@ def test_aws_mode_create_bucket_header_chooses_object_writer(aws_gateway, aws_bu
     s3.put_object_acl(Bucket=name, Key="k", GrantRead=f'id="{B}"')  # ACLs work; not public
     assert aws_gateway.client_b().get_object(Bucket=name, Key="k")["Body"].read() == b"x"
     assert_error(lambda: s3.put_object_acl(Bucket=name, Key="k", ACL="public-read"), "AccessDenied", 403)  # BPA
+
+
+def test_aws_mode_denials(aws_gateway, aws_bucket) -> None:
+    """The same denials in `aws` mode: a Deny beats an ACL grant and the owner; anonymous callers outside
+    a public policy are refused."""
+    a, b, anon = aws_gateway.client_a(), aws_gateway.client_b(), _anonymous(aws_gateway)
+    name = aws_bucket(ObjectOwnership="ObjectWriter")  # ACLs on, so an ACL grant can be beaten
+    a.delete_public_access_block(Bucket=name)
+    a.put_object(Bucket=name, Key="secret/x", Body=b"s")
+    a.put_object_acl(Bucket=name, Key="secret/x", GrantRead=f'id="{B}", uri="http://acs.amazonaws.com/groups/'
+                                                            f'global/AllUsers"')
+    a.put_object(Bucket=name, Key="pub/x", Body=b"p")
+    assert b.get_object(Bucket=name, Key="secret/x")["Body"].read() == b"s"
+    assert anon.get_object(Bucket=name, Key="secret/x")["Body"].read() == b"s"
+    a.put_bucket_policy(Bucket=name, Policy=_policy(
+        _stmt("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{name}/secret/*"),
+        _stmt("Allow", "*", "s3:GetObject", f"arn:aws:s3:::{name}/pub/*")))
+    for client in (a, b, anon):
+        assert_error(lambda c=client: c.get_object(Bucket=name, Key="secret/x"), "AccessDenied", 403)
+    assert anon.get_object(Bucket=name, Key="pub/x")["Body"].read() == b"p"
+    a.put_object(Bucket=name, Key="other", Body=b"o")
+    status, _, body = raw("GET", f"{aws_gateway.endpoint}/{name}/other")  # outside the policy
+    assert (status, error_code(body)) == (403, "AccessDenied")
