@@ -52,6 +52,10 @@ class S3:
     # most keys one pass examines (a pass cut short resumes on the next).
     lifecycle_interval_seconds: int = 3600
     lifecycle_max_keys_per_pass: int = 100_000
+    # What a new bucket gets when CreateBucket names nothing (gateway/s3/ownership.py, docs/s3-access-control.md):
+    # "legacy" = ObjectWriter ownership and no Block Public Access (ACLs work as before);
+    # "aws" = AWS's defaults since 2023: BucketOwnerEnforced (ACLs off) and all four Block Public Access flags.
+    new_bucket_defaults: str = "legacy"
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError("s3.lifecycle_interval_seconds: must be 0 (off) or positive")
     if cfg.s3.lifecycle_max_keys_per_pass <= 0:
         raise ConfigError("s3.lifecycle_max_keys_per_pass: must be positive")
+    if cfg.s3.new_bucket_defaults not in ("aws", "legacy"):
+        raise ConfigError("s3.new_bucket_defaults: must be aws or legacy")
     for name in ("max_form_bytes", "max_xml_bytes"):
         if getattr(cfg.limits, name) <= 0:
             raise ConfigError(f"limits.{name}: must be positive")

@@ -147,6 +147,20 @@ NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "NoSuchCORSConfigura
                                  "The CORS configuration does not exist")
 # A refused CORS preflight (not in S3's error table, but what S3 sends, with Method and ResourceType).
 AccessForbidden = _error("AccessForbidden", "AccessForbidden", 403)
+# ---- S3 access control: bucket policies, Block Public Access, Object Ownership ----------------------
+MalformedPolicy = _error("MalformedPolicy", "MalformedPolicy", 400, "Policies must be valid JSON and the first "
+                         "byte must be '{'")
+NoSuchBucketPolicy = _error("NoSuchBucketPolicy", "NoSuchBucketPolicy", 404, "The bucket policy does not exist")
+NoSuchPublicAccessBlockConfiguration = _error(
+    "NoSuchPublicAccessBlockConfiguration", "NoSuchPublicAccessBlockConfiguration", 404,
+    "The public access block configuration was not found")
+OwnershipControlsNotFoundError = _error("OwnershipControlsNotFoundError", "OwnershipControlsNotFoundError", 404,
+                                        "The bucket ownership controls were not found")
+AccessControlListNotSupported = _error("AccessControlListNotSupported", "AccessControlListNotSupported", 400,
+                                       "The bucket does not allow ACLs")
+InvalidBucketAclWithObjectOwnership = _error(
+    "InvalidBucketAclWithObjectOwnership", "InvalidBucketAclWithObjectOwnership", 400,
+    "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "NoSuchLifecycleConfiguration", 404,
                                       "The lifecycle configuration does not exist")
 InvalidBucketState = _error("InvalidBucketState", "InvalidBucketState", 409,

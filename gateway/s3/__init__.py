@@ -13,6 +13,9 @@ from . import (  # noqa: F401 - registers the handlers
     multipart_copy,
     object_lock,
     objects,
+    ownership,
+    policy_api,
+    public_access,
     tagging,
     versioning,
 )

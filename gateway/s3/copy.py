@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, conditions, names, object_lock
+from . import acl, checksums, conditions, names, object_lock, ownership
 from .buckets import check_expected_owner
 from .checksums import MAX_OBJECT_SIZE
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -86,7 +86,8 @@ async def copy_object(ctx: RequestContext) -> dict:
     metadata = user_metadata(p) if replace else None
     tags_given = parse_tagging_header(p.get("Tagging") or "") if tagging_directive == "REPLACE" else None
 
-    await acl.require(ctx, src_bucket, src_key, "READ", version_id=src_version)
+    await acl.require(ctx, src_bucket, src_key, "READ", version_id=src_version,
+                      action="s3:GetObjectVersion" if src_version else "s3:GetObject")
     src_owner = await acl.resolve_owner(ctx, src_bucket)
     await acl.require(ctx, bucket, permission="WRITE")
     dst_owner = await acl.resolve_owner(ctx, bucket)
@@ -97,7 +98,7 @@ async def copy_object(ctx: RequestContext) -> dict:
     expected_source_owner = p.get("ExpectedSourceBucketOwner")
     if expected_source_owner is not None and expected_source_owner != src_owner:
         raise errors.AccessDenied()
-    acl_doc = acl.acl_from_request(p, dst_owner, dst_owner)
+    acl_doc = await ownership.object_acl_for_write(ctx, bucket, dst_owner)
     lock = await object_lock.for_new_version(ctx, bucket, p, integrity=False)
     store = await object_store(ctx)
 

@@ -17,7 +17,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, conditions, names, object_lock
+from . import access, acl, conditions, names, object_lock
 from .buckets import check_expected_owner
 from .common import backend_errors, object_store, s3_handler, set_object_extra
 from .listing import s3_etag
@@ -139,6 +139,8 @@ async def delete_objects(ctx: RequestContext) -> dict:
         async with gate:
             try:
                 version_id = version_id_param(version_id)
+                # The policy's word per key (AWS checks each key): a Deny is this key's AccessDenied.
+                await access.decide(ctx, bucket, key, "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject")
                 await _check_delete_conditions(store, bucket, key, version_id, etag=item.get("ETag"),
                                                modified=item.get("LastModifiedTime"), size=item.get("Size"))
                 result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)

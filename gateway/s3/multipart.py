@@ -22,7 +22,7 @@ from backends.base import ObjectInfo, ObjectStore, Segment
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, names, object_input, object_lock, tagging
+from . import checksums, names, object_input, object_lock, ownership, tagging
 from . import multipart_state as state
 from .buckets import bucket_access
 from .common import backend_errors, object_store, owner, s3_handler, set_object_extra
@@ -119,7 +119,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     account = await bucket_access(ctx, bucket, "WRITE")
     caller = owner(ctx)
     tags = tagging.parse_tagging_header(p["Tagging"]) if p.get("Tagging") is not None else None
-    object_acl = acl.acl_from_request(p, account, account)  # objects belong to the bucket owner
+    object_acl = await ownership.object_acl_for_write(ctx, bucket, account)  # Object Ownership decides
     lock = await object_lock.for_new_version(ctx, bucket, p, explicit_only=True, integrity=False)
     record = {"owner": caller, "initiator": caller, "storage_class": "STANDARD",
               "content_type": p.get("ContentType") or object_input.DEFAULT_CONTENT_TYPE,

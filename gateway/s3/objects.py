@@ -19,7 +19,7 @@ from backends.base import ObjectInfo
 from ..context import RequestContext
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp, to_datetime
-from . import acl, checksums, conditions, lifecycle, names, object_lock
+from . import acl, checksums, conditions, lifecycle, names, object_lock, ownership
 from .buckets import check_expected_owner
 from .checksums import ChecksumSpec, VerifiedBody, body_errors
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -83,7 +83,7 @@ async def put_object(ctx: RequestContext) -> dict:
     await acl.require(ctx, bucket, permission="WRITE")
     bucket_owner = await acl.resolve_owner(ctx, bucket)
     check_expected_owner(ctx, bucket_owner)
-    acl_doc = acl.acl_from_request(p, bucket_owner, bucket_owner)
+    acl_doc = await ownership.object_acl_for_write(ctx, bucket, bucket_owner)
     lock = await object_lock.for_new_version(ctx, bucket, p)
     store = await object_store(ctx)
     if p.get("IfMatch") is not None:
