@@ -26,7 +26,7 @@ class HttpServerLog(logging.LoggerAdapter):
         exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
         if isinstance(exc, HttpProcessingError):
             remote = args[0] if args else None
-            self.warning("bad http framing", extra={"fields": {"remote": remote, "status": exc.code,
+            self.logger.warning("bad http framing", extra={"fields": {"remote": remote, "status": exc.code,
                                                                "error": describe(exc)}})
             return
         super().exception(msg, *args, exc_info=exc_info, **kwargs)
