@@ -38,8 +38,8 @@ class RequestContext:
     # Set by handlers when the model can't say it: 206 for a range, extra headers (CORS, ...).
     response_status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    status: int = 0                   # the status finally sent (499: client closed), for logs and metrics
     bytes_sent: int = 0               # body bytes of a streamed response written so far
+    status: int = 0                   # the status finally sent, for logs and metrics
 
     @property
     def identity(self) -> Identity | None:

@@ -128,6 +128,8 @@ async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
             else:
                 log.exception("unhandled error", extra={"fields": _fields(ctx)})
                 response = ctx.frontend.render_error(ctx, errors.InternalError())
+        if not ctx.status and not response.prepared and not client_connected(request):
+            response = _client_closed(ctx, None, response)  # gone before its answer: nothing will be sent
         if not ctx.status:
             ctx.status = response.status
         return response
@@ -153,14 +155,16 @@ def is_continue(expect: str) -> bool:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
-def _client_closed(ctx: RequestContext, exc: BaseException,
+def _client_closed(ctx: RequestContext, exc: BaseException | None,
                    response: web.StreamResponse | None) -> web.StreamResponse:
     """The client hung up: info, not error; status 499 in the access log and metrics. The response (the
     one already started, or a stand-in) goes back to aiohttp, which drops it quietly."""
     ctx.status = CLIENT_CLOSED
     cause = exc.__cause__ if isinstance(exc, ClientClosed) and exc.__cause__ else exc
-    log.info("client closed", extra={"fields": {**_fields(ctx), "bytes_sent": ctx.bytes_sent,
-                                                "error": describe(cause)}})
+    fields = {**_fields(ctx), "bytes_sent": ctx.bytes_sent}
+    if cause is not None:
+        fields["error"] = describe(cause)
+    log.info("client closed", extra={"fields": fields})
     return response if response is not None else web.Response(status=CLIENT_CLOSED)
 
 

@@ -45,6 +45,11 @@ def registry() -> Registry:
     async def get_object(ctx):
         return {"Body": _big_body(), "ContentLength": CHUNK * CHUNKS}
 
+    @reg.register("s3", "HeadObject", anonymous=True)
+    async def head_object(ctx):
+        await asyncio.sleep(0.5)  # the client is gone by now
+        return {"ContentLength": 1}
+
     @reg.register("s3", "PutObject", anonymous=True)
     async def put_object(ctx):
         if ctx.params["Key"] == "broken-framing":
@@ -129,6 +134,17 @@ def test_client_closing_mid_body_is_logged_as_client_closed_and_counted_499(endp
     metrics = _metrics(endpoint)
     assert 'service="s3",operation="GetObject",status="499"} 1' in metrics
     assert 'status="500"' not in metrics
+
+
+def test_client_gone_before_the_answer_is_499_not_200(endpoint, caplog):
+    caplog.set_level(logging.INFO)
+    url = urlsplit(endpoint)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as s:
+        s.sendall(b"HEAD /bucket/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(0.1)
+    _wait_for(lambda: _access(caplog, "/bucket/slow"))
+    assert _access(caplog, "/bucket/slow")[-1].fields["status"] == 499
+    assert [r.levelno for r in caplog.records if r.getMessage() == "client closed"] == [logging.INFO]
 
 
 def test_a_complete_streamed_get_still_counts_200_with_its_bytes(endpoint, caplog):
