@@ -74,6 +74,7 @@ class FrontEnd(ABC):
         return None
 
     def dry_run_requested(self, ctx: RequestContext) -> bool:
+        """True when the parsed request asks for a dry run (only the EC2 model has DryRun)."""
         return False
 
     @abstractmethod
