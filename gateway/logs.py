@@ -38,7 +38,8 @@ HTTP_SERVER_LOG = HttpServerLog(logging.getLogger("cloudgate.http"), {})
 def describe(exc: BaseException) -> str:
     """An exception's class and the plain description of its message, cut before any echoed request
     data (`:`, quotes or brackets start the quoted bytes in aiohttp's and the parsers' messages)."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    raw = exc.message if isinstance(getattr(exc, "message", None), str) else str(exc)  # aiohttp: .message
+    text = raw.splitlines()[0] if raw else ""
     text = re.split(r"""[:'"\[(]""", text, maxsplit=1)[0].strip()[:100]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -210,3 +210,22 @@ def test_expect_100_continue_still_gets_the_interim_response(endpoint):
     assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
+
+
+def test_server_log_keeps_the_traceback_of_anything_but_framing(caplog):
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    from gateway.logs import HTTP_SERVER_LOG
+
+    caplog.set_level(logging.INFO)
+    try:
+        raise RuntimeError("a real bug")
+    except RuntimeError as exc:
+        HTTP_SERVER_LOG.exception("Error handling request from %s", "unit-test", exc_info=exc)
+    HTTP_SERVER_LOG.exception("Error handling request from %s", "unit-test",
+                              exc_info=BadHttpMessage("Invalid header value char:\n\n  b'Authorization: AWS4-...'"))
+    bug, framing = [r for r in caplog.records if "unit-test" in (*r.args, *getattr(r, "fields", {}).values())]
+    assert bug.levelno == logging.ERROR and bug.exc_info is not None
+    assert framing.levelno == logging.WARNING and framing.exc_info is None
+    assert framing.fields == {"remote": "unit-test", "status": 400,
+                              "error": "BadHttpMessage: Invalid header value char"}
