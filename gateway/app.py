@@ -6,25 +6,26 @@ import asyncio
 import logging
 import os
 from collections.abc import Coroutine
-from functools import cache
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from backends.base import Backend
 
+from . import ec2 as _ec2_handlers  # noqa: F401 - importing the handler packages registers their handlers
 from . import pipeline
+from . import s3 as _s3_handlers  # noqa: F401
 from .auth.backend_provider import BackendCredentialProvider
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
 from .config import Config
 from .ec2 import paging
+from .frontends import FrontEnds
+from .logs import HTTP_SERVER_LOG
 from .metrics import Metrics
-from .protocol.ec2 import Ec2RequestParser, Ec2ResponseSerializer
-from .protocol.models import service_model
-from .protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer
 from .protocol.s3_routing import S3Router
 from .registry import Registry, default_registry
+from .s3 import expiry
 from .store import Store, open_store
 from .store.cache import CachedStore
 
@@ -50,14 +51,9 @@ class Gateway:
                                  namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
         self.backend_name = config.backend.type if config.backend else "none"
-        self.ec2_parser = Ec2RequestParser()
-        self.ec2_serializer = Ec2ResponseSerializer()
-        s3 = service_model("s3")
-        self.s3_router = S3Router(s3, virtual_host_domains=config.s3.virtual_host_domains)
-        self.s3_parser = RestXmlRequestParser(s3)
-        self.s3_serializer = RestXmlResponseSerializer(s3)
         self._vhost_suffixes = tuple("." + d.lower() for d in config.s3.virtual_host_domains)
         self._tasks: set[asyncio.Task] = set()
+        self.frontends = FrontEnds(self)  # one per protocol family; the pipeline picks one per request
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Work a request starts and does not wait for (bounded by its own deadline); cancelled at close."""
@@ -70,13 +66,10 @@ class Gateway:
         name = (host or "").rsplit(":", 1)[0].lower()
         return name.endswith(self._vhost_suffixes)
 
-    @staticmethod
-    @cache
-    def s3_streams_payload(operation: str) -> bool:
-        """True when the operation's payload is a streaming blob (PutObject, UploadPart): never buffered."""
-        shape = service_model("s3").operation_model(operation).input_shape
-        payload = shape.serialization.get("payload") if shape is not None else None
-        return bool(payload) and shape.members[payload].type_name == "blob"
+    @property
+    def s3_router(self) -> S3Router:
+        """The S3 front end's router (CORS preflights route the URL they are asked about)."""
+        return self.frontends.s3.router
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         return await pipeline.run(self, request)
@@ -98,20 +91,26 @@ class Gateway:
         await self.store.close()
 
 
+async def expect_continue(request: web.Request) -> None:
+    """aiohttp's Expect handling, minus its failure modes: `100-continue` gets the interim response as
+    before; any other value (non-ASCII bytes included, which crashed aiohttp's own handler into a
+    plain-text 500) is left to the pipeline, which refuses it with an AWS-shaped 400."""
+    if request.version == HttpVersion11 and pipeline.is_continue(request.headers.get("Expect", "")):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the interim response is no part of the answer
+
+
 def create_app(config: Config, registry: Registry | None = None,
                credentials: CredentialProvider | None = None, backend: Backend | None = None,
                store: Store | None = None) -> web.Application:
-    if registry is None:  # importing the handler packages registers their handlers
-        import gateway.ec2  # noqa: F401
-        import gateway.s3  # noqa: F401
     gateway = Gateway(config, registry, credentials, backend, store)
     # S3 bodies stream through request.content; client_max_size only bounds request.read(), unused here.
-    app = web.Application(client_max_size=config.limits.max_form_bytes)
+    # HTTP_SERVER_LOG: aiohttp's own errors (malformed framing) as one line, not an error traceback.
+    app = web.Application(client_max_size=config.limits.max_form_bytes,
+                          handler_args={"logger": HTTP_SERVER_LOG})
     app[GATEWAY_KEY] = gateway
-    app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    app.router.add_route("*", "/{tail:.*}", gateway.handle, expect_handler=expect_continue)
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.close)
-    from .s3 import expiry  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
-
-    expiry.install(app, gateway)
+    expiry.install(app, gateway)  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
     return app

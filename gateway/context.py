@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .app import Gateway
     from .auth import AuthResult
     from .auth.credentials import Identity
+    from .frontends import FrontEnd
     from .protocol.s3_routing import S3Route
     from .registry import HandlerSpec
 
@@ -22,11 +23,12 @@ class RequestContext:
     request_id: str
     gateway: Gateway  # what handlers need: backend, store, config
     started: float = field(default_factory=time.monotonic)
-    service: str = ""                 # "ec2" | "s3" | "internal" once routed
+    frontend: FrontEnd | None = None  # the protocol family's front end: chosen first, always set by `run`
+    service: str = ""                 # "ec2" | "sts" | "iam" | "s3" | "internal" once routed
     operation: str = ""               # botocore operation name once parsed
     params: dict[str, Any] = field(default_factory=dict)
-    ec2_pairs: list[tuple[str, str]] = field(default_factory=list)  # decoded query/form params
-    ec2_body: bytes | None = None     # the raw form body (signed as the payload)
+    form_pairs: list[tuple[str, str]] = field(default_factory=list)  # query API: decoded query/form params
+    form_body: bytes | None = None    # query API: the raw form body (signed as the payload)
     route: S3Route | None = None
     auth: AuthResult | None = None
     handler: HandlerSpec | None = None
@@ -36,6 +38,7 @@ class RequestContext:
     # Set by handlers when the model can't say it: 206 for a range, extra headers (CORS, ...).
     response_status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    bytes_sent: int = 0               # body bytes of a streamed response written so far
     status: int = 0                   # the status finally sent, for logs and metrics
 
     @property

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+# The status label of a request whose client hung up before the answer was complete (nginx's 499 "client
+# closed request"): never counted as a 5xx, since the gateway did not fail.
+CLIENT_CLOSED = 499
+
 
 class Metrics:
     def __init__(self) -> None:

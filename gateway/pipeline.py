@@ -1,8 +1,13 @@
-"""The request pipeline: a short list of named steps, each small and testable alone.
+"""The request pipeline: a short list of named steps, the same for every protocol.
 
-request id → route → limits → authenticate → parse → resolve → DryRun → dispatch → serialize → log/metrics.
-Every step either enriches the RequestContext or raises an AwsError; `run` turns any error into the
-envelope of the request's protocol, so a client never sees a bare 500 or a Python traceback.
+request id → route (choose the front end) → limits → authenticate → parse → resolve → authorize →
+DryRun → dispatch → respond → log/metrics.
+
+Everything protocol-specific (how to read, which auth flavour, the codec, the envelopes) belongs to the
+request's front end (gateway/frontends/), chosen once at routing. Every step either enriches the
+RequestContext or raises an AwsError; `run` renders any error in the front end's envelope, so a client
+never sees a bare 500 or a Python traceback. A client that hangs up is no server error: it is logged at
+info as `client closed` and counted with status 499 (nginx's "client closed request").
 """
 
 from __future__ import annotations
@@ -10,19 +15,19 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from backends import base as backend_base
 
-from .auth import AuthRequest, authenticate_ec2, authenticate_s3
 from .context import RequestContext
-from .logs import ACCESS
+from .frontends import ClientClosed, client_connected
+from .logs import ACCESS, describe
+from .metrics import CLIENT_CLOSED
 from .protocol import errors
-from .protocol.rest_xml import response_has_body
 
 if TYPE_CHECKING:
     from .app import Gateway
@@ -30,104 +35,42 @@ if TYPE_CHECKING:
 log = logging.getLogger("cloudgate.pipeline")
 
 Step = Callable[["Gateway", RequestContext], Awaitable[None]]
-FORM_TYPE = "application/x-www-form-urlencoded"
-# Never echoed into logs: they carry signatures (SigV2, presigned SigV4) or tokens.
-_SECRET_QUERY = {"signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential", "awsaccesskeyid"}
-# Auth parameters of the EC2 query API: consumed by authentication, not operation parameters.
-_EC2_AUTH_PARAMS = frozenset({"AWSAccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "Timestamp",
-                              "Expires", "SecurityToken", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
-                              "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
-                              "X-Amz-Security-Token"})
+EXPECT_CONTINUE = "100-continue"
 
 
 def new_context(gw: Gateway, request: web.Request) -> RequestContext:
-    return RequestContext(request=request, request_id=str(uuid.uuid4()), gateway=gw)
+    """Request id and front end: the front end is chosen from the request line and headers alone."""
+    return RequestContext(request=request, request_id=str(uuid.uuid4()), gateway=gw,
+                          frontend=gw.frontends.select(request))
 
 
 # ---- steps -----------------------------------------------------------------------------------------
 async def route(gw: Gateway, ctx: RequestContext) -> None:
-    """Decide EC2 query vs S3 REST; for S3, which operation (path/virtual-host + sub-resources)."""
-    req = ctx.request
-    if _is_ec2(gw, req):
-        ctx.service = "ec2"
-        return
-    ctx.service = "s3"
-    ctx.route = gw.s3_router.route(req.method, req.raw_path.split("?", 1)[0],
-                                   parse_qsl(req.query_string, keep_blank_values=True), req.host,
-                                   req.headers)
-    ctx.operation = ctx.route.operation
+    """The front end has routed the request (service, and the operation where the URL names it)."""
+    await ctx.frontend.route(ctx)
 
 
 async def limits(gw: Gateway, ctx: RequestContext) -> None:
-    """Refuse oversized buffered input by its declared length, before reading any of it; then read the
-    (small, capped) EC2 parameters. S3 object bodies are not limited here: they stream."""
-    req, declared = ctx.request, ctx.request.content_length or 0
-    if ctx.service == "ec2":
-        limit = gw.config.limits.max_form_bytes
-        if declared > limit or len(req.query_string) > limit:
-            raise errors.RequestEntityTooLarge(f"The request exceeds the limit of {limit} bytes.")
-        await _read_ec2_params(gw, ctx)
-    elif not gw.s3_streams_payload(ctx.operation) and declared > gw.config.limits.max_xml_bytes:
-        raise errors.MaxMessageLengthExceeded()
-
-
-async def cors(gw: Gateway, ctx: RequestContext) -> None:
-    """S3 requests with an Origin header carry the bucket's matching Access-Control-* headers, on
-    success and on error alike (set before authentication, so a refused request has them too)."""
-    if ctx.service == "s3" and "Origin" in ctx.request.headers:
-        from .s3 import cors as s3_cors  # lazy: the pipeline does not load the S3 handler package
-
-        ctx.response_headers.update(await s3_cors.actual_headers(ctx))
-
-
-async def cors_preflight(gw: Gateway, ctx: RequestContext) -> web.Response:
-    """OPTIONS is no operation in botocore's S3 model: a CORS preflight, answered before routing."""
-    from .s3 import cors as s3_cors  # lazy, as above
-
-    ctx.service, ctx.operation = "s3", "PreflightRequest"
-    headers = _base_headers(ctx, None)
-    headers.update(await s3_cors.preflight(gw, ctx))
-    return web.Response(status=200, headers=headers)
+    """Refuse what cannot be honoured before reading any input (an Expect other than 100-continue; the
+    front end's size limits by declared length), then let the front end read its small, capped input."""
+    expect = ctx.request.headers.get("Expect")
+    if expect is not None and not is_continue(expect):
+        raise errors.InvalidRequest("The Expect header supports only 100-continue.")
+    await ctx.frontend.limits(ctx)
 
 
 async def authenticate(gw: Gateway, ctx: RequestContext) -> None:
-    req = ctx.request
-    auth_req = AuthRequest(method=req.method, raw_path=req.raw_path.split("?", 1)[0],
-                           query_string=req.query_string, headers=req.headers, host=req.host or "",
-                           body=ctx.ec2_body, form=ctx.ec2_pairs or None,
-                           bucket=ctx.route.bucket if ctx.route else None,
-                           virtual_host=bool(ctx.route and ctx.route.virtual_host))
-    authenticate_fn = authenticate_ec2 if ctx.service == "ec2" else authenticate_s3
-    ctx.auth = await authenticate_fn(auth_req, gw.credentials, region=gw.config.region)
+    await ctx.frontend.authenticate(ctx)
 
 
 async def parse(gw: Gateway, ctx: RequestContext) -> None:
-    if ctx.service == "ec2":
-        pairs = [(k, v) for k, v in ctx.ec2_pairs if k not in _EC2_AUTH_PARAMS]
-        ctx.operation, ctx.params = gw.ec2_parser.parse(pairs)
-        return
-    req, route_ = ctx.request, ctx.route
-    assert route_ is not None and ctx.auth is not None
-    stream = ctx.auth.body_reader(req.content)
-    body: bytes | None = None
-    if gw.s3_streams_payload(route_.operation):
-        ctx.body = stream
-    elif req.can_read_body:
-        body = await _read_capped(stream, gw.config.limits.max_xml_bytes, errors.MaxMessageLengthExceeded)
-        from .s3.checksums import verify_buffered  # lazy, as in the cors step
-
-        verify_buffered(req.headers, body)  # Content-MD5 / x-amz-checksum-* of any buffered body
-    ctx.params = gw.s3_parser.parse(route_.operation, req.method, req.raw_path.split("?", 1)[0],
-                                    req.query_string, req.headers, body, host=req.host,
-                                    labels=route_.labels())
+    await ctx.frontend.parse(ctx)
 
 
 async def resolve(gw: Gateway, ctx: RequestContext) -> None:
     spec = gw.registry.get(ctx.service, ctx.operation)
     if spec is None:
-        if ctx.service == "ec2":
-            raise errors.Unsupported(f"The operation {ctx.operation} is not supported by this gateway.")
-        raise errors.S3NotImplemented(f"The operation {ctx.operation} is not implemented by this gateway.")
+        raise ctx.frontend.no_handler(ctx)
     if ctx.identity is None and not spec.anonymous:
         raise errors.AccessDenied()
     ctx.handler = spec
@@ -137,18 +80,29 @@ async def resolve(gw: Gateway, ctx: RequestContext) -> None:
         await authorize(ctx)
 
 
+async def authorize(gw: Gateway, ctx: RequestContext) -> None:
+    """Resource-level authorization once the handler is known (S3 bucket policies); the front end's."""
+    await ctx.frontend.authorize(ctx)
+
+
 async def dry_run(gw: Gateway, ctx: RequestContext) -> None:
     """DryRun=true on an operation whose handler declares it: authenticated and parsed, so the request
     would have succeeded. The handler is never called, so no handler can act on a dry run by mistake."""
-    if ctx.service != "ec2" or ctx.params.get("DryRun") is not True:
+    if not ctx.frontend.dry_run_requested(ctx):
         return
     assert ctx.handler is not None
     if not ctx.handler.dry_run:
-        raise errors.Unsupported(f"DryRun is not supported for {ctx.operation}.")
+        raise ctx.frontend.unsupported(f"DryRun is not supported for {ctx.operation}.")
     raise errors.DryRunOperation()
 
 
-STEPS: tuple[Step, ...] = (route, cors, limits, authenticate, parse, resolve, dry_run)
+STEPS: tuple[Step, ...] = (route, limits, authenticate, parse, resolve, authorize, dry_run)
+
+
+async def dispatch(gw: Gateway, ctx: RequestContext) -> web.StreamResponse:
+    assert ctx.handler is not None
+    result = await ctx.handler.fn(ctx) or {}
+    return await ctx.frontend.respond(ctx, result)
 
 
 # ---- run ---------------------------------------------------------------------------------------------
@@ -157,26 +111,31 @@ async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
     gw.metrics.in_flight += 1
     try:
         try:
-            if _is_internal(ctx.request):
-                ctx.service = "internal"
-                response = _internal(gw, ctx)
-            elif request.method == "OPTIONS" and not _is_ec2(gw, request):
-                response = await cors_preflight(gw, ctx)
-            else:
+            response = await ctx.frontend.shortcut(ctx)
+            if response is None:
                 for step in STEPS:
                     await step(gw, ctx)
-                assert ctx.handler is not None
-                result = await ctx.handler.fn(ctx) or {}
-                response = await _respond(gw, ctx, result)
+                response = await dispatch(gw, ctx)
         except errors.AwsError as e:
-            response = _error_response(gw, ctx, e)
+            response = ctx.frontend.render_error(ctx, e)
+        except ClientClosed as e:
+            response = _client_closed(ctx, e, e.response)
         except backend_base.Unavailable:  # a backend failure no handler translated: still an AWS answer
             log.warning("backend unavailable", extra={"fields": _fields(ctx)})
-            response = _error_response(gw, ctx, _unavailable(ctx))
-        except Exception:
-            log.exception("unhandled error", extra={"fields": _fields(ctx)})
-            response = _error_response(gw, ctx, errors.InternalError())
-        ctx.status = response.status
+            response = ctx.frontend.render_error(ctx, ctx.frontend.unavailable())
+        except HttpProcessingError as e:  # the client's body broke HTTP framing (chunk sizes, length)
+            log.info("bad http framing", extra={"fields": {**_fields(ctx), "error": describe(e)}})
+            response = ctx.frontend.render_error(ctx, errors.InvalidRequest("The request body is malformed."))
+        except Exception as e:
+            if not client_connected(request):  # whatever failed, it failed because the client left
+                response = _client_closed(ctx, e, None)
+            else:
+                log.exception("unhandled error", extra={"fields": _fields(ctx)})
+                response = ctx.frontend.render_error(ctx, errors.InternalError())
+        if not ctx.status and not response.prepared and not client_connected(request):
+            response = _client_closed(ctx, None, response)  # gone before its answer: nothing will be sent
+        if not ctx.status:
+            ctx.status = response.status
         return response
     finally:
         gw.metrics.in_flight -= 1
@@ -185,115 +144,32 @@ async def run(gw: Gateway, request: web.Request) -> web.StreamResponse:
 
 def observe(gw: Gateway, ctx: RequestContext) -> None:
     elapsed = time.monotonic() - ctx.started
-    if ctx.service != "internal":
+    if ctx.frontend is None or ctx.frontend.metered:  # health and metrics scrapes are not counted
         gw.metrics.observe(ctx.service or "unknown", ctx.operation or "-", ctx.status, elapsed)
     fields = _fields(ctx)
     fields.update(status=ctx.status, ms=round(elapsed * 1000, 2))
+    if ctx.bytes_sent:
+        fields["bytes_sent"] = ctx.bytes_sent
     ACCESS.info("request", extra={"fields": fields})
 
 
+def is_continue(expect: str) -> bool:
+    """`Expect: 100-continue` (any case); anything else, non-ASCII bytes included, is refused."""
+    return expect.isascii() and expect.strip().lower() == EXPECT_CONTINUE
+
+
 # ---- helpers -------------------------------------------------------------------------------------------
-def _is_internal(req: web.Request) -> bool:
-    """Health and metrics answer unsigned GETs; a signed request there is S3 (a bucket may be named so)."""
-    if req.path not in ("/healthz", "/metrics") or req.method not in ("GET", "HEAD"):
-        return False
-    return "Authorization" not in req.headers and not any(k.lower() in _SECRET_QUERY for k in req.query)
-
-
-def _is_ec2(gw: Gateway, req: web.Request) -> bool:
-    if req.path != "/" or gw.is_virtual_host(req.host):
-        return False
-    if "Action" in req.query:
-        return True
-    return req.method == "POST" and req.content_type == FORM_TYPE
-
-
-async def _read_ec2_params(gw: Gateway, ctx: RequestContext) -> None:
-    req, limit = ctx.request, gw.config.limits.max_form_bytes
-    pairs = parse_qsl(req.query_string, keep_blank_values=True)
-    if req.method == "POST" and req.content_type == FORM_TYPE:
-        ctx.ec2_body = await _read_capped(req.content, limit, errors.RequestEntityTooLarge)
-        try:
-            pairs += parse_qsl(ctx.ec2_body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError:
-            raise errors.InvalidParameterValue("The request body is not valid UTF-8.") from None
-    ctx.ec2_pairs = pairs
-
-
-async def _read_capped(stream: Any, limit: int, too_large: type[errors.AwsError]) -> bytes:
-    """Read a whole (small) body, refusing more than `limit` bytes without buffering past it."""
-    parts, size = [], 0
-    while chunk := await stream.read(65536):
-        size += len(chunk)
-        if size > limit:
-            raise too_large(f"The request body exceeds the limit of {limit} bytes.")
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-async def _respond(gw: Gateway, ctx: RequestContext, result: dict[str, Any]) -> web.StreamResponse:
-    if ctx.service == "ec2":
-        body = gw.ec2_serializer.serialize(ctx.operation, result, ctx.request_id)
-        return web.Response(body=body, headers=_base_headers(ctx, "text/xml;charset=UTF-8"))
-    status, headers, body = gw.s3_serializer.serialize(ctx.operation, result, ctx.request_id)
-    status = ctx.response_status or status
-    all_headers = _base_headers(ctx, None)
-    all_headers.update(headers)
-    all_headers.update(ctx.response_headers)
-    if not response_has_body(ctx.request.method, status):
-        return web.Response(status=status, headers=all_headers)
-    if isinstance(body, (bytes, bytearray)):
-        return web.Response(status=status, body=body, headers=all_headers)
-    return await _stream(ctx, status, all_headers, body)
-
-
-async def _stream(ctx: RequestContext, status: int, headers: dict[str, str],
-                  body: AsyncIterable[bytes]) -> web.StreamResponse:
-    """Send a streaming object body chunk by chunk: memory stays at one chunk, whatever the size.
-    A failure mid-body can no longer become an error document: the connection is cut, which clients
-    detect as a short read. The source is closed either way (client gone, backend failed, done)."""
-    response = web.StreamResponse(status=status, headers=headers)
-    await response.prepare(ctx.request)
-    try:
-        async for chunk in body:
-            await response.write(chunk)
-    finally:
-        aclose = getattr(body, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    await response.write_eof()
-    return response
-
-
-def _error_response(gw: Gateway, ctx: RequestContext, err: errors.AwsError) -> web.Response:
-    if ctx.service == "ec2":
-        body = gw.ec2_serializer.serialize_error(err, ctx.request_id)
-        return web.Response(status=err.status, body=body, headers=_base_headers(ctx, "text/xml;charset=UTF-8"))
-    status, headers, body = gw.s3_serializer.serialize_error(err, ctx.request_id)
-    all_headers = _base_headers(ctx, None)
-    all_headers.update(headers)
-    all_headers.update(ctx.response_headers)
-    has_body = response_has_body(ctx.request.method, status)
-    return web.Response(status=status, body=body if has_body else None, headers=all_headers)
-
-
-def _unavailable(ctx: RequestContext) -> errors.AwsError:
-    return errors.S3ServiceUnavailable() if ctx.service == "s3" else errors.ServiceUnavailable()
-
-
-def _internal(gw: Gateway, ctx: RequestContext) -> web.Response:
-    if ctx.request.path == "/metrics":
-        return web.Response(text=gw.metrics.render(), content_type="text/plain", charset="utf-8")
-    return web.json_response({"status": "ok", "backend": gw.backend_name})
-
-
-def _base_headers(ctx: RequestContext, content_type: str | None) -> dict[str, str]:
-    headers = {"x-amz-request-id": ctx.request_id, "Server": "cloudgate"}
-    if ctx.service == "s3":
-        headers["x-amz-id-2"] = ctx.request_id
-    if content_type:
-        headers["Content-Type"] = content_type
-    return headers
+def _client_closed(ctx: RequestContext, exc: BaseException | None,
+                   response: web.StreamResponse | None) -> web.StreamResponse:
+    """The client hung up: info, not error; status 499 in the access log and metrics. The response (the
+    one already started, or a stand-in) goes back to aiohttp, which drops it quietly."""
+    ctx.status = CLIENT_CLOSED
+    cause = exc.__cause__ if isinstance(exc, ClientClosed) and exc.__cause__ else exc
+    fields = {**_fields(ctx), "bytes_sent": ctx.bytes_sent}
+    if cause is not None:
+        fields["error"] = describe(cause)
+    log.info("client closed", extra={"fields": fields})
+    return response if response is not None else web.Response(status=CLIENT_CLOSED)
 
 
 def _fields(ctx: RequestContext) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Operation name → async handler. Handlers register per service; the pipeline dispatches through here.
 
-A known operation with no handler answers EC2 `Unsupported` / S3 `NotImplemented` — that decision lives in
-the pipeline; the registry only knows what is registered and refuses names botocore's model doesn't have.
+A known operation with no handler answers what its front end says (EC2 `Unsupported`, S3 `NotImplemented`,
+STS/IAM `InvalidAction`); the registry only knows what is registered and refuses names botocore's model
+doesn't have. Authorizers are resource-level checks a service registers (e.g. S3 bucket policies): the
+service's front end runs them after the handler is resolved, before it is called.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ if TYPE_CHECKING:
     from .context import RequestContext
 
 Handler = Callable[["RequestContext"], Awaitable[dict[str, Any] | None]]
-SERVICES = ("ec2", "s3")
+# Raises the AWS error (AccessDenied, ...) when the resolved request may not run; returns None when it may.
+Authorizer = Callable[["RequestContext"], Awaitable[None]]
+SERVICES = ("ec2", "s3", "sts", "iam")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class HandlerSpec:
 class Registry:
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, str], HandlerSpec] = {}
+        self._services: set[str] = set()
+        self._authorizers: dict[str, list[Authorizer]] = {}
 
     def register(self, service: str, operation: str, *, dry_run: bool = False,
                  anonymous: bool = False) -> Callable[[Handler], Handler]:
@@ -48,6 +54,7 @@ class Registry:
             if key in self._handlers:
                 raise ValueError(f"{service}:{operation} registered twice")
             self._handlers[key] = HandlerSpec(service, operation, fn, dry_run, anonymous)
+            self._services.add(service)
             return fn
 
         return deco
@@ -57,6 +64,24 @@ class Registry:
 
     def operations(self, service: str) -> list[str]:
         return sorted(op for svc, op in self._handlers if svc == service)
+
+    def has_service(self, service: str) -> bool:
+        """True when at least one handler of the service is registered."""
+        return service in self._services
+
+    def authorizer(self, service: str) -> Callable[[Authorizer], Authorizer]:
+        """Register a resource-level check run for every resolved request of the service, in order."""
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}")
+
+        def deco(fn: Authorizer) -> Authorizer:
+            self._authorizers.setdefault(service, []).append(fn)
+            return fn
+
+        return deco
+
+    def authorizers(self, service: str) -> tuple[Authorizer, ...]:
+        return tuple(self._authorizers.get(service, ()))
 
 
 @functools.cache

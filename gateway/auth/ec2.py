@@ -29,18 +29,18 @@ _V2_MARKERS = frozenset({"AWSAccessKeyId", "Signature", "SignatureVersion"})
 
 
 async def authenticate_ec2(req: AuthRequest, provider: CredentialProvider, *, region: str | None,
-                           now: datetime | None = None) -> AuthResult:
+                           now: datetime | None = None, service: str = SERVICE) -> AuthResult:
     """The caller's identity, or the EC2 error: AuthFailure, MissingAuthenticationToken, RequestExpired,
-    IncompleteSignature."""
+    IncompleteSignature. `service` is the query service the SigV4 scope must name (ec2, sts, iam)."""
     moment = current(now)
     headers = req.signing_headers()
     authorization = headers.get("Authorization")
     if authorization is not None:
         if authorization.strip().partition(" ")[0] != V4_ALGORITHM:
             raise errors.IncompleteSignature(f"Authorization header must use {V4_ALGORITHM}.")
-        return await _v4(req, provider, region, moment, presigned=False)
+        return await _v4(req, provider, region, moment, presigned=False, service=service)
     if any(name == "X-Amz-Algorithm" for name, _ in parse_query(req.query_string)):
-        return await _v4(req, provider, region, moment, presigned=True)
+        return await _v4(req, provider, region, moment, presigned=True, service=service)
     params = _params(req)
     if any(name in _V2_MARKERS for name, _ in params):
         return await _v2(req, params, provider, moment)
@@ -64,14 +64,14 @@ async def _verify(provider: CredentialProvider, claim: SignatureClaim) -> Identi
 
 
 async def _v4(req: AuthRequest, provider: CredentialProvider, region: str | None, moment: datetime, *,
-              presigned: bool) -> AuthResult:
+              presigned: bool, service: str = SERVICE) -> AuthResult:
     headers = req.signing_headers()
     try:
         if presigned:
             auth = sigv4.parse_presigned(dict(reversed(parse_query(req.query_string))))
         else:
             auth = sigv4.parse_header(headers["Authorization"], headers)
-        sigv4.check_scope(auth, service=SERVICE, region=region)
+        sigv4.check_scope(auth, service=service, region=region)
     except ScopeMismatch as exc:
         raise errors.AuthFailure(f"Credential should be scoped correctly: {exc}") from None
     except MalformedAuth as exc:
