@@ -136,6 +136,12 @@ class SignatureValidator(SecretSource):
         uploads), else None."""
         return None
 
+    async def stored_secret(self, access_key: str) -> str | None:
+        """The key's secret read with the gateway's service rights, without a caller's signature, or None
+        (unknown key, or no such rights). Lets the gateway act for a key that proved itself earlier
+        (temporary credentials made from it)."""
+        return None
+
 
 # ---- object storage models ----------------------------------------------------------------------------------
 @dataclass

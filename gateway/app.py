@@ -15,6 +15,8 @@ from backends.base import Backend
 from . import ec2 as _ec2_handlers  # noqa: F401 - importing the handler packages registers their handlers
 from . import pipeline
 from . import s3 as _s3_handlers  # noqa: F401
+from . import sts as _sts_handlers  # noqa: F401
+from .auth import sessions
 from .auth.backend_provider import BackendCredentialProvider
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
@@ -43,10 +45,13 @@ class Gateway:
         self.registry = registry if registry is not None else default_registry()
         self.backend = backend if backend is not None else build_backend(config)
         validator = self.backend.signature_validator() if self.backend is not None else None
-        self.credentials = credentials or (
+        provider = credentials or (
             BackendCredentialProvider(validator) if validator is not None else StaticProvider.from_config(
                 [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
                   "display_name": c.display_name, "backend": c.backend} for c in config.auth.static]))
+        # temporary credentials (STS GetSessionToken) over whichever provider holds the long-term keys; the
+        # key that mints them is replaced at start by the one every replica shares (start())
+        self.credentials = sessions.SessionProvider(provider, sessions.SessionKeys(os.urandom(32)))
         self.store = CachedStore(store if store is not None else open_store(config.state.url, **config.state.store_options()),
                                  namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
@@ -67,6 +72,11 @@ class Gateway:
         return name.endswith(self._vhost_suffixes)
 
     @property
+    def session_keys(self) -> sessions.SessionKeys:
+        """What mints temporary credentials (STS GetSessionToken)."""
+        return self.credentials.keys
+
+    @property
     def s3_router(self) -> S3Router:
         """The S3 front end's router (CORS preflights route the URL they are asked about)."""
         return self.frontends.s3.router
@@ -79,6 +89,9 @@ class Gateway:
         fresh = os.urandom(32).hex()
         key = await self.store.put_if_absent("gateway", "paging-token-key", fresh) or fresh
         paging.configure(bytes.fromhex(key))
+        fresh = os.urandom(32).hex()
+        key = await self.store.put_if_absent(sessions.KEY_NS, sessions.KEY_NAME, fresh) or fresh
+        self.credentials.keys = sessions.SessionKeys(bytes.fromhex(key))
         if self.backend is not None:
             await self.backend.start()
 

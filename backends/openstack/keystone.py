@@ -50,6 +50,7 @@ class Token:
     expires: dt.datetime
     user_id: str
     project_id: str
+    user_name: str
     project_name: str
     catalog: Catalog = field(repr=False)
 
@@ -59,6 +60,7 @@ class Token:
         project = tok.get("project") or {}
         return cls(id=headers.get("X-Subject-Token", ""), expires=parse_time(tok.get("expires_at")),
                    user_id=(tok.get("user") or {}).get("id", ""), project_id=project.get("id", ""),
+                   user_name=(tok.get("user") or {}).get("name", ""),
                    project_name=project.get("name", ""), catalog=Catalog.from_token(tok.get("catalog")))
 
     def seconds_left(self) -> float:
@@ -68,7 +70,8 @@ class Token:
         return base.Principal(
             account_id=self.project_id, display_name=self.project_name,
             attributes={"token": self.id, "catalog": self.catalog, "expires": self.expires,
-                        "user_id": self.user_id, "project_id": self.project_id, "access_key": access_key})
+                        "user_id": self.user_id, "user_name": self.user_name, "project_id": self.project_id,
+                        "access_key": access_key})
 
 
 def parse_time(value: str | None) -> dt.datetime:
@@ -214,6 +217,9 @@ class KeystoneValidator(base.SignatureValidator):
         if known is None or known.secret is None or known.token is None:
             return None
         return known.secret, known.token.principal(access_key)
+
+    async def stored_secret(self, access_key: str) -> str | None:
+        return await self._read_secret(access_key)
 
     def forget(self, access_key: str) -> None:
         """Drop what is cached for a key (its token was refused by a service): revalidate next time."""

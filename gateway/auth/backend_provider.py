@@ -10,8 +10,13 @@ from collections.abc import Callable
 
 from backends import base
 
-from .credentials import CredentialProvider, Identity, SignatureClaim
+from .clock import current
+from .credentials import CredentialProvider, Identity, SignatureClaim, SignedRequest
 from .exceptions import SignatureMismatch, UnknownAccessKey
+from .signing import v2_sign
+from .sigv2 import ec2_string_to_sign
+
+_SELF_HOST = "cloudgate.internal"  # the Host of the requests the gateway signs for a key it acts for
 
 
 def _identity(access_key: str, principal: base.Principal) -> Identity:
@@ -40,6 +45,27 @@ class BackendCredentialProvider(CredentialProvider):
             return None
         secret, principal = found
         return secret, _identity(access_key, principal)
+
+    async def identity_for_key(self, access_key: str) -> Identity | None:
+        """The key's holder: from the authority's cache, else by a request the gateway signs with the secret
+        it reads with its service rights and has the authority validate (a Keystone key's project token)."""
+        found = await self.lookup(access_key)
+        if found is not None:
+            return found[1]
+        if not isinstance(self.validator, base.SignatureValidator):
+            return None
+        secret = await self.validator.stored_secret(access_key)
+        if not secret:
+            return None
+        params = [("AWSAccessKeyId", access_key), ("Action", "GetCallerIdentity"), ("SignatureMethod", "HmacSHA256"),
+                  ("SignatureVersion", "2"), ("Timestamp", current(None).strftime("%Y-%m-%dT%H:%M:%SZ"))]
+        string_to_sign = ec2_string_to_sign("POST", _SELF_HOST, "/", params)
+        claim = SignatureClaim("v2", access_key, string_to_sign, v2_sign(secret, string_to_sign), "HmacSHA256",
+                               request=SignedRequest("POST", _SELF_HOST, "/", tuple(params)))
+        try:
+            return await self.verify(claim)
+        except (UnknownAccessKey, SignatureMismatch):
+            return None
 
     async def verify(self, claim: SignatureClaim) -> Identity:
         if not isinstance(self.validator, base.SignatureValidator):

@@ -54,12 +54,20 @@ def _params(req: AuthRequest) -> list[tuple[str, str]]:
     return parse_qsl(source, keep_blank_values=True)
 
 
-async def _verify(provider: CredentialProvider, claim: SignatureClaim) -> Identity:
+async def _verify(provider: CredentialProvider, claim: SignatureClaim, service: str = SERVICE) -> Identity:
     try:
         return await provider.verify(claim)
     except TokenExpired:
+        if service != SERVICE:
+            raise errors.ExpiredTokenQuery() from None
         raise errors.RequestExpired() from None  # what EC2 answers for expired temporary credentials
-    except (UnknownAccessKey, SignatureMismatch, TokenInvalid):
+    except SignatureMismatch:
+        if service != SERVICE:  # STS and IAM name the failure; EC2 says only AuthFailure
+            raise errors.SignatureDoesNotMatch() from None
+        raise errors.AuthFailure() from None
+    except (UnknownAccessKey, TokenInvalid):
+        if service != SERVICE:
+            raise errors.InvalidClientTokenId() from None
         raise errors.AuthFailure() from None
 
 
@@ -85,7 +93,7 @@ async def _v4(req: AuthRequest, provider: CredentialProvider, region: str | None
     claim, _ = sigv4.build_claim(auth, method=req.method, uri=canonical_uri(req.raw_path, s3=False),
                                  raw_query=req.query_string, host=req.host, headers=headers,
                                  payload_hash=payload_hash, presigned=presigned)
-    identity = await _verify(provider, claim)
+    identity = await _verify(provider, claim, service)
     return AuthResult(identity, SignedPayload(payload_hash), "v4")
 
 

@@ -32,7 +32,7 @@ from .signing import Scope, signing_key
 PREFIX = "cg1"
 SESSION_KEY_PREFIX = "ASIA"  # AWS's prefix for temporary access keys
 MIN_SECONDS, MAX_SECONDS, DEFAULT_SECONDS = 900, 129_600, 43_200  # GetSessionToken's DurationSeconds
-KEY_NS, KEY_NAME = "gateway:keys", "sts-session"
+KEY_NS, KEY_NAME = "gateway", "sts-session-key"  # shared by the replicas, like the paging-token key
 _CACHE = 10_000  # session secrets remembered for aws-chunked signing keys (same process, same request)
 
 

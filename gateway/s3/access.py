@@ -24,6 +24,7 @@ from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
+from ..registry import default_registry
 from . import policy as pol
 from . import policy_actions
 from .common import NS_BUCKET_OWNER, get_bucket_config, set_bucket_config
@@ -170,6 +171,7 @@ async def decide(ctx: RequestContext, bucket: str, key: str | None, action: str)
     return decision
 
 
+@default_registry().authorizer("s3")  # run by the S3 front end for every resolved request
 async def authorize(ctx: RequestContext) -> None:
     """The S3 authorization entry point, once per request after its handler is resolved (pipeline).
     Raises AccessDenied on an explicit Deny; records an Allow for the handlers' checks (`policy_allows`)."""
