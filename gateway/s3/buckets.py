@@ -22,7 +22,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, names, object_lock
+from . import acl, names, object_lock, sse
 from .common import (
     NS_BUCKET_CONFIG,
     NS_BUCKET_OWNER,
@@ -152,6 +152,8 @@ async def create_bucket(ctx: RequestContext) -> dict:
     elif here != US_EAST_1:
         raise errors.BucketAlreadyOwnedByYou(BucketName=bucket)
     await set_bucket_config(ctx, bucket, "acl", acl_doc)
+    if created:
+        await sse.on_create_bucket(ctx, bucket)  # s3.encrypt_new_buckets
     if ctx.params.get("ObjectLockEnabledForBucket"):
         await object_lock.enable(ctx, bucket)
     return {"Location": f"/{bucket}"}
