@@ -104,8 +104,7 @@ async def copy_object(ctx: RequestContext) -> dict:
     with backend_errors(bucket=src_bucket, key=src_key, version_id=src_version):
         source = await store.head_object(src_bucket, src_key, version_id=src_version)
     src_crypt = sse.opener(ctx, source, copy_source=True)  # the source's SSE-C key, checked
-    if src_crypt is not None:
-        await sse.present(ctx, src_bucket, source)
+    src_rec = await sse.present(ctx, src_bucket, source) if src_crypt is not None else None
     dst_crypt = await sse.for_write(ctx, bucket)
     conditions.check_copy_source(p, source, s3_etag(source))
     if source.size > MAX_OBJECT_SIZE:
@@ -134,7 +133,7 @@ async def copy_object(ctx: RequestContext) -> dict:
     if src_crypt is not None or dst_crypt is not None:  # re-encrypted on the way (sse_copy.py)
         with backend_errors(bucket=bucket, key=key):
             info, plain_size, plain_md5 = await sse_copy.copy_through(
-                store, src_bucket, source, src_crypt, bucket, key, dst_crypt,
+                ctx, store, src_bucket, source, src_crypt, src_rec, bucket, key, dst_crypt,
                 content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
                 metadata=metadata, headers=content_headers(p) if replace else None, private=private)
         if dst_crypt is not None:

@@ -240,14 +240,16 @@ async def record(ctx: RequestContext, bucket: str, stored: ObjectInfo, crypt: Cr
     return etag.strip('"')
 
 
-async def present(ctx: RequestContext, bucket: str, info: ObjectInfo) -> None:
-    """Turn a stored encrypted object's info into what the client sees (plaintext size, S3's ETag)."""
+async def present(ctx: RequestContext, bucket: str, info: ObjectInfo) -> dict | None:
+    """Turn a stored encrypted object's info into what the client sees (plaintext size, S3's ETag);
+    returns its record (None when lost: the size still derives from a single-part object's)."""
     rec = await ctx.gateway.store.get(NS_RECORD, _record_key(bucket, info.key, info.etag))
     if rec:
         info.size = rec["size"]
         info.private[PRIVATE_ETAG] = rec["etag"]
     elif not info.manifest:
         info.size = sse_stream.plaintext_size(info.size)
+    return rec
 
 
 async def present_listing(ctx: RequestContext, bucket: str, entries: list[Any]) -> None:
@@ -299,23 +301,44 @@ def plaintext_body(source: Any, crypt: Crypt, plain_size: int) -> AsyncIterator[
     return _plain(source, crypt, plain_size=plain_size)
 
 
+async def open_range(store: Any, bucket: str, head: ObjectInfo, crypt: Crypt, rec: dict | None, first: int,
+                     last: int) -> AsyncIterator[bytes]:
+    """Plaintext bytes first..last of the encrypted object `head` (presented), fetching only the
+    ciphertext chunks that hold them."""
+    if rec and rec.get("parts"):
+        from .sse_multipart import read_parts  # (it builds on this module)
+
+        return read_parts(store, bucket, head, crypt, rec["parts"], first, last)
+    c_first, c_last, index = sse_stream.cipher_range(first, max(first, last), head.size)
+    info, _, body = await store.get_object(bucket, head.key, version_id=head.version_id,
+                                           byte_range=(c_first, c_last))
+    if info.etag != head.etag:
+        await _close(body)
+        raise errors.S3ServiceUnavailable("The object changed while it was read; retry.")
+    return _plain(body, crypt, plain_size=head.size, first_index=index, skip=first - index * sse_stream.CHUNK,
+                  length=max(0, last - first + 1))
+
+
 async def get_object(ctx: RequestContext, store: Any, bucket: str, key: str, version_id: str | None,
                      rng: tuple[int | None, int | None] | None, range_header: str | None
                      ) -> tuple[ObjectInfo, ByteRange | None, Any, dict[str, str]]:
     """store.get_object for any object: the info as the client sees it, the resolved plaintext range, the
-    plaintext body and the encryption output members. A ranged read of an encrypted object fetches only
-    the ciphertext chunks that cover the range (a HEAD first tells whether the object is encrypted)."""
+    plaintext body and the encryption output members. An encrypted object costs a HEAD more (its
+    parameters) and then only the ciphertext chunks the (range of the) read needs."""
     if rng is None:
         info, resolved, body = await store.get_object(bucket, key, version_id=version_id)
         try:
             crypt = opener(ctx, info)
             if crypt is None:
                 return info, resolved, body, {}
-            await present(ctx, bucket, info)
+            rec = await present(ctx, bucket, info)
         except BaseException:
             await _close(body)
             raise
-        return info, None, _plain(body, crypt, plain_size=info.size), crypt.output()
+        if not (rec and rec.get("parts")):
+            return info, None, _plain(body, crypt, plain_size=info.size), crypt.output()
+        await _close(body)  # multipart: read part by part
+        return info, None, await open_range(store, bucket, info, crypt, rec, 0, info.size - 1), crypt.output()
     head = await store.head_object(bucket, key, version_id=version_id)
     if PRIVATE_MODE not in head.private:
         info, resolved, body = await store.get_object(bucket, key, version_id=version_id, byte_range=rng)
@@ -330,14 +353,7 @@ async def get_object(ctx: RequestContext, store: Any, bucket: str, key: str, ver
         head = info
     crypt = opener(ctx, head)
     assert crypt is not None
-    await present(ctx, bucket, head)
+    rec = await present(ctx, bucket, head)
     resolved = conditions.resolve_range(rng, head.size, range_header or "")
-    c_first, c_last, index = sse_stream.cipher_range(resolved.first, resolved.last, head.size)
-    info, _, body = await store.get_object(bucket, key, version_id=head.version_id or version_id,
-                                           byte_range=(c_first, c_last))
-    if info.etag != head.etag:
-        await _close(body)
-        raise errors.S3ServiceUnavailable("The object changed while it was read; retry.")
-    return head, resolved, _plain(body, crypt, plain_size=head.size, first_index=index,
-                                  skip=resolved.first - index * sse_stream.CHUNK,
-                                  length=resolved.last - resolved.first + 1), crypt.output()
+    body = await open_range(store, bucket, head, crypt, rec, resolved.first, resolved.last)
+    return head, resolved, body, crypt.output()

@@ -11,6 +11,7 @@ from typing import Any
 
 from backends.base import ObjectInfo, ObjectStore
 
+from ..context import RequestContext
 from ..protocol import errors
 from . import sse, sse_stream
 from .sse import Crypt
@@ -29,8 +30,8 @@ class _Counted:
             yield piece
 
 
-async def plaintext(store: ObjectStore, bucket: str, source: ObjectInfo, src_crypt: Crypt | None,
-                    byte_range: tuple[int, int] | None = None) -> Any:
+async def plaintext(ctx: RequestContext, store: ObjectStore, bucket: str, source: ObjectInfo,
+                    src_crypt: Crypt | None, rec: dict | None, byte_range: tuple[int, int] | None = None) -> Any:
     """The plaintext of `source` (as presented: plaintext size), whole or bytes first..last."""
     if src_crypt is None:
         info, _, body = await store.get_object(bucket, source.key, version_id=source.version_id,
@@ -39,24 +40,16 @@ async def plaintext(store: ObjectStore, bucket: str, source: ObjectInfo, src_cry
             await sse._close(body)
             raise errors.S3ServiceUnavailable("The copy source changed while it was read; retry.")
         return body
-    first, last = byte_range if byte_range is not None else (0, max(0, source.size - 1))
-    c_first, c_last, index = sse_stream.cipher_range(first, last, source.size)
-    info, _, body = await store.get_object(bucket, source.key, version_id=source.version_id,
-                                           byte_range=(c_first, c_last))
-    if info.etag != source.etag:
-        await sse._close(body)
-        raise errors.S3ServiceUnavailable("The copy source changed while it was read; retry.")
-    length = 0 if source.size == 0 else last - first + 1
-    return sse._plain(body, src_crypt, plain_size=source.size, first_index=index,
-                      skip=first - index * sse_stream.CHUNK, length=length)
+    first, last = byte_range if byte_range is not None else (0, source.size - 1)
+    return await sse.open_range(store, bucket, source, src_crypt, rec, first, last)
 
 
-async def copy_through(store: ObjectStore, src_bucket: str, source: ObjectInfo, src_crypt: Crypt | None,
-                       dst_bucket: str, dst_key: str, dst_crypt: Crypt | None, *, content_type: str | None,
+async def copy_through(ctx: RequestContext, store: ObjectStore, src_bucket: str, source: ObjectInfo,
+                       src_crypt: Crypt | None, src_rec: dict | None, dst_bucket: str, dst_key: str, dst_crypt: Crypt | None, *, content_type: str | None,
                        metadata: Mapping[str, str] | None, headers: Mapping[str, str] | None,
                        private: dict[str, str]) -> tuple[ObjectInfo, int, str]:
     """Stream source → destination; returns the stored object, the plaintext size and its MD5 (hex)."""
-    counted = _Counted(await plaintext(store, src_bucket, source, src_crypt))
+    counted = _Counted(await plaintext(ctx, store, src_bucket, source, src_crypt, src_rec))
     body: Any = counted
     size = source.size
     if dst_crypt is not None:
