@@ -208,3 +208,39 @@ def test_operator_settings(s3_gateway: Any) -> None:
             assert "secure connection" in err["Error"]["Message"]
         finally:
             s3_gateway.swift_a.purge_container(name)  # the container too
+
+
+def test_checksums_describe_the_plaintext(s3: Any, bucket: Callable[..., str]) -> None:
+    b = bucket()
+    put = s3.put_object(Bucket=b, Key="k", Body=PLAIN, ChecksumAlgorithm="SHA256", **_c())
+    want = _b64(hashlib.sha256(PLAIN).digest())
+    assert put["ChecksumSHA256"] == want
+    assert s3.head_object(Bucket=b, Key="k", ChecksumMode="ENABLED", **_c())["ChecksumSHA256"] == want
+
+
+async def _collect(gen: Any) -> bytes:
+    return b"".join([piece async for piece in gen])
+
+
+async def _pieces(*chunks: bytes) -> Any:
+    for c in chunks:
+        yield c
+
+
+async def test_chunks_cannot_be_altered_reordered_or_dropped() -> None:
+    key, prefix = os.urandom(32), os.urandom(8)
+    plain = os.urandom(3 * sse_stream.CHUNK + 100)
+    sealed = await _collect(sse_stream.encrypt(_pieces(plain[:1000], plain[1000:]), key, prefix))
+    assert len(sealed) == sse_stream.ciphertext_size(len(plain))
+    assert sse_stream.plaintext_size(len(sealed)) == len(plain)
+    assert await _collect(sse_stream.decrypt(_pieces(sealed), key, prefix, plain_size=len(plain))) == plain
+    s = sse_stream.SEALED
+    flipped = bytearray(sealed)
+    flipped[s + 5] ^= 1
+    swapped = sealed[s:2 * s] + sealed[:s] + sealed[2 * s:]
+    truncated = sealed[:3 * s]  # cut at a chunk boundary: chunk 2 was not sealed as the final one
+    for bad, size in ((bytes(flipped), len(plain)), (swapped, len(plain)), (truncated, 3 * sse_stream.CHUNK)):
+        with pytest.raises(sse_stream.Tampered):
+            await _collect(sse_stream.decrypt(_pieces(bad), key, prefix, plain_size=size))
+    with pytest.raises(sse_stream.Tampered):  # the stored object ends early
+        await _collect(sse_stream.decrypt(_pieces(sealed[:-10]), key, prefix, plain_size=len(plain)))
