@@ -234,6 +234,10 @@ async def test_chunks_cannot_be_altered_reordered_or_dropped() -> None:
     assert len(sealed) == sse_stream.ciphertext_size(len(plain))
     assert sse_stream.plaintext_size(len(sealed)) == len(plain)
     assert await _collect(sse_stream.decrypt(_pieces(sealed), key, prefix, plain_size=len(plain))) == plain
+    small = [plain[i:i + 7000] for i in range(0, len(plain), 7000)]  # pieces smaller than a chunk
+    assert await _collect(sse_stream.encrypt(_pieces(*small), key, prefix)) == sealed
+    split = [sealed[i:i + 5000] for i in range(0, len(sealed), 5000)]
+    assert await _collect(sse_stream.decrypt(_pieces(*split), key, prefix, plain_size=len(plain))) == plain
     s = sse_stream.SEALED
     flipped = bytearray(sealed)
     flipped[s + 5] ^= 1

@@ -147,8 +147,7 @@ async def upload_part(ctx: RequestContext) -> dict:
     spec = checksums.ChecksumSpec.from_request(p, ctx.request.headers)
     upload, store = await open_upload(ctx, "WRITE")
     crypt = sse_multipart.part_crypt(ctx, upload.record, number)
-    body = checksums.VerifiedBody(ctx.body, spec, declared_size=size, max_size=MAX_PART_SIZE,
-                                  want_md5=crypt is not None)
+    body = checksums.VerifiedBody(ctx.body, spec, declared_size=size, max_size=MAX_PART_SIZE)
     if crypt is None:
         info = await put_part(store, upload, number, body, size, spec.md5_hex)
     else:  # sealed on the way; Content-MD5 is checked on the plaintext by VerifiedBody

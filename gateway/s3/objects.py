@@ -94,7 +94,8 @@ async def put_object(ctx: RequestContext) -> dict:
     private = redirect_private(p)
     if spec.expected is not None:  # known before the body: stored atomically with the object
         private.update(checksums.to_private({spec.algorithm: spec.expected}))
-    body = VerifiedBody(ctx.body, spec, declared_size=size, want_md5=crypt is not None)
+    # SSE-S3 shows the plaintext MD5 as ETag (as S3); SSE-C's ETag is not it, so it is not computed.
+    body = VerifiedBody(ctx.body, spec, declared_size=size, want_md5=crypt is not None and crypt.mode == "S3")
     stored_body, stored_size, md5 = body, size, spec.md5_hex
     if crypt is not None:  # ciphertext at rest; VerifiedBody checks Content-MD5 on the plaintext
         private.update(crypt.private)

@@ -22,6 +22,7 @@ CHUNK = 64 * 1024
 TAG = 16
 SEALED = CHUNK + TAG
 PREFIX_BYTES = 8
+BATCH = 1024 * 1024
 
 
 class Tampered(Exception):
@@ -47,18 +48,37 @@ def _aad(index: int, final: bool) -> bytes:
 
 async def encrypt(source: AsyncIterable[bytes], key: bytes, prefix: bytes, *,
                   first_index: int = 0) -> AsyncIterator[bytes]:
-    """Sealed chunks of `source`. One plaintext chunk is held back until the next byte shows whether it
-    is the last (the final flag), so memory stays at about two chunks."""
+    """Sealed chunks of `source`, handed on about BATCH bytes at a time (fewer, larger writes). One
+    plaintext chunk is held back until the next byte shows whether it is the last (the final flag), so
+    memory stays at a few chunks plus one batch."""
     aead = AESGCM(key)
     index = first_index
-    buf = bytearray()
+    pending = bytearray()  # < CHUNK bytes, or a full chunk that may be the last
+    out: list[bytes] = []
+    out_size = 0
     async for piece in source:
-        buf += piece
-        while len(buf) > CHUNK:  # strictly more: the chunk is known not to be the final one
-            yield aead.encrypt(_nonce(prefix, index), bytes(buf[:CHUNK]), _aad(index, False))
-            del buf[:CHUNK]
+        view = memoryview(piece)
+        if pending:
+            take = CHUNK - len(pending)
+            pending += view[:take]
+            view = view[take:]
+            if not len(view):
+                continue
+            out.append(aead.encrypt(_nonce(prefix, index), bytes(pending), _aad(index, False)))
+            out_size += SEALED
             index += 1
-    yield aead.encrypt(_nonce(prefix, index), bytes(buf), _aad(index, True))
+            pending = bytearray()
+        while len(view) > CHUNK:  # strictly more: this chunk is known not to be the final one
+            out.append(aead.encrypt(_nonce(prefix, index), view[:CHUNK], _aad(index, False)))
+            out_size += SEALED
+            index += 1
+            view = view[CHUNK:]
+        pending = bytearray(view)
+        if out_size >= BATCH:
+            yield b"".join(out)
+            out, out_size = [], 0
+    out.append(aead.encrypt(_nonce(prefix, index), bytes(pending), _aad(index, True)))
+    yield b"".join(out)
 
 
 def cipher_range(first: int, last: int, plain_size: int) -> tuple[int, int, int]:
@@ -88,16 +108,20 @@ async def decrypt(source: AsyncIterable[bytes], key: bytes, prefix: bytes, *, pl
 
     async for piece in source:
         buf += piece
-        while len(buf) >= SEALED and remaining > 0:
-            plain = open_chunk(bytes(buf[:SEALED]))
-            del buf[:SEALED]
+        start, batch = 0, []
+        while len(buf) - start >= SEALED and remaining > 0:
+            plain = open_chunk(bytes(buf[start:start + SEALED]))
+            start += SEALED
             index += 1
             if skip:
                 plain, skip = plain[skip:], 0
-            out = plain[:remaining]
-            remaining -= len(out)
-            if out:
-                yield out
+            chunk = plain[:remaining]
+            remaining -= len(chunk)
+            batch.append(chunk)
+        if start:
+            del buf[:start]
+        if batch:
+            yield b"".join(batch)
     if remaining > 0:
         if not buf or index > final_index:
             raise Tampered("stored object ended early")
