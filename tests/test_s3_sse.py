@@ -248,3 +248,18 @@ async def test_chunks_cannot_be_altered_reordered_or_dropped() -> None:
             await _collect(sse_stream.decrypt(_pieces(bad), key, prefix, plain_size=size))
     with pytest.raises(sse_stream.Tampered):  # the stored object ends early
         await _collect(sse_stream.decrypt(_pieces(sealed[:-10]), key, prefix, plain_size=len(plain)))
+
+
+def test_sse_configuration_is_checked_and_never_printed() -> None:
+    from gateway.config import ConfigError, parse_config
+
+    good = {"s3": {"sse_master_keys": SSE_TEST_KEYS, "sse_write_key_id": "k1"}}
+    cfg = parse_config(good)
+    assert SSE_TEST_KEYS["k1"] not in repr(cfg) and cfg.s3.sse_write_key_id == "k1"
+    for bad in ({"sse_master_keys": {"k": "c2hvcnQ="}, "sse_write_key_id": "k"},  # 5 bytes
+                {"sse_master_keys": SSE_TEST_KEYS, "sse_write_key_id": "nope"},
+                {"sse_master_keys": SSE_TEST_KEYS},
+                {"encrypt_new_buckets": True}):
+        with pytest.raises(ConfigError) as e:
+            parse_config({"s3": bad})
+        assert not any(v in str(e.value) for v in SSE_TEST_KEYS.values())

@@ -10,6 +10,7 @@ Checksums declared up front travel with the object itself (private metadata).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -94,12 +95,13 @@ async def put_object(ctx: RequestContext) -> dict:
     private = redirect_private(p)
     if spec.expected is not None:  # known before the body: stored atomically with the object
         private.update(checksums.to_private({spec.algorithm: spec.expected}))
-    # SSE-S3 shows the plaintext MD5 as ETag (as S3); SSE-C's ETag is not it, so it is not computed.
-    body = VerifiedBody(ctx.body, spec, declared_size=size, want_md5=crypt is not None and crypt.mode == "S3")
+    body = VerifiedBody(ctx.body, spec, declared_size=size)
     stored_body, stored_size, md5 = body, size, spec.md5_hex
+    # SSE-S3 shows the plaintext MD5 as ETag (as S3), digested beside the sealing; SSE-C's ETag is not it.
+    plain_md5 = hashlib.md5() if crypt is not None and crypt.mode == "S3" else None
     if crypt is not None:  # ciphertext at rest; VerifiedBody checks Content-MD5 on the plaintext
         private.update(crypt.private)
-        stored_body, md5 = crypt.seal(body), None
+        stored_body, md5 = crypt.seal(sse.md5_beside(body, plain_md5) if plain_md5 else body), None
         stored_size = None if size is None else sse_stream.ciphertext_size(size)
     if size == 0:  # the backend sends nothing for an empty object: verify its (empty) body here
         async for _ in body:
@@ -124,7 +126,7 @@ async def put_object(ctx: RequestContext) -> dict:
     out: dict[str, Any] = {"ETag": f'"{info.etag}"'}
     if crypt is not None:
         out["ETag"] = '"%s"' % await sse.record(ctx, bucket, info, crypt, size=body.result.size,
-                                               md5_hex=body.result.md5_hex)
+                                               md5_hex=plain_md5.hexdigest() if plain_md5 else None)
         out.update(crypt.output())
     out.update(checksums.from_private(checksums.to_private(body.result.checksums)))
     if info.version_id:

@@ -17,6 +17,7 @@ parameters below in the object's private metadata; it needs no notion of encrypt
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -219,6 +220,23 @@ def opener(ctx: RequestContext, info: ObjectInfo, *, copy_source: bool = False) 
     wrapped = _unb64(info.private[PRIVATE_WRAPPED])
     data_key = AESGCM(_master(ctx, kid)).decrypt(wrapped[:12], wrapped[12:], kid.encode())
     return Crypt("S3", data_key, prefix, {})
+
+
+async def md5_beside(source: AsyncIterable[bytes], hasher: Any) -> AsyncIterator[bytes]:
+    """Pass `source` through while `hasher` (an MD5) digests each piece on a worker thread (hashlib
+    releases the GIL), overlapping with the sealing and sending of that piece: SSE-S3 must show the
+    plaintext MD5 as ETag, and MD5 is the slowest step of an encrypted PUT."""
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future | None = None
+    try:
+        async for piece in source:
+            if pending is not None:
+                await pending
+            pending = loop.run_in_executor(None, hasher.update, piece)
+            yield piece
+    finally:
+        if pending is not None:
+            await pending
 
 
 # ---- sizes and ETags the client sees -------------------------------------------------------------------
