@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from backends.base import ByteRange, ObjectInfo
+from backends.base import ByteRange, ObjectInfo, RangeNotSatisfiable
 
 from ..context import RequestContext
 from ..protocol import errors
@@ -341,8 +341,8 @@ async def get_object(ctx: RequestContext, store: Any, bucket: str, key: str, ver
                      rng: tuple[int | None, int | None] | None, range_header: str | None
                      ) -> tuple[ObjectInfo, ByteRange | None, Any, dict[str, str]]:
     """store.get_object for any object: the info as the client sees it, the resolved plaintext range, the
-    plaintext body and the encryption output members. An encrypted object costs a HEAD more (its
-    parameters) and then only the ciphertext chunks the (range of the) read needs."""
+    plaintext body and the encryption output members. A ranged read of an encrypted object costs a HEAD
+    more (its parameters) and then fetches only the ciphertext chunks the range needs."""
     if rng is None:
         info, resolved, body = await store.get_object(bucket, key, version_id=version_id)
         try:
@@ -357,9 +357,15 @@ async def get_object(ctx: RequestContext, store: Any, bucket: str, key: str, ver
             return info, None, _plain(body, crypt, plain_size=info.size), crypt.output()
         await _close(body)  # multipart: read part by part
         return info, None, await open_range(store, bucket, info, crypt, rec, 0, info.size - 1), crypt.output()
-    head = await store.head_object(bucket, key, version_id=version_id)
-    if PRIVATE_MODE not in head.private:
+    # Plain objects cost nothing extra: the ranged read goes out as asked; only when it turns out to
+    # be encrypted (its metadata says so, or the range lies beyond the ciphertext) is it read again.
+    try:
         info, resolved, body = await store.get_object(bucket, key, version_id=version_id, byte_range=rng)
+    except RangeNotSatisfiable:
+        head = await store.head_object(bucket, key, version_id=version_id)
+        if PRIVATE_MODE not in head.private:
+            raise
+    else:
         if PRIVATE_MODE not in info.private:
             try:
                 opener(ctx, info)  # an SSE-C key for a plain object is refused
@@ -367,8 +373,8 @@ async def get_object(ctx: RequestContext, store: Any, bucket: str, key: str, ver
                 await _close(body)
                 raise
             return info, resolved, body, {}
-        await _close(body)  # replaced by an encrypted object meanwhile
-        head = info
+        await _close(body)
+        head = await store.head_object(bucket, key, version_id=info.version_id or version_id)
     crypt = opener(ctx, head)
     assert crypt is not None
     rec = await present(ctx, bucket, head)
