@@ -56,6 +56,14 @@ class S3:
     # "legacy" = ObjectWriter ownership and no Block Public Access (ACLs work as before);
     # "aws" = AWS's defaults since 2023: BucketOwnerEnforced (ACLs off) and all four Block Public Access flags.
     new_bucket_defaults: str = "legacy"
+    # Server-side encryption (gateway/s3/sse.py). Master keys for SSE-S3: id -> base64 of 32 random bytes;
+    # all of them unwrap, `sse_write_key_id` wraps new objects' data keys (rotation: add a key, switch).
+    sse_master_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    sse_write_key_id: str = ""
+    # New buckets default to SSE-S3 (as AWS since 2023): needs a master key.
+    encrypt_new_buckets: bool = False
+    # S3 refuses SSE-C over plain HTTP; a gateway on loopback or behind a TLS proxy may allow it.
+    sse_c_allow_http: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,7 @@ def _check(cfg: Config) -> None:
         raise ConfigError("s3.lifecycle_max_keys_per_pass: must be positive")
     if cfg.s3.new_bucket_defaults not in ("aws", "legacy"):
         raise ConfigError("s3.new_bucket_defaults: must be aws or legacy")
+    _check_sse(cfg.s3)
     for name in ("max_form_bytes", "max_xml_bytes"):
         if getattr(cfg.limits, name) <= 0:
             raise ConfigError(f"limits.{name}: must be positive")
@@ -249,3 +258,22 @@ def load_config(path: str | Path) -> Config:
     except yaml.YAMLError as e:
         raise ConfigError(f"{p}: not valid YAML: {e}") from None
     return parse_config(data, str(p))
+
+
+def _check_sse(s3: S3) -> None:
+    import base64
+    import binascii
+
+    for kid, encoded in s3.sse_master_keys.items():
+        try:
+            raw = base64.b64decode(str(encoded), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:  # the value is a secret: never echoed
+            raise ConfigError(f"s3.sse_master_keys.{kid}: must be base64 of 32 bytes")
+    if s3.sse_write_key_id and s3.sse_write_key_id not in s3.sse_master_keys:
+        raise ConfigError("s3.sse_write_key_id: names no key of s3.sse_master_keys")
+    if s3.sse_master_keys and not s3.sse_write_key_id:
+        raise ConfigError("s3.sse_write_key_id: required with s3.sse_master_keys")
+    if s3.encrypt_new_buckets and not s3.sse_write_key_id:
+        raise ConfigError("s3.encrypt_new_buckets: needs s3.sse_master_keys and s3.sse_write_key_id")

@@ -107,7 +107,14 @@ def gateway_config(swift: SwiftEndpoint) -> dict[str, Any]:
               for t in ("a", "b")]
     return {**BASE_CONFIG, "auth": {"static": static},
             "backend": {"type": "swift", "options": {"auth_url": swift.auth_url}},
-            "state": {"url": "sqlite://:memory:"}}
+            "state": {"url": "sqlite://:memory:"},
+            # SSE-S3 master keys (a retired "k0" still reads) and SSE-C over the tests' plain HTTP.
+            "s3": {**BASE_CONFIG["s3"], "sse_master_keys": SSE_TEST_KEYS, "sse_write_key_id": "k1",
+                   "sse_c_allow_http": True}}
+
+
+SSE_TEST_KEYS = {"k0": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                 "k1": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="}
 
 
 @pytest.fixture(scope="session")

@@ -282,9 +282,8 @@ def test_create_refuses_what_it_cannot_honour(s3, bucket):
     b = bucket()
     cases = [
         (dict(StorageClass="GLACIER"), ("InvalidStorageClass", 400)),
-        (dict(SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32), ("NotImplemented", 501)),
-        (dict(ServerSideEncryption="aws:kms"), ("NotImplemented", 501)),
-        (dict(ServerSideEncryption="AES256"), ("NotImplemented", 501)),  # no encryption at rest to promise
+        (dict(SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 31), ("InvalidArgument", 400)),  # short key
+        (dict(ServerSideEncryption="aws:kms"), ("KMS.NotFoundException", 400)),  # no KMS: no key exists
         (dict(ObjectLockLegalHoldStatus="ON"), ("InvalidRequest", 400)),
         (dict(Metadata={"m": "v" * 2100}), ("MetadataTooLarge", 400)),
         (dict(Tagging="aws:x=1"), ("InvalidTag", 400)),

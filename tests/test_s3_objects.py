@@ -106,24 +106,6 @@ def test_metadata_too_large(s3_gateway, bucket):
         s3.put_object(Bucket=name, Key="k", Body=b"x", Metadata={f"k{i}": "v" * 200 for i in range(11)})
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"ServerSideEncryption": "aws:kms"}, {"ServerSideEncryption": "AES256"},
-    {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}])
-def test_server_side_encryption_is_not_implemented(s3_gateway, bucket, kwargs):
-    s3, name = s3_gateway.client_a(), bucket()
-    with aws_error("NotImplemented", 501):
-        s3.put_object(Bucket=name, Key="k", Body=b"x", **kwargs)
-    with aws_error("NoSuchKey", 404):
-        s3.get_object(Bucket=name, Key="k")
-
-
-def test_sse_c_on_get_is_not_implemented(s3_gateway, bucket):
-    s3, name = s3_gateway.client_a(), bucket()
-    s3.put_object(Bucket=name, Key="k", Body=b"x")
-    with aws_error("NotImplemented", 501):
-        s3.get_object(Bucket=name, Key="k", SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32)
-
-
 def test_storage_class_and_object_lock(s3_gateway, bucket):
     s3, name = s3_gateway.client_a(), bucket()
     s3.put_object(Bucket=name, Key="std", Body=b"x", StorageClass="STANDARD")

@@ -266,14 +266,20 @@ def s3_object_sse_c_never_ignored(ctx: Ctx) -> None:
 
 @scenario(SUITE)
 def s3_object_sse_kms_never_ignored(ctx: Ctx) -> None:
-    """SSE-KMS on PUT is NotImplemented 501 with nothing stored, unless the object reports aws:kms."""
+    """SSE-KMS on PUT is refused with nothing stored, unless the object reports aws:kms.
+
+    Refusals: NotImplemented 501, or KMS.NotFoundException 400 (S3's answer when the KMS key does not
+    exist — an endpoint without a KMS has none)."""
     s3 = ctx.client("s3")
     with temp_bucket(ctx, "ssekms") as bucket:
         info = outcome_of(lambda: s3.put_object(Bucket=bucket, Key="kms", Body=b"data",
                                                 ServerSideEncryption="aws:kms"))
         if info is not None:
             check(object_absent(s3, bucket, "kms"), f"refused SSE-KMS PUT ({info.describe()}) stored the object")
-            check_error("NotImplemented", 501, info)
+            if info.code == "KMS.NotFoundException":
+                check_error("KMS.NotFoundException", 400, info)
+            else:
+                check_error("NotImplemented", 501, info)
             return
         sse = s3.head_object(Bucket=bucket, Key="kms").get("ServerSideEncryption")
         check(sse == "aws:kms", f"SSE-KMS PUT answered 200 but HEAD says ServerSideEncryption={sse!r}")

@@ -175,6 +175,10 @@ ReplicationConfigurationNotFoundError = _error(
 ServerSideEncryptionConfigurationNotFoundError = _error(
     "ServerSideEncryptionConfigurationNotFoundError", "ServerSideEncryptionConfigurationNotFoundError", 404,
     "The server side encryption configuration was not found")
+InvalidEncryptionAlgorithmError = _error(
+    "InvalidEncryptionAlgorithmError", "InvalidEncryptionAlgorithmError", 400,
+    "The encryption request you specified is not valid. The valid value is AES256.")
+KmsNotFoundException = _error("KmsNotFoundException", "KMS.NotFoundException", 400)
 ObjectLockConfigurationNotFoundError = _error(
     "ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFoundError", 404,
     "Object Lock configuration does not exist for this bucket")

@@ -7,6 +7,7 @@ from . import (  # noqa: F401 - registers the handlers
     copy,
     cors,
     deletes,
+    encryption_config,
     lifecycle,
     listing,
     multipart,

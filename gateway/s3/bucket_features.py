@@ -1,6 +1,6 @@
 """Bucket sub-resources that tools read on every bucket (Terraform's `aws_s3_bucket` read, Ansible's
 `s3_bucket`): website, transfer acceleration, request payment, access logging, notifications, replication,
-and default encryption (Object Lock: object_lock.py).
+(default encryption: encryption_config.py; Object Lock: object_lock.py).
 
 Each answers what S3 answers for a bucket without the feature: the exact `NoSuch…`/`…NotFoundError` code,
 or S3's default document where the feature has one (an empty logging status, `Payer: BucketOwner`, no
@@ -154,10 +154,3 @@ async def get_bucket_replication(ctx: RequestContext) -> dict:
 async def delete_bucket_replication(ctx: RequestContext) -> dict:
     await _owned(ctx)
     return {}
-
-
-@s3_handler("GetBucketEncryption")
-async def get_bucket_encryption(ctx: RequestContext) -> dict:
-    # No default encryption happens here, so none is claimed (S3's answer for a bucket without one).
-    bucket = await _owned(ctx)
-    raise errors.ServerSideEncryptionConfigurationNotFoundError(BucketName=bucket)

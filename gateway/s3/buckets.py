@@ -22,7 +22,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import access, acl, names, object_lock, ownership
+from . import access, acl, names, object_lock, ownership, sse
 from .common import (
     NS_BUCKET_CONFIG,
     NS_BUCKET_OWNER,
@@ -153,6 +153,8 @@ async def create_bucket(ctx: RequestContext) -> dict:
         record = await access.read_record(ctx, bucket) if not created else {}
         record.update(access_record)
         await set_bucket_config(ctx, bucket, access.ACCESS_KIND, record or None)
+    if created:
+        await sse.on_create_bucket(ctx, bucket)  # s3.encrypt_new_buckets
     if ctx.params.get("ObjectLockEnabledForBucket"):
         await object_lock.enable(ctx, bucket)
     return {"Location": f"/{bucket}"}

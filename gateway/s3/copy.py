@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, conditions, names, object_lock, ownership
+from . import acl, checksums, conditions, names, object_lock, ownership, sse, sse_copy
 from .buckets import check_expected_owner
 from .checksums import MAX_OBJECT_SIZE
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -72,7 +72,7 @@ async def copy_object(ctx: RequestContext) -> dict:
     bucket, key = p["Bucket"], p["Key"]
     names.check_bucket_name(bucket)
     names.check_key(key)
-    refuse_unsupported_write(p, lock=True)
+    refuse_unsupported_write(p, lock=True, sse=True)
     try:
         src_bucket, src_key, src_version = parse_copy_source(p["CopySource"])
     except UnicodeDecodeError:
@@ -104,12 +104,16 @@ async def copy_object(ctx: RequestContext) -> dict:
 
     with backend_errors(bucket=src_bucket, key=src_key, version_id=src_version):
         source = await store.head_object(src_bucket, src_key, version_id=src_version)
+    src_crypt = sse.opener(ctx, source, copy_source=True)  # the source's SSE-C key, checked
+    src_rec = await sse.present(ctx, src_bucket, source) if src_crypt is not None else None
+    dst_crypt = await sse.for_write(ctx, bucket)
     conditions.check_copy_source(p, source, s3_etag(source))
     if source.size > MAX_OBJECT_SIZE:
         raise errors.InvalidRequest("The specified copy source is larger than the maximum allowable size for "
                                     f"a copy source: {MAX_OBJECT_SIZE}")
     same_object = (src_bucket, src_key) == (bucket, key) and src_version in (None, source.version_id)
-    if same_object and not replace and not p.get("WebsiteRedirectLocation") and not p.get("StorageClass"):
+    if same_object and not replace and not p.get("WebsiteRedirectLocation") and not p.get("StorageClass") \
+            and not sse.requested(ctx):
         raise errors.InvalidRequest(_SELF_COPY)
     await _check_destination(ctx, store, bucket, key)
 
@@ -127,12 +131,22 @@ async def copy_object(ctx: RequestContext) -> dict:
         private.update(redirect_private(p))
     elif source.private.get(PRIVATE_REDIRECT):
         private[PRIVATE_REDIRECT] = source.private[PRIVATE_REDIRECT]
-    with backend_errors(bucket=bucket, key=key):
-        info = await store.copy_object(src_bucket, src_key, bucket, key, src_version_id=src_version,
-                                       content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace
-                                       else None,
-                                       metadata=metadata, private=private,
-                                       headers=content_headers(p) if replace else None)
+    if src_crypt is not None or dst_crypt is not None:  # re-encrypted on the way (sse_copy.py)
+        with backend_errors(bucket=bucket, key=key):
+            info, plain_size, plain_md5 = await sse_copy.copy_through(
+                ctx, store, src_bucket, source, src_crypt, src_rec, bucket, key, dst_crypt,
+                content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
+                metadata=metadata, headers=content_headers(p) if replace else None, private=private)
+        if dst_crypt is not None:
+            info.private[sse.PRIVATE_ETAG] = await sse.record(ctx, bucket, info, dst_crypt, size=plain_size,
+                                                              md5_hex=plain_md5)
+    else:
+        with backend_errors(bucket=bucket, key=key):
+            info = await store.copy_object(src_bucket, src_key, bucket, key, src_version_id=src_version,
+                                           content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE)
+                                           if replace else None,
+                                           metadata=metadata, private=private,
+                                           headers=content_headers(p) if replace else None)
 
     tags = tags_given if tags_given is not None else src_extra.get("tags")
     extra: dict[str, Any] = {}
@@ -146,6 +160,8 @@ async def copy_object(ctx: RequestContext) -> dict:
     result: dict[str, Any] = {"ETag": s3_etag(info), "LastModified": info.last_modified}
     result.update(checksums.from_private(private))
     out: dict[str, Any] = {"CopyObjectResult": result}
+    if dst_crypt is not None:
+        out.update(dst_crypt.output())
     if info.version_id:
         out["VersionId"] = info.version_id
     if source.version_id:

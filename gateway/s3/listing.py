@@ -18,7 +18,7 @@ from backends.base import BackendError, ObjectInfo, ObjectStore
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, names
+from . import acl, names, sse
 from .buckets import check_expected_owner
 from .common import backend_errors, object_store, owner, s3_handler
 from .multipart_state import PRIVATE_ETAG
@@ -146,6 +146,7 @@ async def list_objects(ctx: RequestContext) -> dict:
     prefix, delimiter, marker = p.get("Prefix") or "", p.get("Delimiter") or None, p.get("Marker") or None
     entries, truncated = await collect(store, bucket, prefix=prefix, delimiter=delimiter, after=marker,
                                        max_keys=min(max_keys, MAX_KEYS))
+    await sse.present_listing(ctx, bucket, entries)  # plaintext sizes and ETags of encrypted objects
     contents, prefixes = _contents(ctx, entries, encode, with_owner=True)
     out: dict[str, Any] = {"Name": bucket, "Prefix": encode(prefix), "Marker": encode(marker or ""),
                            "MaxKeys": max_keys, "IsTruncated": truncated}
@@ -192,6 +193,7 @@ async def list_objects_v2(ctx: RequestContext) -> dict:
     after = resume if resume is not None else (start_after or None)
     entries, truncated = await collect(store, bucket, prefix=prefix, delimiter=delimiter, after=after,
                                        max_keys=min(max_keys, MAX_KEYS))
+    await sse.present_listing(ctx, bucket, entries)
     contents, prefixes = _contents(ctx, entries, encode, with_owner=bool(p.get("FetchOwner")))
     out: dict[str, Any] = {"Name": bucket, "Prefix": encode(prefix), "MaxKeys": max_keys,
                            "KeyCount": len(entries), "IsTruncated": truncated}

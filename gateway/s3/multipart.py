@@ -22,7 +22,7 @@ from backends.base import ObjectInfo, ObjectStore, Segment
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import checksums, names, object_input, object_lock, ownership, tagging
+from . import checksums, names, object_input, object_lock, ownership, sse_multipart, sse_stream, tagging
 from . import multipart_state as state
 from .buckets import bucket_access
 from .common import backend_errors, object_store, owner, s3_handler, set_object_extra
@@ -111,7 +111,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     p = ctx.params
     bucket, key = p["Bucket"], p["Key"]
     names.check_key(key)
-    object_input.refuse_unsupported_write(p, lock=True)
+    object_input.refuse_unsupported_write(p, lock=True, sse=True)
     algorithm = p.get("ChecksumAlgorithm")
     if algorithm is not None and str(algorithm).upper() not in checksums.ALGORITHMS:
         raise errors.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of "
@@ -126,11 +126,12 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
               "metadata": object_input.user_metadata(p), "headers": object_input.content_headers(p),
               "private": object_input.redirect_private(p), "tags": tags, "acl": object_acl,
               "checksum_algorithm": algorithm and str(algorithm).upper(), "checksum_type": p.get("ChecksumType"), "lock": lock}
+    encryption = await sse_multipart.on_create(ctx, bucket, record)  # record["sse"]
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         await store.create_container(state.segments_container(bucket))  # False when it exists already
     upload = await state.create_upload(ctx, account, bucket, key, record)
-    out = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id}
+    out = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id, **encryption}
     if record["checksum_algorithm"]:
         out["ChecksumAlgorithm"] = record["checksum_algorithm"]
         out["ChecksumType"] = record["checksum_type"] or "COMPOSITE"
@@ -142,14 +143,18 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
 async def upload_part(ctx: RequestContext) -> dict:
     p = ctx.params
     number = part_number(p)
-    object_input.refuse_sse(p)
     size = object_input.declared_size(ctx.request)  # EntityTooLarge beyond 5 GiB, as for a part
     spec = checksums.ChecksumSpec.from_request(p, ctx.request.headers)
     upload, store = await open_upload(ctx, "WRITE")
+    crypt = sse_multipart.part_crypt(ctx, upload.record, number)
     body = checksums.VerifiedBody(ctx.body, spec, declared_size=size, max_size=MAX_PART_SIZE)
-    info = await put_part(store, upload, number, body, size, spec.md5_hex)
+    if crypt is None:
+        info = await put_part(store, upload, number, body, size, spec.md5_hex)
+    else:  # sealed on the way; Content-MD5 is checked on the plaintext by VerifiedBody
+        info = await put_part(store, upload, number, crypt.seal(body),
+                              None if size is None else sse_stream.ciphertext_size(size))
     await ensure_open(ctx, store, upload, number)
-    out: dict[str, Any] = {"ETag": f'"{info.etag}"'}
+    out: dict[str, Any] = {"ETag": f'"{info.etag}"', **(crypt.output() if crypt else {})}
     for algorithm, value in body.result.checksums.items():
         out[checksums.ALGORITHMS[algorithm][1]] = value
     return out
@@ -245,7 +250,7 @@ async def _check_write_conditions(ctx: RequestContext, store: ObjectStore, bucke
 async def complete_multipart_upload(ctx: RequestContext) -> dict:
     p = ctx.params
     bucket, key, upload_id = p["Bucket"], p["Key"], p.get("UploadId")
-    object_input.refuse_sse(p)
+    # SSE-C headers are accepted and unused here: the parts are sealed already.
     account = await bucket_access(ctx, bucket, "WRITE")
     requested = _requested_parts(ctx)
     upload = await state.find_upload(ctx, account, bucket, key, upload_id)
@@ -258,7 +263,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
         replaced = await _check_write_conditions(ctx, store, bucket, key)
         etag = state.multipart_etag([info.etag for info in chosen])
         rec = upload.record
-        private = {**rec.get("private", {}), state.PRIVATE_ETAG: etag, state.PRIVATE_UPLOAD_ID: upload.upload_id}
+        private = {**rec.get("private", {}), **rec.get("sse", {}), state.PRIVATE_ETAG: etag,
+                   state.PRIVATE_UPLOAD_ID: upload.upload_id}
         segments = [Segment(upload.segments, info.key, info.etag, info.size) for info in chosen if info.size]
         with backend_errors(bucket=bucket, key=key):
             try:
@@ -273,6 +279,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
             except base.InvalidInput:
                 # A part changed under us (re-uploaded during completion): its etag no longer matches.
                 raise errors.InvalidPart(UploadId=upload.upload_id) from None
+        encryption = await sse_multipart.on_complete(ctx, bucket, rec, info,
+                                                     [(n, stored[n].size) for n, _ in requested], etag)
         extra = {k: v for k, v in (("tags", rec.get("tags")), ("acl", rec.get("acl"))) if v}
         await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
         await object_lock.record(ctx, bucket, key, info.version_id,
@@ -285,7 +293,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
             await state.release_replaced(store, bucket, replaced)
     except base.BackendError:
         log.warning("could not delete unused parts of upload %s", upload.upload_id, exc_info=True)
-    return _completed(ctx, bucket, key, etag, info.version_id)
+    return {**_completed(ctx, bucket, key, etag, info.version_id), **encryption}
 
 
 async def _empty() -> AsyncIterator[bytes]:
@@ -332,7 +340,8 @@ async def list_parts(ctx: RequestContext) -> dict:
         "Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id,
         "PartNumberMarker": marker, "MaxParts": limit, "IsTruncated": truncated,
         "Parts": [{"PartNumber": n, "LastModified": info.last_modified, "ETag": f'"{info.etag}"',
-                   "Size": info.size} for n, info in page],
+                   "Size": sse_stream.plaintext_size(info.size) if rec.get("sse") else info.size}
+                  for n, info in page],
         "Initiator": rec["initiator"], "Owner": rec["owner"], "StorageClass": rec["storage_class"],
     }
     if page:

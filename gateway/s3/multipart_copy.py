@@ -16,7 +16,7 @@ from backends.base import ObjectStore
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, conditions, object_input
+from . import acl, conditions, sse, sse_copy, sse_multipart, sse_stream
 from . import multipart_state as state
 from .common import backend_errors, object_store, s3_handler
 from .multipart import ensure_open, open_upload, part_number, put_part
@@ -73,7 +73,6 @@ async def _stores(ctx: RequestContext, owner_id: str, src_bucket: str, src_key: 
 async def upload_part_copy(ctx: RequestContext) -> dict:
     p = ctx.params
     number = part_number(p)
-    object_input.refuse_sse(p)
     src_bucket, src_key, src_version = parse_copy_source(p["CopySource"])
     wanted = parse_copy_range(p.get("CopySourceRange"))
     upload, _ = await open_upload(ctx, "WRITE")
@@ -85,6 +84,9 @@ async def upload_part_copy(ctx: RequestContext) -> dict:
             raise errors.InvalidRequest("The source of a copy request may not specifically refer to a delete "
                                         "marker by version id.")
         raise errors.NoSuchKey(Key=src_key)
+    src_crypt = sse.opener(ctx, source, copy_source=True)  # the source's SSE-C key, checked
+    src_rec = await sse.present(ctx, src_bucket, source) if src_crypt is not None else None
+    crypt = sse_multipart.part_crypt(ctx, upload.record, number)
     conditions.check_copy_source(p, source, source.private.get(state.PRIVATE_ETAG) or source.etag)
     if wanted is not None and wanted[1] >= source.size:
         raise errors.InvalidArgument(f"Range specified is not valid for source object of size: {source.size}",
@@ -93,7 +95,17 @@ async def upload_part_copy(ctx: RequestContext) -> dict:
     if last - first + 1 > state.MAX_PART_SIZE:
         raise errors.InvalidRequest("The specified copy source is larger than the maximum allowable size for a "
                                     f"copy source: {state.MAX_PART_SIZE}")
-    if wanted is None and not source.manifest and src_store is dst_store:
+    if crypt is not None or src_crypt is not None:  # decrypted and/or sealed on the way (sse_copy.py)
+        size = last - first + 1 if source.size else 0
+        with backend_errors(bucket=src_bucket, key=src_key, version_id=src_version):
+            body = (await sse_copy.plaintext(ctx, src_store, src_bucket, source, src_crypt, src_rec, (first, last))
+                    if size else _nothing())
+        try:
+            info = await put_part(dst_store, upload, number, crypt.seal(body) if crypt else body,
+                                  sse_stream.ciphertext_size(size) if crypt else size)
+        finally:
+            await sse._close(body)
+    elif wanted is None and not source.manifest and src_store is dst_store:
         with backend_errors(bucket=src_bucket, key=src_key, version_id=src_version):
             info = await dst_store.copy_object(src_bucket, src_key, upload.segments, upload.part(number),
                                                src_version_id=src_version,
@@ -112,6 +124,8 @@ async def upload_part_copy(ctx: RequestContext) -> dict:
             await body.aclose()
     await ensure_open(ctx, dst_store, upload, number)
     out: dict[str, Any] = {"CopyPartResult": {"ETag": f'"{info.etag}"', "LastModified": info.last_modified}}
+    if crypt is not None:
+        out.update(crypt.output())
     if source.version_id is not None:
         out["CopySourceVersionId"] = source.version_id
     return out

@@ -47,10 +47,12 @@ def refuse_sse(params: Mapping[str, Any]) -> None:
                                           Header=header)
 
 
-def refuse_unsupported_write(params: Mapping[str, Any], *, lock: bool = False) -> None:
+def refuse_unsupported_write(params: Mapping[str, Any], *, lock: bool = False, sse: bool = False) -> None:
     """Everything a PutObject/CopyObject may ask that this gateway does not do. `lock`: the caller
-    handles the Object Lock headers (object_lock.for_new_version); otherwise they are refused."""
-    refuse_sse(params)
+    handles the Object Lock headers (object_lock.for_new_version); `sse`: the caller handles encryption
+    (sse.for_write); otherwise they are refused."""
+    if not sse:
+        refuse_sse(params)
     storage_class = params.get("StorageClass")
     if storage_class is not None and storage_class != "STANDARD":
         raise errors.InvalidStorageClass(StorageClassRequested=storage_class)

@@ -10,6 +10,7 @@ Checksums declared up front travel with the object itself (private metadata).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from backends.base import ObjectInfo
 from ..context import RequestContext
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp, to_datetime
-from . import acl, checksums, conditions, lifecycle, names, object_lock, ownership
+from . import acl, checksums, conditions, lifecycle, names, object_lock, ownership, sse, sse_stream
 from .buckets import check_expected_owner
 from .checksums import ChecksumSpec, VerifiedBody, body_errors
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -30,7 +31,6 @@ from .object_input import (
     content_headers,
     declared_size,
     redirect_private,
-    refuse_sse,
     refuse_unsupported_write,
     user_metadata,
 )
@@ -71,7 +71,7 @@ async def put_object(ctx: RequestContext) -> dict:
     bucket, key = p["Bucket"], p["Key"]
     names.check_bucket_name(bucket)
     names.check_key(key)
-    refuse_unsupported_write(p, lock=True)
+    refuse_unsupported_write(p, lock=True, sse=True)
     size = declared_size(ctx.request)
     spec = ChecksumSpec.from_request(p, ctx.request.headers)
     metadata, headers = user_metadata(p), content_headers(p)
@@ -85,6 +85,7 @@ async def put_object(ctx: RequestContext) -> dict:
     check_expected_owner(ctx, bucket_owner)
     acl_doc = await ownership.object_acl_for_write(ctx, bucket, bucket_owner)
     lock = await object_lock.for_new_version(ctx, bucket, p)
+    crypt = await sse.for_write(ctx, bucket)
     store = await object_store(ctx)
     if p.get("IfMatch") is not None:
         # Not atomic with the write (the backend has no compare-and-swap on ETags); checked just before.
@@ -95,13 +96,20 @@ async def put_object(ctx: RequestContext) -> dict:
     if spec.expected is not None:  # known before the body: stored atomically with the object
         private.update(checksums.to_private({spec.algorithm: spec.expected}))
     body = VerifiedBody(ctx.body, spec, declared_size=size)
+    stored_body, stored_size, md5 = body, size, spec.md5_hex
+    # SSE-S3 shows the plaintext MD5 as ETag (as S3), digested beside the sealing; SSE-C's ETag is not it.
+    plain_md5 = hashlib.md5() if crypt is not None and crypt.mode == "S3" else None
+    if crypt is not None:  # ciphertext at rest; VerifiedBody checks Content-MD5 on the plaintext
+        private.update(crypt.private)
+        stored_body, md5 = crypt.seal(sse.md5_beside(body, plain_md5) if plain_md5 else body), None
+        stored_size = None if size is None else sse_stream.ciphertext_size(size)
     if size == 0:  # the backend sends nothing for an empty object: verify its (empty) body here
         async for _ in body:
             pass
     with body_errors(body), backend_errors(bucket=bucket, key=key):
-        info = await store.put_object(bucket, key, body, size=size,
+        info = await store.put_object(bucket, key, stored_body, size=stored_size,
                                       content_type=p.get("ContentType") or DEFAULT_CONTENT_TYPE,
-                                      metadata=metadata, private=private, headers=headers, md5=spec.md5_hex,
+                                      metadata=metadata, private=private, headers=headers, md5=md5,
                                       if_none_match=if_none_match is not None)
     late = {} if spec.expected is not None else dict(body.result.checksums)
     extra: dict[str, Any] = {}
@@ -116,6 +124,10 @@ async def put_object(ctx: RequestContext) -> dict:
         await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
     await object_lock.record(ctx, bucket, key, info.version_id, lock)
     out: dict[str, Any] = {"ETag": f'"{info.etag}"'}
+    if crypt is not None:
+        out["ETag"] = '"%s"' % await sse.record(ctx, bucket, info, crypt, size=body.result.size,
+                                               md5_hex=plain_md5.hexdigest() if plain_md5 else None)
+        out.update(crypt.output())
     out.update(checksums.from_private(checksums.to_private(body.result.checksums)))
     if info.version_id:
         out["VersionId"] = info.version_id
@@ -174,7 +186,6 @@ async def _read_prologue(ctx: RequestContext) -> tuple[str, str, str | None]:
     p = ctx.params
     bucket, key, version_id = p["Bucket"], p["Key"], version_id_param(p.get("VersionId"))
     names.check_bucket_name(bucket)
-    refuse_sse(p)
     if ctx.identity is None and any(p.get(k) is not None for k in _OVERRIDES):
         raise errors.InvalidRequest("Request specific response headers cannot be used for anonymous GET "
                                     "requests.")
@@ -257,8 +268,8 @@ async def get_object(ctx: RequestContext) -> dict:
     try:
         async with _delete_markers(ctx, store, bucket, key, version_id):
             with backend_errors(bucket=bucket, key=key, version_id=version_id):
-                info, resolved, body = await store.get_object(bucket, key, version_id=version_id,
-                                                              byte_range=rng)
+                info, resolved, body, encryption = await sse.get_object(ctx, store, bucket, key, version_id,
+                                                                        rng, range_header)
     except errors.InvalidRange as e:
         if conditions.has_read_conditions(p):  # a failed condition outranks an unsatisfiable range
             with backend_errors(bucket=bucket, key=key, version_id=version_id):
@@ -271,6 +282,7 @@ async def get_object(ctx: RequestContext) -> dict:
         extra = await get_object_extra(ctx, bucket, key, info.version_id)
         # A checksum describes the whole object: never sent with a part of it.
         out = _output(ctx, info, extra, with_checksums=with_checksums and resolved is None)
+        out.update(encryption)
         out.update(await object_lock.read_output(ctx, bucket, key, info.version_id))
         out["Expiration"] = await lifecycle.expiration(ctx, bucket, info, extra.get("tags", []))  # lifecycle
     except BaseException:
@@ -294,12 +306,17 @@ async def head_object(ctx: RequestContext) -> dict:
     async with _delete_markers(ctx, store, bucket, key, version_id):
         with backend_errors(bucket=bucket, key=key, version_id=version_id):
             info = await store.head_object(bucket, key, version_id=version_id)
+    crypt = sse.opener(ctx, info)
+    if crypt is not None:
+        await sse.present(ctx, bucket, info)
     _check_conditions(ctx, info)
     if p.get("PartNumber") is not None:
         _check_part_number(info, p["PartNumber"])
     extra = await get_object_extra(ctx, bucket, key, info.version_id)
     rng = conditions.parse_range(p.get("Range"))
     out = _output(ctx, info, extra, with_checksums=with_checksums and rng is None)
+    if crypt is not None:
+        out.update(crypt.output())
     out.update(await object_lock.read_output(ctx, bucket, key, info.version_id))
     out["Expiration"] = await lifecycle.expiration(ctx, bucket, info, extra.get("tags", []))  # lifecycle
     if rng is not None:

@@ -17,7 +17,7 @@ from backends.base import ObjectInfo
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import object_lock
+from . import object_lock, sse
 from .buckets import bucket_access, owned_bucket
 from .common import backend_errors, object_store, owner, s3_handler
 from .listing import s3_etag
@@ -111,6 +111,7 @@ async def list_object_versions(ctx: RequestContext) -> dict:
                          key=lambda e: e if isinstance(e, str) else e.key)
         truncated = page.truncated or len(entries) > max_keys
         entries = entries[:max_keys]
+    await sse.present_listing(ctx, bucket, entries)  # plaintext sizes and ETags of encrypted objects
     # Objects belong to the bucket owner (the ACL model's "bucket owner preferred").
     who = owner(ctx) if ctx.identity is not None and ctx.identity.account_id == owner_id else {"ID": owner_id}
     versions, markers, prefixes = [], [], []
