@@ -75,6 +75,11 @@ class Limits:
     max_form_bytes: int = 1 << 20
     # S3 XML request bodies (DeleteObjects with 1000 keys is ~100 KB; AWS caps configuration XML too).
     max_xml_bytes: int = 4 << 20
+    # Slow clients (slowloris): a request head must arrive whole within this many seconds of the connection
+    # opening or of the previous answer (it also closes idle keep-alive connections), and a body read
+    # waits at most this long for the next bytes (then RequestTimeout, as S3 answers after ~20 s idle).
+    header_timeout_seconds: float = 20.0
+    body_idle_timeout_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -182,8 +187,9 @@ def _check(cfg: Config) -> None:
         raise ConfigError("s3.lifecycle_interval_seconds: must be 0 (off) or positive")
     if cfg.s3.lifecycle_max_keys_per_pass <= 0:
         raise ConfigError("s3.lifecycle_max_keys_per_pass: must be positive")
-    for name in ("max_form_bytes", "max_xml_bytes"):
-        if getattr(cfg.limits, name) <= 0:
+    for name in ("max_form_bytes", "max_xml_bytes", "header_timeout_seconds", "body_idle_timeout_seconds"):
+        value = getattr(cfg.limits, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigError(f"limits.{name}: must be positive")
     if cfg.ec2.terminated_retention_seconds < 0:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")

@@ -19,6 +19,7 @@ from aiohttp import web
 from backends import base as backend_base
 
 from .auth import AuthRequest, authenticate_ec2, authenticate_s3
+from .auth.body import DeadlineStream
 from .context import RequestContext
 from .logs import ACCESS
 from .protocol import errors
@@ -53,7 +54,7 @@ async def route(gw: Gateway, ctx: RequestContext) -> None:
         return
     ctx.service = "s3"
     ctx.route = gw.s3_router.route(req.method, req.raw_path.split("?", 1)[0],
-                                   parse_qsl(req.query_string, keep_blank_values=True), req.host,
+                                   parse_qsl(raw_query(req), keep_blank_values=True), req.host,
                                    req.headers)
     ctx.operation = ctx.route.operation
 
@@ -64,7 +65,7 @@ async def limits(gw: Gateway, ctx: RequestContext) -> None:
     req, declared = ctx.request, ctx.request.content_length or 0
     if ctx.service == "ec2":
         limit = gw.config.limits.max_form_bytes
-        if declared > limit or len(req.query_string) > limit:
+        if declared > limit or len(raw_query(req)) > limit:
             raise errors.RequestEntityTooLarge(f"The request exceeds the limit of {limit} bytes.")
         await _read_ec2_params(gw, ctx)
     elif not gw.s3_streams_payload(ctx.operation) and declared > gw.config.limits.max_xml_bytes:
@@ -93,7 +94,7 @@ async def cors_preflight(gw: Gateway, ctx: RequestContext) -> web.Response:
 async def authenticate(gw: Gateway, ctx: RequestContext) -> None:
     req = ctx.request
     auth_req = AuthRequest(method=req.method, raw_path=req.raw_path.split("?", 1)[0],
-                           query_string=req.query_string, headers=req.headers, host=req.host or "",
+                           query_string=raw_query(req), headers=req.headers, host=req.host or "",
                            body=ctx.ec2_body, form=ctx.ec2_pairs or None,
                            bucket=ctx.route.bucket if ctx.route else None,
                            virtual_host=bool(ctx.route and ctx.route.virtual_host))
@@ -108,7 +109,7 @@ async def parse(gw: Gateway, ctx: RequestContext) -> None:
         return
     req, route_ = ctx.request, ctx.route
     assert route_ is not None and ctx.auth is not None
-    stream = ctx.auth.body_reader(req.content)
+    stream = ctx.auth.body_reader(req.content, idle_timeout=gw.config.limits.body_idle_timeout_seconds)
     body: bytes | None = None
     if gw.s3_streams_payload(route_.operation):
         ctx.body = stream
@@ -118,7 +119,7 @@ async def parse(gw: Gateway, ctx: RequestContext) -> None:
 
         verify_buffered(req.headers, body)  # Content-MD5 / x-amz-checksum-* of any buffered body
     ctx.params = gw.s3_parser.parse(route_.operation, req.method, req.raw_path.split("?", 1)[0],
-                                    req.query_string, req.headers, body, host=req.host,
+                                    raw_query(req), req.headers, body, host=req.host,
                                     labels=route_.labels())
 
 
@@ -189,6 +190,12 @@ def observe(gw: Gateway, ctx: RequestContext) -> None:
 
 
 # ---- helpers -------------------------------------------------------------------------------------------
+def raw_query(req: web.Request) -> str:
+    """The query exactly as sent. aiohttp's `query_string` is partly decoded (`%25` → `%`): a value with an
+    encoded '%' would be decoded twice and its signature could never match."""
+    return req.raw_path.partition("?")[2]
+
+
 def _is_internal(req: web.Request) -> bool:
     """Health and metrics answer unsigned GETs; a signed request there is S3 (a bucket may be named so)."""
     if req.path not in ("/healthz", "/metrics") or req.method not in ("GET", "HEAD"):
@@ -206,9 +213,10 @@ def _is_ec2(gw: Gateway, req: web.Request) -> bool:
 
 async def _read_ec2_params(gw: Gateway, ctx: RequestContext) -> None:
     req, limit = ctx.request, gw.config.limits.max_form_bytes
-    pairs = parse_qsl(req.query_string, keep_blank_values=True)
+    pairs = parse_qsl(raw_query(req), keep_blank_values=True)
     if req.method == "POST" and req.content_type == FORM_TYPE:
-        ctx.ec2_body = await _read_capped(req.content, limit, errors.RequestEntityTooLarge)
+        ctx.ec2_body = await _read_capped(DeadlineStream(req.content, gw.config.limits.body_idle_timeout_seconds),
+                                          limit, errors.RequestEntityTooLarge)
         try:
             pairs += parse_qsl(ctx.ec2_body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:

@@ -229,7 +229,10 @@ async def _v2_query(req: AuthRequest, provider: CredentialProvider, moment: date
     access_key, signature, expires = first.get("AWSAccessKeyId"), first.get("Signature"), first.get("Expires")
     if not access_key or not signature or not expires or not expires.isdigit():
         raise errors.AccessDenied(_V2_QUERY_PARAMS)
-    expiry = datetime.fromtimestamp(int(expires), UTC)
+    try:
+        expiry = datetime.fromtimestamp(int(expires), UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999: no date at all
+        raise errors.AccessDenied(f"Invalid date (should be seconds since epoch): {expires}") from None
     if moment > expiry:
         raise errors.AccessDenied("Request has expired", Expires=iso(expiry), ServerTime=iso(moment))
     resource = s3_resource(req.raw_path, req.query_string, bucket=req.bucket, virtual_host=req.virtual_host)
