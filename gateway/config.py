@@ -42,6 +42,8 @@ class Auth:
     # Allowed clock difference for signed requests; AWS uses 15 minutes.
     clock_skew_seconds: int = 900
     static: tuple[StaticCredential, ...] = ()
+    # AWS Signature Version 2 (EC2 query, S3 header and query); false refuses it as newer AWS regions do.
+    signature_v2: bool = True
 
 
 @dataclass(frozen=True)

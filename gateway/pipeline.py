@@ -99,7 +99,8 @@ async def authenticate(gw: Gateway, ctx: RequestContext) -> None:
                            bucket=ctx.route.bucket if ctx.route else None,
                            virtual_host=bool(ctx.route and ctx.route.virtual_host))
     authenticate_fn = authenticate_ec2 if ctx.service == "ec2" else authenticate_s3
-    ctx.auth = await authenticate_fn(auth_req, gw.credentials, region=gw.config.region)
+    ctx.auth = await authenticate_fn(auth_req, gw.credentials, region=gw.config.region,
+                                     sigv2=gw.config.auth.signature_v2)
 
 
 async def parse(gw: Gateway, ctx: RequestContext) -> None:

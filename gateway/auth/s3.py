@@ -48,7 +48,7 @@ _V2_QUERY_PARAMS = "Query-string authentication requires the Signature, Expires 
 
 
 async def authenticate_s3(req: AuthRequest, provider: CredentialProvider, *, region: str | None,
-                          now: datetime | None = None) -> AuthResult:
+                          now: datetime | None = None, sigv2: bool = True) -> AuthResult:
     """The caller's identity (None when anonymous) and what the signature says about the body."""
     moment = current(now)
     headers = req.signing_headers()
@@ -61,6 +61,10 @@ async def authenticate_s3(req: AuthRequest, provider: CredentialProvider, *, reg
         raise errors.InvalidArgument(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
             "string parameter or the Authorization header should be specified", ArgumentName="Authorization")
+    if not sigv2 and ((authorization is not None and authorization.strip().partition(" ")[0] == "AWS")
+                      or query_v2):
+        raise errors.InvalidRequest("The authorization mechanism you have provided is not supported. Please use "
+                                    "AWS4-HMAC-SHA256.")
     if authorization is not None:
         scheme = authorization.strip().partition(" ")[0]
         if scheme == V4_ALGORITHM:
