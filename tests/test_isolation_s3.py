@@ -6,6 +6,8 @@ object, tags and upload are unchanged afterwards. Requests come from botocore's 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import random
 from typing import Any
 
@@ -53,12 +55,18 @@ def _b_request(s3_gateway: S3Gateway, op: str, state: dict[str, str], seed: int)
     # NotImplemented before the access check this test is about.
     params = {n: build.values.value_for(shape.members[n], rng, 0.0) for n in shape.required_members} \
         if shape is not None else {}
+    if op == "DeleteObjects":  # a well-formed document naming A's key (an empty list is MalformedXML first)
+        params["Delete"] = {"Objects": [{"Key": state["key"]}]}
     if "CopySource" in params:
         params["CopySource"] = f"{state['bucket']}/{state['key']}"
     for name, value in (("Bucket", state["bucket"]), ("Key", state["key"]), ("UploadId", state["upload"])):
         if shape is not None and name in shape.members:
             params[name] = value
-    return build._signed_params("s3", op, params, target, "v4")
+    method, path, query, (headers, body) = build.serialize("s3", op, params)
+    body = build._to_bytes(body)
+    if body:  # what a client adds (DeleteObjects and others require it)
+        headers.append(("Content-MD5", base64.b64encode(hashlib.md5(body).digest()).decode()))
+    return build.sign(target, "s3", method, path, build._encode_query(query), headers, body)
 
 
 def _leaks(text: str, sent: build.RawRequest) -> list[str]:
