@@ -89,6 +89,9 @@ def run_service(service: str, target: build.Target, count: int, seed: int, concu
     def sample(_req, _ans) -> None:
         if rss and outcome.sent % 2000 == 0:
             samples.append(rss())
+        if outcome.sent % 10000 == 0:
+            print(f"   ... {service}: {outcome.sent} sent, {len(outcome.failures)} failing", file=sys.stderr,
+                  flush=True)
 
     started = time.monotonic()
     asyncio.run(runner.fire(target.host, target.port, runner.stream(service, target, seed, count),
