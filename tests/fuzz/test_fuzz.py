@@ -25,10 +25,15 @@ EXAMPLES = {"s3": 250, "ec2": 150}
 RSS_GROWTH_LIMIT = 150 << 20
 
 
-def _check(target: build.Target, service: str, kind: str, op: str, rng) -> None:
+AUTH_CODES = {"SignatureDoesNotMatch", "AuthFailure", "IncompleteSignature", "InvalidAccessKeyId",
+              "AccessDenied", "AuthorizationHeaderMalformed", "MissingAuthenticationToken"}
+
+
+def _check(target: build.Target, service: str, kind: str, op: str, rng, codes: list) -> None:
     req = build.generate(service, rng, target, kind, op)
     assume(not any(marker in req.note for marker in FIXED_ELSEWHERE))
     ans = send(target, req)
+    codes.append(ans.code)
     why = verdict(req, ans)
     assert why is None, f"[{kind}] {req.method} {req.target[:200]} ({req.note[:200]}): {why}"
 
@@ -41,11 +46,14 @@ def _run(target: build.Target, service: str, kind: str) -> None:
               suppress_health_check=list(HealthCheck))
     @given(op=st.sampled_from(build.operations(service)), rng=st.randoms(use_true_random=False))
     def fuzz(op: str, rng) -> None:
-        _check(target, service, kind, op, rng)
+        _check(target, service, kind, op, rng, codes)
 
+    codes: list[str | None] = []
     with LogCapture() as logs:
         fuzz()
     assert not logs.unexpected(), logs.summary()
+    if kind in ("values", "query", "xml"):  # correctly signed: most must get past authentication
+        assert sum(c in AUTH_CODES for c in codes) < len(codes) / 2, codes
     assert proc.memory_info().rss - rss_before < RSS_GROWTH_LIMIT
 
 
