@@ -58,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
+    # keepalive_timeout is also aiohttp's only deadline on a request head still arriving (slowloris).
     web.run_app(app, host=listen.host, port=listen.port, print=None, access_log=None,
-                shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=True)
+                shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=True,
+                keepalive_timeout=config.limits.header_timeout_seconds)
     return 0
 
 

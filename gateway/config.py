@@ -42,6 +42,8 @@ class Auth:
     # Allowed clock difference for signed requests; AWS uses 15 minutes.
     clock_skew_seconds: int = 900
     static: tuple[StaticCredential, ...] = ()
+    # AWS Signature Version 2 (EC2 query, S3 header and query); false refuses it as newer AWS regions do.
+    signature_v2: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,11 @@ class Limits:
     max_form_bytes: int = 1 << 20
     # S3 XML request bodies (DeleteObjects with 1000 keys is ~100 KB; AWS caps configuration XML too).
     max_xml_bytes: int = 4 << 20
+    # Slow clients (slowloris): a request head must arrive whole within this many seconds of the connection
+    # opening or of the previous answer (it also closes idle keep-alive connections), and a body read
+    # waits at most this long for the next bytes (then RequestTimeout, as S3 answers after ~20 s idle).
+    header_timeout_seconds: float = 20.0
+    body_idle_timeout_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -208,8 +215,9 @@ def _check(cfg: Config) -> None:
     if cfg.s3.new_bucket_defaults not in ("aws", "legacy"):
         raise ConfigError("s3.new_bucket_defaults: must be aws or legacy")
     _check_sse(cfg.s3)
-    for name in ("max_form_bytes", "max_xml_bytes"):
-        if getattr(cfg.limits, name) <= 0:
+    for name in ("max_form_bytes", "max_xml_bytes", "header_timeout_seconds", "body_idle_timeout_seconds"):
+        value = getattr(cfg.limits, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigError(f"limits.{name}: must be positive")
     if cfg.ec2.terminated_retention_seconds < 0:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")

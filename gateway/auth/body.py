@@ -7,6 +7,7 @@ and chunk-header and trailer lines are capped. Errors are raised at the read whe
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -296,8 +297,27 @@ class _AwsChunkedDecoder:
                 raise errors.BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
 
 
-def open_body(stream: Stream, payload: Payload, *, max_chunk: int = MAX_SIGNED_CHUNK) -> BodyReader:
-    """The reader that enforces `payload` on `stream`."""
+class DeadlineStream:
+    """A body stream whose every read must bring data within `seconds`: a client that stops sending
+    mid-body (slowloris) gets RequestTimeout instead of holding the request open for ever."""
+
+    def __init__(self, stream: Stream, seconds: float) -> None:
+        self._stream = stream
+        self._seconds = seconds
+
+    async def read(self, n: int = -1) -> bytes:
+        try:
+            async with asyncio.timeout(self._seconds):
+                return await self._stream.read(n)
+        except TimeoutError:
+            raise errors.RequestTimeout() from None
+
+
+def open_body(stream: Stream, payload: Payload, *, max_chunk: int = MAX_SIGNED_CHUNK,
+              idle_timeout: float | None = None) -> BodyReader:
+    """The reader that enforces `payload` on `stream` (each raw read bounded by `idle_timeout`)."""
+    if idle_timeout is not None:
+        stream = DeadlineStream(stream, idle_timeout)
     if isinstance(payload, SignedPayload):
         return BodyReader(_hashed(stream, payload.sha256))
     if isinstance(payload, ChunkedSignedPayload | ChunkedUnsignedPayload):

@@ -29,7 +29,8 @@ _V2_MARKERS = frozenset({"AWSAccessKeyId", "Signature", "SignatureVersion"})
 
 
 async def authenticate_ec2(req: AuthRequest, provider: CredentialProvider, *, region: str | None,
-                           now: datetime | None = None, service: str = SERVICE) -> AuthResult:
+                           now: datetime | None = None, service: str = SERVICE,
+                           sigv2: bool = True) -> AuthResult:
     """The caller's identity, or the EC2 error: AuthFailure, MissingAuthenticationToken, RequestExpired,
     IncompleteSignature. `service` is the query service the SigV4 scope must name (ec2, sts, iam)."""
     moment = current(now)
@@ -43,6 +44,9 @@ async def authenticate_ec2(req: AuthRequest, provider: CredentialProvider, *, re
         return await _v4(req, provider, region, moment, presigned=True, service=service)
     params = _params(req)
     if any(name in _V2_MARKERS for name, _ in params):
+        if not sigv2:
+            raise errors.AuthFailure("Signature Version 2 is disabled on this endpoint; use AWS Signature "
+                                     "Version 4.")
         return await _v2(req, params, provider, moment)
     raise errors.MissingAuthenticationToken()
 

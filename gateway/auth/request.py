@@ -40,7 +40,9 @@ class AuthResult:
     payload: Payload = field(default_factory=UnsignedPayload)
     signature_version: str | None = None  # "v2" or "v4"; None when anonymous
 
-    def body_reader(self, stream: Stream, *, max_chunk: int = MAX_SIGNED_CHUNK) -> BodyReader:
+    def body_reader(self, stream: Stream, *, max_chunk: int = MAX_SIGNED_CHUNK,
+                    idle_timeout: float | None = None) -> BodyReader:
         """Wrap the raw body stream: yields the decoded, verified body and raises the AWS error where the
-        body stops matching its signature (chunk signature, final SHA-256, trailer checksum, length)."""
-        return open_body(stream, self.payload, max_chunk=max_chunk)
+        body stops matching its signature (chunk signature, final SHA-256, trailer checksum, length), or
+        RequestTimeout when the client sends nothing for `idle_timeout` seconds."""
+        return open_body(stream, self.payload, max_chunk=max_chunk, idle_timeout=idle_timeout)

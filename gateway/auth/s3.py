@@ -50,7 +50,7 @@ _V2_QUERY_PARAMS = "Query-string authentication requires the Signature, Expires 
 
 
 async def authenticate_s3(req: AuthRequest, provider: CredentialProvider, *, region: str | None,
-                          now: datetime | None = None) -> AuthResult:
+                          now: datetime | None = None, sigv2: bool = True) -> AuthResult:
     """The caller's identity (None when anonymous) and what the signature says about the body."""
     moment = current(now)
     headers = req.signing_headers()
@@ -63,6 +63,10 @@ async def authenticate_s3(req: AuthRequest, provider: CredentialProvider, *, reg
         raise errors.InvalidArgument(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query "
             "string parameter or the Authorization header should be specified", ArgumentName="Authorization")
+    if not sigv2 and ((authorization is not None and authorization.strip().partition(" ")[0] == "AWS")
+                      or query_v2):
+        raise errors.InvalidRequest("The authorization mechanism you have provided is not supported. Please use "
+                                    "AWS4-HMAC-SHA256.")
     if authorization is not None:
         scheme = authorization.strip().partition(" ")[0]
         if scheme == V4_ALGORITHM:
@@ -235,7 +239,10 @@ async def _v2_query(req: AuthRequest, provider: CredentialProvider, moment: date
     access_key, signature, expires = first.get("AWSAccessKeyId"), first.get("Signature"), first.get("Expires")
     if not access_key or not signature or not expires or not expires.isdigit():
         raise errors.AccessDenied(_V2_QUERY_PARAMS)
-    expiry = datetime.fromtimestamp(int(expires), UTC)
+    try:
+        expiry = datetime.fromtimestamp(int(expires), UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999: no date at all
+        raise errors.AccessDenied(f"Invalid date (should be seconds since epoch): {expires}") from None
     if moment > expiry:
         raise errors.AccessDenied("Request has expired", Expires=iso(expiry), ServerTime=iso(moment))
     resource = s3_resource(req.raw_path, req.query_string, bucket=req.bucket, virtual_host=req.virtual_host)

@@ -101,6 +101,12 @@ class FrontEnd(ABC):
         return headers
 
 
+def raw_query(req: web.Request) -> str:
+    """The query exactly as sent. aiohttp's `query_string` is partly decoded (`%25` → `%`): a value with an
+    encoded '%' would be decoded twice and its signature could never match."""
+    return req.raw_path.partition("?")[2]
+
+
 async def read_capped(stream: Any, limit: int, too_large: type[errors.AwsError]) -> bytes:
     """Read a whole (small) body, refusing more than `limit` bytes without buffering past it."""
     parts, size = [], 0

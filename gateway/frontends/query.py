@@ -17,12 +17,13 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from ..auth import AuthRequest, authenticate_ec2
+from ..auth.body import DeadlineStream
 from ..protocol import errors
 from ..protocol.ec2 import Ec2RequestParser, Ec2ResponseSerializer
 from ..protocol.formparse import FormRequestParser
 from ..protocol.models import service_model
 from ..protocol.query import QueryRequestParser, QueryResponseSerializer, XmlEnvelopeSerializer
-from .base import FrontEnd, read_capped
+from .base import FrontEnd, raw_query, read_capped
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -108,11 +109,12 @@ class QueryFrontEnd(FrontEnd):
     # ---- input --------------------------------------------------------------------------------------
     async def limits(self, ctx: RequestContext) -> None:
         req, limit = ctx.request, self.gw.config.limits.max_form_bytes
-        if (req.content_length or 0) > limit or len(req.query_string) > limit:
+        if (req.content_length or 0) > limit or len(raw_query(req)) > limit:
             raise errors.RequestEntityTooLarge(f"The request exceeds the limit of {limit} bytes.")
-        pairs = parse_qsl(req.query_string, keep_blank_values=True)
+        pairs = parse_qsl(raw_query(req), keep_blank_values=True)
         if req.method == "POST" and req.content_type == FORM_TYPE:
-            ctx.form_body = await read_capped(req.content, limit, errors.RequestEntityTooLarge)
+            ctx.form_body = await read_capped(DeadlineStream(req.content, self.gw.config.limits.body_idle_timeout_seconds),
+                                             limit, errors.RequestEntityTooLarge)
             try:
                 pairs += parse_qsl(ctx.form_body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
             except UnicodeDecodeError:
@@ -125,10 +127,10 @@ class QueryFrontEnd(FrontEnd):
     async def authenticate(self, ctx: RequestContext) -> None:
         req = ctx.request
         auth_req = AuthRequest(method=req.method, raw_path=req.raw_path.split("?", 1)[0],
-                               query_string=req.query_string, headers=req.headers, host=req.host or "",
+                               query_string=raw_query(req), headers=req.headers, host=req.host or "",
                                body=ctx.form_body, form=ctx.form_pairs or None)
         ctx.auth = await authenticate_ec2(auth_req, self.gw.credentials, region=self.gw.config.region,
-                                          service=ctx.service)
+                                          service=ctx.service, sigv2=self.gw.config.auth.signature_v2)
 
     async def parse(self, ctx: RequestContext) -> None:
         pairs = [(k, v) for k, v in ctx.form_pairs if k not in AUTH_PARAMS]

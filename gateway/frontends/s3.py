@@ -19,7 +19,7 @@ from ..protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer,
 from ..protocol.s3_routing import S3Router
 from ..s3 import checksums as s3_checksums
 from ..s3 import cors as s3_cors
-from .base import ClientClosed, FrontEnd, client_connected, read_capped
+from .base import ClientClosed, FrontEnd, client_connected, raw_query, read_capped
 
 if TYPE_CHECKING:
     from ..app import Gateway
@@ -64,7 +64,7 @@ class S3FrontEnd(FrontEnd):
         req = ctx.request
         ctx.service = "s3"
         ctx.route = self.router.route(req.method, req.raw_path.split("?", 1)[0],
-                                      parse_qsl(req.query_string, keep_blank_values=True), req.host,
+                                      parse_qsl(raw_query(req), keep_blank_values=True), req.host,
                                       req.headers)
         ctx.operation = ctx.route.operation
         if "Origin" in req.headers:
@@ -83,15 +83,16 @@ class S3FrontEnd(FrontEnd):
     async def authenticate(self, ctx: RequestContext) -> None:
         req, route = ctx.request, ctx.route
         auth_req = AuthRequest(method=req.method, raw_path=req.raw_path.split("?", 1)[0],
-                               query_string=req.query_string, headers=req.headers, host=req.host or "",
+                               query_string=raw_query(req), headers=req.headers, host=req.host or "",
                                bucket=route.bucket if route else None,
                                virtual_host=bool(route and route.virtual_host))
-        ctx.auth = await authenticate_s3(auth_req, self.gw.credentials, region=self.gw.config.region)
+        ctx.auth = await authenticate_s3(auth_req, self.gw.credentials, region=self.gw.config.region,
+                                         sigv2=self.gw.config.auth.signature_v2)
 
     async def parse(self, ctx: RequestContext) -> None:
         req, route = ctx.request, ctx.route
         assert route is not None and ctx.auth is not None
-        stream = ctx.auth.body_reader(req.content)
+        stream = ctx.auth.body_reader(req.content, idle_timeout=self.gw.config.limits.body_idle_timeout_seconds)
         body: bytes | None = None
         if streams_payload(route.operation):
             ctx.body = stream
@@ -99,7 +100,7 @@ class S3FrontEnd(FrontEnd):
             body = await read_capped(stream, self.max_xml_bytes, errors.MaxMessageLengthExceeded)
             s3_checksums.verify_buffered(req.headers, body)  # Content-MD5 / x-amz-checksum-* of the body
         ctx.params = self.parser.parse(route.operation, req.method, req.raw_path.split("?", 1)[0],
-                                       req.query_string, req.headers, body, host=req.host,
+                                       raw_query(req), req.headers, body, host=req.host,
                                        labels=route.labels())
 
     def no_handler(self, ctx: RequestContext) -> errors.AwsError:

@@ -125,6 +125,9 @@ NotModified = _error("NotModified", "NotModified", 304, "Not Modified")
 InvalidRange = _error("InvalidRange", "InvalidRange", 416, "The requested range is not satisfiable")
 QuotaExceeded = _error("QuotaExceeded", "QuotaExceeded", 403, "The quota for this account has been exceeded.")
 SlowDown = _error("SlowDown", "SlowDown", 503, "Please reduce your request rate.")
+RequestTimeout = _error("RequestTimeout", "RequestTimeout", 400,
+                        "Your socket connection to the server was not read from or written to within the "
+                        "timeout period. Idle connections will be closed.")
 S3ServiceUnavailable = _error("S3ServiceUnavailable", "ServiceUnavailable", 503,
                               "Service is unable to handle request.")
 MalformedTrailerError = _error("MalformedTrailerError", "MalformedTrailerError", 400,

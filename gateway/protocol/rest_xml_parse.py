@@ -82,7 +82,7 @@ def parse_xml(data: bytes) -> Node:
     parser.buffer_text = True
     try:
         parser.Parse(data, True)
-    except expat.ExpatError:
+    except (expat.ExpatError, LookupError):  # LookupError: a declared encoding Python doesn't know
         raise errors.MalformedXML() from None
     if not roots:
         raise errors.MalformedXML()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import re
 from email.utils import formatdate
 from typing import Any
 
@@ -14,8 +15,15 @@ UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# Characters XML 1.0 cannot carry at all, not even as references: one in a document makes every client's
+# parser reject the whole answer (an error echoing a hostile bucket name, a key with control characters).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def esc(s: str) -> str:
-    """Escape XML text. Fast path: most values need nothing."""
+    """Escape XML text; characters XML cannot carry become U+FFFD. Fast path: most values need nothing."""
+    if not (s.isascii() and s.isprintable()) and _NOT_XML.search(s):
+        s = _NOT_XML.sub("\ufffd", s)
     if "&" in s:
         s = s.replace("&", "&amp;")
     if "<" in s:
