@@ -107,7 +107,7 @@ def test_correctly_signed_requests_pass_authentication(gw) -> None:
 @pytest.mark.parametrize(("case", "kwargs", "s3_expected", "ec2_expected"), [
     ("wrong secret", {"secret": "not-the-secret"}, ("SignatureDoesNotMatch", 403), ("AuthFailure", 401)),
     ("wrong region", {"region": "eu-west-1"}, ("AuthorizationHeaderMalformed", 400), ("AuthFailure", 401)),
-    ("wrong service", {"scope_service": "iam"}, ("AuthorizationHeaderMalformed", 400), ("AuthFailure", 401)),
+    ("wrong service", {"scope_service": "sqs"}, ("AuthorizationHeaderMalformed", 400), ("AuthFailure", 401)),
     ("expired date", {"when": NOW - dt.timedelta(minutes=20)}, ("RequestTimeTooSkewed", 403),
      ("RequestExpired", 400)),
     ("future date", {"when": NOW + dt.timedelta(minutes=20)}, ("RequestTimeTooSkewed", 403),
