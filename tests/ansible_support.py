@@ -59,7 +59,7 @@ def ansible_playbook() -> Path:
 
 
 def run_playbook(playbook: str, *, aws_env: dict[str, str], extra_vars: dict[str, Any], home: Path,
-                 check: bool = False, timeout: float = PLAYBOOK_TIMEOUT) -> PlaybookRun:
+                 check: bool = False, args: tuple[str, ...] = (), timeout: float = PLAYBOOK_TIMEOUT) -> PlaybookRun:
     home.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "BOTO"))}
     env.update(aws_env)
@@ -75,6 +75,7 @@ def run_playbook(playbook: str, *, aws_env: dict[str, str], extra_vars: dict[str
            "-e", json.dumps(extra_vars)]
     if check:
         cmd.append("--check")
+    cmd.extend(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=PLAYBOOKS)
     try:
         doc = json.loads(proc.stdout[proc.stdout.index("{"):])
