@@ -9,6 +9,7 @@ moto the same way (see tests/ansible/README.md), so a failure here is the gatewa
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,16 @@ def _listed(call: Callable[[], list[Any]]) -> list[Any]:
         return []
 
 
+def _retried(step: Callable[[], Any], tries: int = 10, delay: float = 3.0) -> None:
+    """A cleanup step that may wait on another (a subnet on its instance's port): bounded retries."""
+    for _ in range(tries):
+        try:
+            step()
+            return
+        except Exception:
+            time.sleep(delay)
+
+
 def _sweep(gw: Gateway, prefix: str) -> None:
     """Delete whatever a failed run left behind, by the names the playbooks give (never raises)."""
     ec2 = gw.client("a")
@@ -61,8 +72,8 @@ def _sweep(gw: Gateway, prefix: str) -> None:
             if g["GroupName"] != "default":
                 quietly(lambda g=g: ec2.delete_security_group(GroupId=g["GroupId"]))
         for sub in _listed(lambda in_vpc=in_vpc: ec2.describe_subnets(Filters=in_vpc)["Subnets"]):
-            quietly(lambda sub=sub: ec2.delete_subnet(SubnetId=sub["SubnetId"]))
-        quietly(lambda vpc=vpc: ec2.delete_vpc(VpcId=vpc["VpcId"]))
+            _retried(lambda sub=sub: ec2.delete_subnet(SubnetId=sub["SubnetId"]))
+        _retried(lambda vpc=vpc: ec2.delete_vpc(VpcId=vpc["VpcId"]))
 
 
 @pytest.mark.skipif(not ansible_playbook().exists(), reason="ansible-playbook is not installed (the test extra)")
