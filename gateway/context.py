@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .auth.credentials import Identity
     from .protocol.s3_routing import S3Route
     from .registry import HandlerSpec
+    from .session import Session
 
 
 @dataclass
@@ -37,6 +38,7 @@ class RequestContext:
     response_status: int | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     status: int = 0                   # the status finally sent, for logs and metrics
+    session: Session | None = None    # gateway.session.session(ctx): the cloud handles, fetched once
 
     @property
     def identity(self) -> Identity | None:

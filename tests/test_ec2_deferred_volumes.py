@@ -17,8 +17,8 @@ from backends import base
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
 from gateway.ec2 import deferred_volumes
-from gateway.ec2.common import NS_VOLUME_DELETED
 from gateway.ec2.ids import derive
+from gateway.ec2.records import NS_VOLUME_DELETED
 from tests.server import serve_app
 from tests.test_ec2_handlers import A, B, FakeBackend, FakeCompute, World, _client, _launch, error
 

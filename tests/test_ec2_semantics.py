@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from backends import base
 from backends.compute import SecurityRule, Server, ServerState
-from gateway.ec2 import common, instances, keypairs, security_groups
+from gateway.ec2 import error_map, instances, keypairs, security_groups
+from gateway.ec2.lookups.ids import check_id
 from gateway.protocol import errors
 
 
@@ -155,16 +156,16 @@ def test_server_states_map_to_ec2_states_and_codes(state, launched, expected):
     (base.InvalidInput("bad"), "volume", "InvalidParameterValue"),
 ])
 def test_backend_errors_map_to_exact_ec2_errors(exc, kind, code):
-    with pytest.raises(errors.AwsError) as e, common.backend_errors(kind):
+    with pytest.raises(errors.AwsError) as e, error_map.backend_errors(kind):
         raise exc
     assert e.value.code == code
     assert e.value.status == (503 if code == "ServiceUnavailable" else 400)
 
 
 def test_not_found_names_every_missing_id():
-    err = common.not_found("instance", ["i-1", "i-2"])
+    err = error_map.not_found("instance", ["i-1", "i-2"])
     assert err.code == "InvalidInstanceID.NotFound" and "'i-1, i-2'" in err.message
-    assert common.not_found("elastic-ip", "1.2.3.4").code == "InvalidAddress.NotFound"
+    assert error_map.not_found("elastic-ip", "1.2.3.4").code == "InvalidAddress.NotFound"
 
 
 def test_malformed_ids_per_kind():
@@ -172,7 +173,7 @@ def test_malformed_ids_per_kind():
                        ("snapshot", "InvalidSnapshotID.Malformed"), ("image", "InvalidAMIID.Malformed"),
                        ("security-group", "InvalidGroupId.Malformed")):
         with pytest.raises(errors.AwsError) as e:
-            common.check_id(kind, "x-1")
+            check_id(kind, "x-1")
         assert e.value.code == code
 
 

@@ -15,21 +15,13 @@ from backends.compute import FloatingAddress
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, public_ips
-from .common import (
-    NS_ADDRESS,
-    account,
-    apply_tags,
-    backend_errors,
-    check_id,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    public,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors
+from .lookups.ids import check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, public, tag_specs
+from .records import NS_ADDRESS
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 DOMAINS = ("standard", "vpc")
 

@@ -15,32 +15,14 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    check_id,
-    compact,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
-from .vpc_common import (
-    NS_DOPT,
-    NS_VPC,
-    delete,
-    find_vpc,
-    get,
-    ids_filter,
-    load_subnets,
-    network,
-    put,
-    scan,
-    update,
-)
+from .error_map import backend_errors, not_found
+from .lookups.ids import check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_vpc, ids_filter, load_subnets
+from .output import compact, tag_specs
+from .records import NS_DOPT, NS_VPC, delete, get, put, scan, update
+from .registration import ec2_handler
+from .services import account, network, tags_of
 
 KEYS = ("domain-name", "domain-name-servers", "ntp-servers", "netbios-name-servers", "netbios-node-type",
         "ipv6-address-preferred-lease-time")

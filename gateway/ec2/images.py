@@ -15,23 +15,12 @@ from backends.compute import Image
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    not_found,
-    public,
-    resolve,
-    resolve_many,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors, not_found
+from .lookups.ids import ec2_id, resolve, resolve_many
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, iso, public, tag_specs
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 _NAME = re.compile(r"^[a-zA-Z0-9()\[\] ./\-'@_]{3,128}$")
 _STATES = {"pending": "pending", "available": "available", "failed": "failed", "deregistered": "deregistered"}

@@ -14,18 +14,13 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    NS_INSTANCE,
-    account,
-    backend_errors,
-    bool_value,
-    compact,
-    compute,
-    ec2_handler,
-    now_iso,
-    resolve,
-)
+from .error_map import backend_errors
 from .instances import RUNNING, STOPPED, find, instance_items
+from .lookups.ids import resolve
+from .output import bool_value, compact, now_iso
+from .records import NS_INSTANCE
+from .registration import ec2_handler
+from .services import account, compute
 
 # Attribute name (as DescribeInstanceAttribute takes it) -> output member.
 ATTRIBUTES = {

@@ -19,28 +19,16 @@ from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging, public_ips, vpc_groups, vpc_instances
 from .block_devices import attached_device, block_devices
-from .common import (
-    NS_INSTANCE,
-    NS_TERMINATED,
-    account,
-    apply_tags,
-    backend_errors,
-    backend_id,
-    check_id,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    not_found,
-    public,
-    resolve,
-    tag_map,
-    tag_specs,
-)
+from .error_map import backend_errors, not_found
 from .idempotency import once
 from .ids import derive
 from .images import ebs_backed
+from .lookups.ids import backend_id, check_id, ec2_id, resolve
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, iso, public, tag_specs
+from .records import NS_INSTANCE, NS_TERMINATED
+from .registration import ec2_handler
+from .services import account, compute
 from .tags import NS_TAGS
 
 PENDING, RUNNING, SHUTTING_DOWN, TERMINATED, STOPPING, STOPPED = (

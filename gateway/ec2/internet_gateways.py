@@ -21,35 +21,15 @@ from backends.network import PortSpec
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    check_id,
-    compact,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    now_iso,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors, not_found
 from .idempotency import once
-from .vpc_common import (
-    NS_IGW,
-    NS_NAT,
-    NS_RTB,
-    VpcView,
-    delete,
-    find_subnet,
-    find_vpc,
-    get,
-    ids_filter,
-    network,
-    put,
-    scan,
-)
+from .lookups.ids import check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import VpcView, find_subnet, find_vpc, ids_filter
+from .output import compact, now_iso, tag_specs
+from .records import NS_IGW, NS_NAT, NS_RTB, delete, get, put, scan
+from .registration import ec2_handler
+from .services import account, network, tags_of
 
 NAT_RETENTION = 3600.0  # deleted NAT gateways stay visible this long, as on AWS
 

@@ -22,20 +22,13 @@ from backends.compute import KeyPair
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters
-from .common import (
-    NS_KEYPAIR,
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors
+from .lookups.ids import ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, iso, tag_specs
+from .records import NS_KEYPAIR
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 MAX_NAME = 255
 

@@ -20,37 +20,17 @@ from backends.network import NoFreeAddress, Port, PortSpec
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging, public_ips
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    backend_id,
-    check_id,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    now_iso,
-    resolve,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors, not_found
 from .idempotency import once
-from .vpc_common import (
-    NS_ENI,
-    NS_NAT,
-    SubnetView,
-    delete,
-    find_subnet,
-    free_addresses,
-    get,
-    load_subnets,
-    network,
-)
-from .vpc_common import put as put_record
-from .vpc_common import scan as scan_records
+from .lookups.ids import backend_id, check_id, ec2_id, resolve
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import SubnetView, find_subnet, free_addresses, load_subnets
+from .output import compact, now_iso, tag_specs
+from .records import NS_ENI, NS_NAT, delete, get
+from .records import put as put_record
+from .records import scan as scan_records
+from .registration import ec2_handler
+from .services import account, compute, network, tags_of
 
 BINDING = 300.0  # how long a port a server was booted on may stay unbound (the server still building)
 

@@ -12,7 +12,9 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters
-from .common import backend_errors, compute, ec2_handler
+from .error_map import backend_errors
+from .registration import ec2_handler
+from .services import compute
 
 REGION_FILTERS = {"endpoint": filters.field("Endpoint"), "region-name": filters.field("RegionName"),
                   "opt-in-status": filters.field("OptInStatus")}

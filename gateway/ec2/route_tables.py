@@ -19,39 +19,15 @@ from backends.network import Route
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    backend_id,
-    check_id,
-    compact,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors, not_found
 from .idempotency import once
-from .vpc_common import (
-    NS_IGW,
-    NS_NAT,
-    NS_RTB,
-    NS_RTB_SUBNET,
-    NS_VPC,
-    delete,
-    find_subnet,
-    find_vpc,
-    get,
-    ids_filter,
-    load_vpcs,
-    network,
-    parse_cidr,
-    put,
-    scan,
-    update,
-)
+from .lookups.ids import backend_id, check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_subnet, find_vpc, ids_filter, load_vpcs, parse_cidr
+from .output import compact, tag_specs
+from .records import NS_IGW, NS_NAT, NS_RTB, NS_RTB_SUBNET, NS_VPC, delete, get, put, scan, update
+from .registration import ec2_handler
+from .services import account, network, tags_of
 
 TARGETS = ("GatewayId", "NatGatewayId", "NetworkInterfaceId", "InstanceId")
 _UNSUPPORTED_TARGETS = ("VpcPeeringConnectionId", "TransitGatewayId", "LocalGatewayId", "CarrierGatewayId",

@@ -19,20 +19,12 @@ from backends.compute import SecurityGroup, SecurityRule
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging, vpc_groups
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    backend_id,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    resolve,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors
+from .lookups.ids import backend_id, ec2_id, resolve
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, tag_specs
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",
               "-1": None, "all": None}
@@ -253,7 +245,7 @@ async def create_security_group(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter("The request must contain the parameter GroupDescription")
     network_id = None
     if p.get("VpcId"):
-        from .vpc_common import find_vpc
+        from .lookups.vpcs import find_vpc
 
         network_id = (await find_vpc(ctx, p["VpcId"])).vpc.id  # InvalidVpcID.NotFound once deleted, too
     for field_name, value in (("GroupName", name), ("GroupDescription", description)):

@@ -13,34 +13,23 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
-from .vpc_common import (
-    NS_RTB_SUBNET,
-    NS_SUBNET,
+from .error_map import backend_errors
+from .lookups.ids import ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import (
     SubnetView,
     VpcView,
-    delete,
     find_subnet,
     find_vpc,
     free_addresses,
     ids_filter,
     load_subnets,
-    network,
     parse_cidr,
-    put,
-    update,
 )
+from .output import compact, tag_specs
+from .records import NS_RTB_SUBNET, NS_SUBNET, delete, put, update
+from .registration import ec2_handler
+from .services import account, compute, network, tags_of
 
 
 def subnet_item(ctx: RequestContext, view: SubnetView, tags: dict[str, list], zone_ids: dict[str, str]

@@ -12,7 +12,10 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, ids, paging
-from .common import backend_id, compute, ec2_handler, not_found, resolve_many, tags_of
+from .error_map import not_found
+from .lookups.ids import backend_id, resolve_many
+from .registration import ec2_handler
+from .services import compute, tags_of
 from .tags import as_list, resource_type
 
 MAX_RESOURCES = 1000
@@ -63,7 +66,7 @@ async def check_resources(ctx: RequestContext, resources: list[str]) -> None:
         if kind == "unknown" or not ids.is_valid(rid, kind):
             raise errors.InvalidID(f"The ID '{rid}' is not valid")
         by_kind.setdefault(kind, []).append(rid)
-    from .common import backend_errors
+    from .error_map import backend_errors
     for kind, wanted in by_kind.items():
         with backend_errors(kind):
             found = await _existing(ctx, kind, wanted)

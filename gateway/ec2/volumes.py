@@ -11,24 +11,14 @@ from ..context import RequestContext
 from ..protocol import errors
 from . import deferred_volumes, filters, paging
 from .block_devices import attached_device
-from .common import (
-    NS_INSTANCE,
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    now_iso,
-    resolve,
-    resolve_many,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors
 from .idempotency import once
+from .lookups.ids import ec2_id, resolve, resolve_many
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, iso, now_iso, tag_specs
+from .records import NS_INSTANCE
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 VOLUME_TYPES = ("standard", "gp2", "gp3", "io1", "io2", "st1", "sc1")
 MAX_SIZE_GIB = 16384
@@ -114,7 +104,7 @@ async def volume_items(ctx: RequestContext, wanted: list[str] | None = None) -> 
     if wanted:
         missing = [v for v in dict.fromkeys(wanted) if v not in {i["VolumeId"] for i in items}]
         if missing:
-            from .common import not_found
+            from .error_map import not_found
             raise not_found("volume", missing)
     return items
 

@@ -17,8 +17,10 @@ from backends import base
 from backends.compute import SecurityGroup, SecurityRule
 
 from ..context import RequestContext
-from .common import backend_errors, compute, ec2_id
-from .vpc_common import NS_VPC_GROUP, delete, get, put, scan
+from .error_map import backend_errors
+from .lookups.ids import ec2_id
+from .records import NS_VPC_GROUP, delete, get, put, scan
+from .services import compute
 
 DEFAULT_DESCRIPTION = "default VPC security group"
 

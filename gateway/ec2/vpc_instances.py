@@ -22,8 +22,12 @@ from backends.compute import SecurityGroup, Server
 from ..context import RequestContext
 from ..protocol import errors
 from . import public_ips
-from .common import backend_errors, ec2_id, now_iso
-from .vpc_common import NS_ENI, NS_VPC, SubnetView, find_subnet, get, load_subnets, network, put, scan
+from .error_map import backend_errors
+from .lookups.ids import ec2_id
+from .lookups.vpcs import SubnetView, find_subnet, load_subnets
+from .output import now_iso
+from .records import NS_ENI, NS_VPC, get, put, scan
+from .services import network
 
 
 @dataclass
@@ -64,7 +68,7 @@ def _vpc_mode(ctx: RequestContext) -> bool:
 
 
 async def _default_subnet(ctx: RequestContext, zone: str | None) -> SubnetView:
-    from .vpc_common import find_vpc
+    from .lookups.vpcs import find_vpc
     from .vpcs import default_vpc_id
 
     vpc = await find_vpc(ctx, await default_vpc_id(ctx))

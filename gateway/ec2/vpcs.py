@@ -26,36 +26,14 @@ from backends.network import Vpc
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
-from .vpc_common import (
-    NS_DEFAULT_VPC,
-    NS_IGW,
-    NS_NAT,
-    NS_RTB,
-    NS_VPC,
-    VpcView,
-    delete,
-    find_vpc,
-    get,
-    ids_filter,
-    load_vpcs,
-    network,
-    parse_cidr,
-    put,
-    scan,
-    update,
-)
+from .error_map import backend_errors
+from .lookups.ids import ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import VpcView, find_vpc, ids_filter, load_vpcs, parse_cidr
+from .output import compact, tag_specs
+from .records import NS_DEFAULT_VPC, NS_IGW, NS_NAT, NS_RTB, NS_VPC, delete, get, put, scan, update
+from .registration import ec2_handler
+from .services import account, compute, network, tags_of
 
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
 DEFAULT_SUBNET_PREFIX = 20
@@ -94,7 +72,7 @@ async def init_records(ctx: RequestContext, vpc: Vpc, vid: str) -> dict[str, Any
             group = found[0].id if found else None
             if group:
                 gid = await ec2_id(ctx, "security-group", group)
-                from .vpc_common import NS_VPC_GROUP
+                from .records import NS_VPC_GROUP
                 await put(ctx, NS_VPC_GROUP, gid or "", {"backend": group, "vpc": vpc.id, "name": "default"})
     rtb, assoc = await create_main(ctx, vid, vpc.cidr)
     record = {"dns_support": True, "dns_hostnames": vpc.is_default, "dhcp": await default_options(ctx),
