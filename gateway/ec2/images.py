@@ -14,10 +14,13 @@ from backends.compute import Image
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
+from . import filters, paging, shapes
+from .block_devices import ebs_backed
 from .error_map import backend_errors, not_found
+from .lookups import instances as instance_lookup
 from .lookups.ids import ec2_id, resolve, resolve_many
 from .lookups.tags import apply_tags, tag_map
+from .model import RUNNING, STOPPED
 from .output import compact, iso, public, tag_specs
 from .registration import ec2_handler
 from .services import account, compute, tags_of
@@ -25,11 +28,6 @@ from .services import account, compute, tags_of
 _NAME = re.compile(r"^[a-zA-Z0-9()\[\] ./\-'@_]{3,128}$")
 _STATES = {"pending": "pending", "available": "available", "failed": "failed", "deregistered": "deregistered"}
 ARCHITECTURES = ("i386", "x86_64", "arm64", "x86_64_mac", "arm64_mac")
-
-
-def ebs_backed(image: Image) -> bool:
-    """Its root device is a snapshot: instances launched from it boot from a volume."""
-    return bool(image.root_device) and any(d == image.root_device for d, _, _ in image.block_devices)
 
 
 async def image_item(ctx: RequestContext, image: Image, tags: dict[str, list] | None = None) -> dict[str, Any]:
@@ -157,24 +155,22 @@ async def _check_unique(ctx: RequestContext, name: str) -> None:
 
 @ec2_handler("CreateImage")
 async def create_image(ctx: RequestContext) -> dict[str, Any]:
-    from .instances import find
-
     p = ctx.params
     iid, name = p["InstanceId"], p["Name"]
     _check_name(name)
     tagging = tag_specs(p, "image", "snapshot")
-    instance = (await find(ctx, [iid]))[iid]
-    if instance["State"]["Name"] not in ("running", "stopped"):
+    instance = (await instance_lookup.find(ctx, [iid]))[iid]
+    if instance.state not in (RUNNING, STOPPED):
         raise errors.IncorrectInstanceState(f"Instance '{iid}' is not in a state from which an image can be "
                                             "created.")
-    if instance.get("RootDeviceType") != "ebs":
+    if shapes.instance(instance, ctx.gateway.config.region).get("RootDeviceType") != "ebs":
         # AWS images only EBS-backed instances; an instance-store one needs bundling, which no cloud here has
         raise errors.InvalidParameterValue(f"The instance '{iid}' is not an EBS-backed instance; CreateImage "
                                            "needs one.")
     await _check_unique(ctx, name)
     c = await compute(ctx)
     with backend_errors("image", name, instance=iid):
-        image = await c.create_image(instance["_ServerId"], name, p.get("Description"))
+        image = await c.create_image(instance.server_id or "", name, p.get("Description"))
     ami = await ec2_id(ctx, "image", image.id)
     await apply_tags(ctx, [ami], tagging.get("image"))  # type: ignore[list-item]
     return {"ImageId": ami}

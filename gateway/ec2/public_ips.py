@@ -23,9 +23,9 @@ from backends.compute import Compute, ServerState
 
 from ..context import RequestContext
 from ..protocol import errors
-from .lookups.ids import ec2_id
+from .lookups.ids import ec2_id, resolve
 from .records import NS_ADDRESS
-from .services import account, compute
+from .services import account, compute, network
 
 log = logging.getLogger("cloudgate.ec2.public_ips")
 _GONE = (ServerState.DELETING, ServerState.DELETED, ServerState.ERROR)
@@ -47,8 +47,6 @@ async def give(ctx: RequestContext, iid: str, *, server_id: str | None = None, p
     alloc = await _mark(ctx, addr.id, iid, port_id)
     try:
         if port_id:
-            from .services import network
-
             await (await network(ctx)).associate_address(addr.id, port_id)
         else:
             assert server_id is not None
@@ -101,8 +99,6 @@ async def release(ctx: RequestContext, iids: Sequence[str] = (), *, port_id: str
     """Release the public addresses of these instances (they are going, or an elastic IP replaces the
     address: one floating address per private address, and AWS releases the public IP the same way), or the
     one on this port. Found from the records alone: no listing of the cloud's addresses."""
-    from .lookups.ids import resolve
-
     wanted, prefix = set(iids), f"{account(ctx)}/"
     mine = [k[len(prefix):] for k, rec in await ctx.gateway.store.scan(NS_ADDRESS, prefix)
             if rec.get("launch") and (rec["launch"] in wanted or (port_id and rec.get("port") == port_id))]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters
+from . import filters, vpc_setup
 from .error_map import backend_errors
 from .registration import ec2_handler
 from .services import compute
@@ -90,9 +90,7 @@ async def describe_account_attributes(ctx: RequestContext) -> dict[str, Any]:
         if name == "supported-platforms":  # ec2.default_vpc: VPC-only, as AWS accounts are today
             values = ["VPC"] if ctx.gateway.config.ec2.default_vpc else ["EC2", "VPC"]
         elif name == "default-vpc":
-            from .vpcs import default_vpc_id
-
-            vid = await default_vpc_id(ctx, create_missing=False) if ctx.gateway.config.ec2.default_vpc else None
+            vid = await vpc_setup.default_vpc_id(ctx, create_missing=False) if ctx.gateway.config.ec2.default_vpc else None
             values = [vid or "none"]
         else:
             key, default = _QUOTA_ATTRIBUTES[name]

@@ -18,10 +18,14 @@ from backends.compute import SecurityGroup, SecurityRule
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging, vpc_groups
+from . import filters, paging
 from .error_map import backend_errors
+from .lookups import groups as vpc_groups
+from .lookups import instances as instance_lookup
 from .lookups.ids import backend_id, ec2_id, resolve
 from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_vpc
+from .model import TERMINATED
 from .output import compact, tag_specs
 from .registration import ec2_handler
 from .services import account, compute, tags_of
@@ -245,8 +249,6 @@ async def create_security_group(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter("The request must contain the parameter GroupDescription")
     network_id = None
     if p.get("VpcId"):
-        from .lookups.vpcs import find_vpc
-
         network_id = (await find_vpc(ctx, p["VpcId"])).vpc.id  # InvalidVpcID.NotFound once deleted, too
     for field_name, value in (("GroupName", name), ("GroupDescription", description)):
         if len(value) > 255:
@@ -287,10 +289,8 @@ async def delete_security_group(ctx: RequestContext) -> dict[str, Any]:
         raise errors.CannotDelete(f'the specified group: "{p.get("GroupId") or p.get("GroupName")}" '
                                   'name: "default" cannot be deleted by a user')
     # an instance still building may hold no port yet, so the cloud would let the group go: ask the instances
-    from .instances import instance_items
-
-    if any(gid in {g["GroupId"] for g in i.get("SecurityGroups") or ()} and i["State"]["Name"] != "terminated"
-           for i in await instance_items(ctx)):
+    if any(gid in {g.id for g in (i.vpc.groups if i.vpc and i.vpc.groups else i.groups)} and i.state != TERMINATED
+           for i in await instance_lookup.all_instances(ctx)):
         raise errors.DependencyViolation(f"resource {gid} has a dependent object")
     c = await compute(ctx)
     with backend_errors("security-group", gid):

@@ -16,11 +16,11 @@ import dataclasses
 from backends import base
 from backends.compute import SecurityGroup, SecurityRule
 
-from ..context import RequestContext
-from .error_map import backend_errors
-from .lookups.ids import ec2_id
-from .records import NS_VPC_GROUP, delete, get, put, scan
-from .services import compute
+from ...context import RequestContext
+from ..error_map import backend_errors
+from ..records import NS_VPC_GROUP, delete, get, put, scan
+from ..services import compute
+from .ids import ec2_id
 
 DEFAULT_DESCRIPTION = "default VPC security group"
 
