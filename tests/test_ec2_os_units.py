@@ -13,8 +13,10 @@ from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.ec2.block_devices import attached_device
 from gateway.ec2.images import _executable_by
+from tests.ec2_fake_cloud import A, FakeBackend, FakeCompute
+from tests.ec2_fake_cloud import client_for as _client
+from tests.ec2_fake_cloud import launch as _launch
 from tests.server import serve_app
-from tests.test_ec2_handlers import A, FakeBackend, FakeCompute, _client, _launch
 
 
 @pytest.mark.parametrize(("status", "task", "vm", "power", "expected"), [
