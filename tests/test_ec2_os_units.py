@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backends.compute import Attachment, ServerState
+from backends.compute import Attachment, Image, ServerState
 from backends.openstack import mapping as m
 from gateway.app import create_app
 from gateway.config import parse_config
@@ -62,12 +62,15 @@ def test_an_attachment_in_progress_shows_its_state():
 
 
 def test_executable_users_self_includes_images_shared_with_the_caller():
-    shared = {"OwnerId": "owner-a", "Public": False, "_SharedWith": []}  # members are listed to the owner only
+    def image(owner: str, public: bool) -> Image:  # members are listed to the owner only: none here
+        return Image(id="img", name="n", state="available", owner=owner, public=public, shared_with=[])
+
+    shared = image("owner-a", False)
     assert _executable_by(shared, ["self"], "tenant-b")
     assert _executable_by(shared, ["tenant-b"], "tenant-b")
-    assert not _executable_by({"OwnerId": "owner-a", "Public": True, "_SharedWith": []}, ["self"], "tenant-b")
-    assert _executable_by({"OwnerId": "owner-a", "Public": True, "_SharedWith": []}, ["all"], "tenant-b")
-    assert _executable_by({"OwnerId": "tenant-b", "Public": False, "_SharedWith": []}, ["self"], "tenant-b")
+    assert not _executable_by(image("owner-a", True), ["self"], "tenant-b")
+    assert _executable_by(image("owner-a", True), ["all"], "tenant-b")
+    assert _executable_by(image("tenant-b", False), ["self"], "tenant-b")
 
 
 # ---- AttachVolume on a cloud that names the device itself (as Nova does) ---------------------------------------------

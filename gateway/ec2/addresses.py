@@ -207,23 +207,23 @@ async def _associate_with_interface(ctx: RequestContext, p: dict[str, Any], addr
     the interface's port (its primary address, or PrivateIpAddress)."""
     item = await find_interface(ctx, p["NetworkInterfaceId"])
     ip = p.get("PrivateIpAddress")
-    if ip and ip not in [a["PrivateIpAddress"] for a in item["PrivateIpAddresses"]]:
+    if ip and ip not in item.ips:
         raise errors.InvalidParameterValue(f"The private IP address {ip} is not assigned to the network interface.")
     net = await network(ctx)
     c = await compute(ctx)
     if address.associated:
-        if address.port_id == item["_Port"].id and ip in (None, address.private_ip):
+        if address.port_id == item.port.id and ip in (None, address.private_ip):
             return compact({"AssociationId": address.association_id if address.domain == "vpc" else None})
         if address.domain == "vpc" and p.get("AllowReassociation") is False:
             raise errors.ResourceAlreadyAssociated(f"The address {address.allocation_id} is already associated")
         with backend_errors("elastic-ip", address.public_ip):
             await c.disassociate_address(address.backend_id)
-    await public_ips.release(ctx, port_id=item["_Port"].id)  # an elastic IP replaces a public address
+    await public_ips.release(ctx, port_id=item.port.id)  # an elastic IP replaces a public address
     try:
         with backend_errors("elastic-ip", address.public_ip):
-            await net.associate_address(address.backend_id, item["_Port"].id, ip or item.get("PrivateIpAddress"))
+            await net.associate_address(address.backend_id, item.port.id, ip or item.primary_ip)
     except errors.InvalidIPAddressInUse:
-        raise errors.GatewayNotAttached(f"Network {item['VpcId']} is not attached to any internet gateway") from None
+        raise errors.GatewayNotAttached(f"Network {item.vpc_id} is not attached to any internet gateway") from None
     except base.BackendError:
         raise
-    return {"AssociationId": await ec2_id(ctx, "association", f"{address.backend_id}:{item['_Port'].id}")}
+    return {"AssociationId": await ec2_id(ctx, "association", f"{address.backend_id}:{item.port.id}")}

@@ -58,8 +58,3 @@ async def block_devices(ctx: RequestContext, mappings: list[dict[str, Any]], ima
         volumes.append((device, size, snap_bid, delete))
         flags[device] = delete
     return volumes, flags
-
-
-def ebs_backed(image: Image) -> bool:
-    """Its root device is a snapshot: instances launched from it boot from a volume."""
-    return bool(image.root_device) and any(d == image.root_device for d, _, _ in image.block_devices)

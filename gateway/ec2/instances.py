@@ -18,14 +18,14 @@ from backends.compute import SecurityGroup, ServerSpec
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, paging, public_ips, shapes, vpc_instances
-from .block_devices import block_devices, ebs_backed
+from .block_devices import block_devices
 from .error_map import backend_errors
 from .idempotency import once
 from .ids import derive
 from .lookups import instances as lookup
 from .lookups.ids import ec2_id, resolve
 from .lookups.tags import apply_tags
-from .model import PENDING, RUNNING, SHUTTING_DOWN, STOPPED, STOPPING, TERMINATED, Instance, State
+from .model import PENDING, RUNNING, SHUTTING_DOWN, STOPPED, STOPPING, TERMINATED, Instance, State, ebs_backed
 from .output import compact, tag_specs
 from .registration import ec2_handler
 from .services import account, compute

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.compute import Server, ServerState
+from backends.compute import Image, Server, ServerState
+from backends.network import Port, Subnet, Vpc
 
 # ---- instances ------------------------------------------------------------------------------------------------
 State = tuple[str, int]  # (Name, Code) as EC2 shows an instance state
@@ -68,7 +69,7 @@ class InstanceVpc:
     private_ip: str | None
     private_dns: str | None
     groups: list[GroupRef]
-    interfaces: list[dict[str, Any]]   # InstanceNetworkInterface output members, device order
+    interfaces: list[Interface]        # device order
     enis: list[InterfaceRef]
 
 
@@ -131,3 +132,89 @@ class Address:
     @property
     def associated(self) -> bool:
         return self.private_ip is not None
+
+
+# ---- VPCs, subnets, network interfaces ----------------------------------------------------------------------------
+@dataclass
+class VpcView:
+    """A VPC: the cloud's model and the gateway-held record (ec2:vpc)."""
+    vpc: Vpc
+    ec2_id: str
+    record: dict[str, Any]
+
+
+@dataclass
+class SubnetView:
+    """A subnet: the cloud's model and the gateway-held record (ec2:subnet)."""
+    subnet: Subnet
+    ec2_id: str
+    vpc_ec2_id: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InterfaceAttachment:
+    id: str                              # EC2 attachment id
+    instance_id: str | None
+    device_index: int
+    attach_time: str | None
+    delete_on_termination: bool
+
+
+@dataclass(frozen=True)
+class PublicAssociation:
+    """The public address one private address of an interface maps to."""
+    public_ip: str
+    allocation_id: str | None            # vpc-domain addresses only
+    association_id: str | None
+
+
+@dataclass
+class Interface:
+    """A network interface: a cloud port in one of a VPC's subnets, and what the gateway holds of it (ec2:eni)."""
+    id: str                              # EC2 id (eni-…)
+    port: Port
+    subnet: SubnetView
+    owner: str                           # account id
+    ips: list[str]                       # private addresses, the primary first
+    groups: list[GroupRef]
+    associations: dict[str, PublicAssociation]  # private address -> public address
+    server_id: str | None                # backend id of the server it is attached to
+    attachment: InterfaceAttachment | None
+    requester_managed: bool              # a NAT gateway's
+    tags: list[dict[str, str]] | None = None
+
+    @property
+    def vpc_id(self) -> str:
+        return self.subnet.vpc_ec2_id
+
+    @property
+    def primary_ip(self) -> str | None:
+        return self.ips[0] if self.ips else None
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.server_id or self.port.device_id)
+
+
+# ---- images -------------------------------------------------------------------------------------------------------
+@dataclass
+class Ami:
+    """An image (the cloud's) with its EC2 id and the EC2 ids of the snapshots it maps."""
+    id: str                              # EC2 id (ami-…)
+    image: Image
+    block_devices: list[tuple[str, str | None, int | None]]  # (device, snapshot EC2 id, GiB)
+    tags: list[dict[str, str]] | None = None
+
+    @property
+    def backend_id(self) -> str:
+        return self.image.id
+
+    @property
+    def ebs_backed(self) -> bool:
+        return ebs_backed(self.image)
+
+
+def ebs_backed(image: Image) -> bool:
+    """Its root device is a snapshot: instances launched from it boot from a volume."""
+    return bool(image.root_device) and any(d == image.root_device for d, _, _ in image.block_devices)

@@ -16,23 +16,22 @@ from backends.network import NoFreeAddress
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging, routing
+from . import filters, paging, routing, shapes
 from .error_map import backend_errors, not_found
 from .idempotency import once
 from .lookups import instances as instance_lookup
 from .lookups.ids import check_id, ec2_id
 from .lookups.interfaces import (
     check_ips,
-    eni_items,
     find_interface,
+    interfaces,
     new_port,
     no_address,
-    public_eni,
     vpc_group_ids,
 )
 from .lookups.tags import apply_tags
 from .lookups.vpcs import find_subnet, free_addresses
-from .model import PENDING, RUNNING, STOPPED
+from .model import PENDING, RUNNING, STOPPED, Interface
 from .output import compact, now_iso, tag_specs
 from .records import NS_ENI, get
 from .records import put as put_record
@@ -68,8 +67,8 @@ async def create_network_interface(ctx: RequestContext) -> dict[str, Any]:
                               description=p.get("Description") or "")
         eni = await ec2_id(ctx, "network-interface", port.id)
         await apply_tags(ctx, [eni or ""], tagging.get("network-interface"))
-        item = next(i for i in await eni_items(ctx, subnets={subnet.ec2_id: subnet}) if i["NetworkInterfaceId"] == eni)
-        return {"NetworkInterface": public_eni(item)}
+        made = next(i for i in await interfaces(ctx, subnets={subnet.ec2_id: subnet}) if i.id == eni)
+        return {"NetworkInterface": shapes.interface(made, ctx.gateway.config.region)}
 
     return await once(ctx.gateway.store, account(ctx), "CreateNetworkInterface", p, run)
 
@@ -80,13 +79,13 @@ async def create_network_interface(ctx: RequestContext) -> dict[str, Any]:
 async def delete_network_interface(ctx: RequestContext) -> dict[str, Any]:
     eni = ctx.params.get("NetworkInterfaceId")
     item = await find_interface(ctx, eni)
-    if item.get("Attachment") or item["_Port"].device_id:
+    if item.attachment or item.port.device_id:
         raise errors.InvalidParameterValue(f"Network interface '{eni}' is currently in use.")
-    if item.get("RequesterManaged"):
+    if item.requester_managed:
         raise errors.OperationNotPermitted(f"Network interface '{eni}' is managed by a NAT gateway.")
     net = await network(ctx)
     with backend_errors("network-interface", eni):
-        await net.delete_port(item["_Port"].id)
+        await net.delete_port(item.port.id)
     await routing.interface_gone(ctx, eni)  # type: ignore[arg-type]
     return {}
 
@@ -127,19 +126,22 @@ async def describe_network_interfaces(ctx: RequestContext) -> dict[str, Any]:
     wanted = p.get("NetworkInterfaceIds") or []
     for eni in wanted:
         check_id("network-interface", eni)
-    items = await eni_items(ctx)
+    found = await interfaces(ctx)
     if wanted:
-        missing = [w for w in dict.fromkeys(wanted) if w not in {i["NetworkInterfaceId"] for i in items}]
+        missing = [w for w in dict.fromkeys(wanted) if w not in {i.id for i in found}]
         if missing:
             raise not_found("network-interface", missing)
-        items = [i for i in items if i["NetworkInterfaceId"] in wanted]
-        items.sort(key=lambda i: wanted.index(i["NetworkInterfaceId"]))
-    items = filters.apply(items, p.get("Filters"), FILTERS)
+        found = [i for i in found if i.id in wanted]
+        found.sort(key=lambda i: wanted.index(i.id))
+    region = ctx.gateway.config.region
+    # what filters see: the NetworkInterface shape with its tags under "Tags", as every other family's
+    views = [{**shapes.interface(i, region), "Tags": i.tags} for i in found]
+    items = [{k: v for k, v in view.items() if k != "Tags"} for view in filters.apply(views, p.get("Filters"), FILTERS)]
     if max_results is None and not p.get("NextToken"):
-        return {"NetworkInterfaces": [public_eni(i) for i in items]}
+        return {"NetworkInterfaces": items}
     chunk, token = paging.page("DescribeNetworkInterfaces", items, lambda i: i["NetworkInterfaceId"], max_results,
                                p.get("NextToken"))
-    return compact({"NetworkInterfaces": [public_eni(i) for i in chunk], "NextToken": token})
+    return compact({"NetworkInterfaces": chunk, "NextToken": token})
 
 
 @ec2_handler("AttachNetworkInterface")
@@ -154,20 +156,20 @@ async def attach_network_interface(ctx: RequestContext) -> dict[str, Any]:
     item = await find_interface(ctx, p.get("NetworkInterfaceId"))
     iid = p.get("InstanceId") or ""
     instance = (await instance_lookup.find(ctx, [iid]))[iid]
-    if item.get("_ServerId") or item["_Port"].device_id:
-        raise errors.InvalidParameterValue(f"Interface {item['NetworkInterfaceId']} is currently in use.")
-    if (instance.vpc.vpc_id if instance.vpc else None) != item["VpcId"]:
+    if item.in_use:
+        raise errors.InvalidParameterValue(f"Interface {item.id} is currently in use.")
+    if (instance.vpc.vpc_id if instance.vpc else None) != item.vpc_id:
         raise errors.InvalidParameterValue("The network interface and the instance are in different VPCs.")
     if instance.state not in (RUNNING, STOPPED, PENDING):
         raise errors.IncorrectInstanceState(f"The instance '{iid}' is not in a valid state for this operation.")
-    if any(n.get("Attachment", {}).get("DeviceIndex") == index for n in (instance.vpc.interfaces if instance.vpc else [])):
+    if any(n.attachment and n.attachment.device_index == index for n in (instance.vpc.interfaces if instance.vpc else [])):
         raise errors.InvalidParameterValue(f"Instance '{iid}' already has an interface attached at device index "
                                            f"'{index}'.")
     net = await network(ctx)
-    port = item["_Port"]
-    with backend_errors("network-interface", item["NetworkInterfaceId"], instance=iid):
+    port = item.port
+    with backend_errors("network-interface", item.id, instance=iid):
         await net.attach_port(port.id, instance.server_id or "")
-    eni = item["NetworkInterfaceId"]
+    eni = item.id
     record = await get(ctx, NS_ENI, eni)
     await put_record(ctx, NS_ENI, eni, {**record, "device_index": index, "delete_on_termination": False,
                                         "attach_time": now_iso()})
@@ -175,9 +177,9 @@ async def attach_network_interface(ctx: RequestContext) -> dict[str, Any]:
             "NetworkCardIndex": 0}
 
 
-async def _by_attachment(ctx: RequestContext, attachment: str) -> dict[str, Any]:
+async def _by_attachment(ctx: RequestContext, attachment: str) -> Interface:
     check_id("attachment", attachment)
-    match = [i for i in await eni_items(ctx) if (i.get("Attachment") or {}).get("AttachmentId") == attachment]
+    match = [i for i in await interfaces(ctx) if i.attachment and i.attachment.id == attachment]
     if not match:
         raise not_found("attachment", attachment)
     return match[0]
@@ -189,15 +191,14 @@ async def detach_network_interface(ctx: RequestContext) -> dict[str, Any]:
     if not attachment:
         raise errors.MissingParameter("The request must contain the parameter attachmentId")
     item = await _by_attachment(ctx, attachment)
-    if item["Attachment"].get("DeviceIndex", 0) == 0:
+    if item.attachment is None or item.attachment.device_index == 0:
         raise errors.OperationNotPermitted("The network interface at device index 0 cannot be detached.")
     net = await network(ctx)
-    port = item["_Port"]
-    with backend_errors("network-interface", item["NetworkInterfaceId"]):
-        await net.detach_port(port.id, item.get("_ServerId") or "")
-    record = await get(ctx, NS_ENI, item["NetworkInterfaceId"])
+    with backend_errors("network-interface", item.id):
+        await net.detach_port(item.port.id, item.server_id or "")
+    record = await get(ctx, NS_ENI, item.id)
     record.pop("server", None)
-    await put_record(ctx, NS_ENI, item["NetworkInterfaceId"], record)
+    await put_record(ctx, NS_ENI, item.id, record)
     return {}
 
 
@@ -213,7 +214,7 @@ async def describe_network_interface_attribute(ctx: RequestContext) -> dict[str,
     if attribute not in _ATTRIBUTES:
         raise errors.InvalidParameterValue(f"Value ({attribute}) for parameter attribute is invalid. "
                                            "Unknown attribute.")
-    item = await find_interface(ctx, p.get("NetworkInterfaceId"))
+    item = shapes.interface(await find_interface(ctx, p.get("NetworkInterfaceId")), ctx.gateway.config.region)
     out: dict[str, Any] = {"NetworkInterfaceId": item["NetworkInterfaceId"]}
     if attribute == "description":
         out["Description"] = {"Value": item.get("Description") or ""}
@@ -241,10 +242,10 @@ async def modify_network_interface_attribute(ctx: RequestContext) -> dict[str, A
         if not p["Attachment"].get("AttachmentId"):
             raise errors.MissingParameter("The request must contain the parameter attachmentId")
     item = await find_interface(ctx, p.get("NetworkInterfaceId"))
-    eni, port = item["NetworkInterfaceId"], item["_Port"]
+    eni, port = item.id, item.port
     net = await network(ctx)
     if what == "Attachment":
-        if (item.get("Attachment") or {}).get("AttachmentId") != p["Attachment"]["AttachmentId"]:
+        if (item.attachment.id if item.attachment else None) != p["Attachment"]["AttachmentId"]:
             check_id("attachment", p["Attachment"]["AttachmentId"])
             raise not_found("attachment", p["Attachment"]["AttachmentId"])
         record = await get(ctx, NS_ENI, eni)
@@ -252,7 +253,7 @@ async def modify_network_interface_attribute(ctx: RequestContext) -> dict[str, A
                                             bool(p["Attachment"]["DeleteOnTermination"])})
         return {}
     if what == "Groups":
-        groups = await vpc_group_ids(ctx, p["Groups"], item["_Subnet"].subnet.vpc_id)
+        groups = await vpc_group_ids(ctx, p["Groups"], item.subnet.subnet.vpc_id)
         with backend_errors("network-interface", eni):
             await net.update_port(port.id, security_groups=groups)
         return {}
@@ -274,8 +275,8 @@ async def reset_network_interface_attribute(ctx: RequestContext) -> dict[str, An
         raise errors.InvalidParameterValue(f"Value ({p['SourceDestCheck']}) for parameter attribute is invalid.")
     item = await find_interface(ctx, p.get("NetworkInterfaceId"))
     net = await network(ctx)
-    with backend_errors("network-interface", item["NetworkInterfaceId"]):
-        await net.update_port(item["_Port"].id, source_dest_check=True)
+    with backend_errors("network-interface", item.id):
+        await net.update_port(item.port.id, source_dest_check=True)
     return {}
 
 
@@ -288,20 +289,20 @@ async def assign_private_ip_addresses(ctx: RequestContext) -> dict[str, Any]:
     if bool(wanted) == bool(count):
         raise errors.InvalidParameterCombination("Specify either private IP addresses or a count of them.")
     item = await find_interface(ctx, p.get("NetworkInterfaceId"))
-    subnet, port = item["_Subnet"], item["_Port"]
+    subnet, port = item.subnet, item.port
     check_ips(subnet, wanted)
     if free_addresses(subnet.subnet) < len(wanted) + count:
         raise no_address(NoFreeAddress(), subnet, wanted)
-    current = [a["PrivateIpAddress"] for a in item["PrivateIpAddresses"]]
+    current = list(item.ips)
     net = await network(ctx)
     try:
-        with backend_errors("network-interface", item["NetworkInterfaceId"]):
+        with backend_errors("network-interface", item.id):
             updated = await net.update_port(port.id, ips=current + [w for w in wanted if w not in current],
                                             add_count=count)
     except NoFreeAddress as e:
         raise no_address(e, subnet, wanted) from None
     added = [ip for ip in updated.ips if ip not in current]
-    return {"NetworkInterfaceId": item["NetworkInterfaceId"],
+    return {"NetworkInterfaceId": item.id,
             "AssignedPrivateIpAddresses": [{"PrivateIpAddress": ip} for ip in added]}
 
 
@@ -312,16 +313,16 @@ async def unassign_private_ip_addresses(ctx: RequestContext) -> dict[str, Any]:
     if not doomed:
         raise errors.MissingParameter("The request must contain the parameter privateIpAddress")
     item = await find_interface(ctx, p.get("NetworkInterfaceId"))
-    current = [a["PrivateIpAddress"] for a in item["PrivateIpAddresses"]]
+    current = list(item.ips)
     for ip in doomed:
-        if ip == item.get("PrivateIpAddress"):
+        if ip == item.primary_ip:
             raise errors.InvalidParameterValue(f"The primary private IP address {ip} cannot be unassigned.")
         if ip not in current:
             raise errors.InvalidParameterValue(f"Some of the specified addresses are not assigned to interface "
-                                               f"{item['NetworkInterfaceId']}: {ip}")
+                                               f"{item.id}: {ip}")
     net = await network(ctx)
-    with backend_errors("network-interface", item["NetworkInterfaceId"]):
-        await net.update_port(item["_Port"].id, ips=[ip for ip in current if ip not in doomed])
+    with backend_errors("network-interface", item.id):
+        await net.update_port(item.port.id, ips=[ip for ip in current if ip not in doomed])
     return {}
 
 

@@ -29,12 +29,6 @@ def compact(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not None}
 
 
-def public(item: dict[str, Any]) -> dict[str, Any]:
-    """An item as the output shape has it: without None members and the private `_` members that
-    handlers keep for filters and follow-up work (server id, reservation, attributes...)."""
-    return {k: v for k, v in item.items() if v is not None and not k.startswith("_")}
-
-
 def bool_value(value: Any) -> bool:
     """An AttributeValue/boolean as EC2 accepts it in `Value` strings."""
     if isinstance(value, bool):

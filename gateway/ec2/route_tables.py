@@ -195,10 +195,10 @@ async def _target(ctx: RequestContext, p: dict[str, Any], vid: str) -> dict[str,
         eni_item = await primary_interface(ctx, p["InstanceId"])
     else:
         eni_item = await find_interface(ctx, p["NetworkInterfaceId"])
-    if eni_item["VpcId"] != vid:
+    if eni_item.vpc_id != vid:
         raise errors.InvalidParameterValue("route table and network interface belong to different networks")
-    out = {"NetworkInterfaceId": eni_item["NetworkInterfaceId"]}
-    instance = (eni_item.get("Attachment") or {}).get("InstanceId")
+    out = {"NetworkInterfaceId": eni_item.id}
+    instance = eni_item.attachment.instance_id if eni_item.attachment else None
     if instance:
         out["InstanceId"] = instance
     return out

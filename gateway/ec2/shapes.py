@@ -19,8 +19,11 @@ from .model import (
     STOPPING,
     TERMINATED,
     Address,
+    Ami,
     GroupRef,
     Instance,
+    Interface,
+    PublicAssociation,
     State,
     ec2_state,
 )
@@ -95,7 +98,7 @@ def instance(inst: Instance, region: str) -> dict[str, Any]:
     if inst.vpc is not None:
         vpc = inst.vpc
         item.update(VpcId=vpc.vpc_id, SubnetId=vpc.subnet_id, SourceDestCheck=vpc.source_dest_check,
-                    NetworkInterfaces=vpc.interfaces)
+                    NetworkInterfaces=[instance_interface(n, region) for n in vpc.interfaces])
         if vpc.private_ip:
             item["PrivateIpAddress"] = vpc.private_ip
             item["PrivateDnsName"] = vpc.private_dns
@@ -108,10 +111,48 @@ def _groups(groups: list[GroupRef]) -> list[dict[str, str]]:
     return [compact({"GroupName": g.name, "GroupId": g.id}) for g in groups]
 
 
-def instance_interface(ni: dict[str, Any]) -> dict[str, Any]:
-    """An InstanceNetworkInterface from a NetworkInterface shape (what DescribeInstances shows of it)."""
-    out = {k: v for k, v in ni.items() if not k.startswith("_") and k not in ("Tags", "AvailabilityZone",
-                                                                             "RequesterManaged", "Ipv6Addresses")}
+def _dns_name(ip: str | None, region: str) -> str | None:
+    return f"ip-{ip.replace('.', '-')}.{region}.compute.internal" if ip and ":" not in ip else None
+
+
+def _association(a: PublicAssociation, owner: str, region: str) -> dict[str, Any]:
+    return compact({"PublicIp": a.public_ip, "IpOwnerId": owner, "AllocationId": a.allocation_id,
+                    "AssociationId": a.association_id,
+                    "PublicDnsName": f"ec2-{a.public_ip.replace('.', '-')}.{region}.compute.amazonaws.com"})
+
+
+def interface(i: Interface, region: str) -> dict[str, Any]:
+    """The NetworkInterface output shape."""
+    port, att, primary = i.port, i.attachment, i.primary_ip
+    assoc = {ip: _association(a, i.owner, region) for ip, a in i.associations.items()}
+    return compact({
+        "NetworkInterfaceId": i.id, "SubnetId": i.subnet.ec2_id, "VpcId": i.vpc_id,
+        "AvailabilityZone": i.subnet.subnet.zone or "", "Description": port.description, "OwnerId": i.owner,
+        "RequesterManaged": i.requester_managed, "Status": "in-use" if i.in_use else "available",
+        "MacAddress": port.mac, "PrivateIpAddress": primary, "PrivateDnsName": _dns_name(primary, region),
+        "SourceDestCheck": port.source_dest_check, "Groups": _groups_id_first(i.groups),
+        "Attachment": compact({
+            "AttachmentId": att.id, "InstanceId": att.instance_id, "InstanceOwnerId": i.owner,
+            "DeviceIndex": att.device_index, "Status": "attached", "AttachTime": att.attach_time,
+            "DeleteOnTermination": att.delete_on_termination, "NetworkCardIndex": 0}) if att else None,
+        "Association": assoc.get(primary or ""),
+        "PrivateIpAddresses": [compact({"PrivateIpAddress": ip, "PrivateDnsName": _dns_name(ip, region),
+                                        "Primary": n == 0, "Association": assoc.get(ip)})
+                               for n, ip in enumerate(i.ips)],
+        "InterfaceType": "nat_gateway" if i.requester_managed else "interface",
+        "Ipv6Addresses": [], "TagSet": i.tags,
+    })
+
+
+def _groups_id_first(groups: list[GroupRef]) -> list[dict[str, str]]:
+    return [compact({"GroupId": g.id, "GroupName": g.name}) for g in groups]
+
+
+def instance_interface(i: Interface, region: str) -> dict[str, Any]:
+    """An InstanceNetworkInterface: what DescribeInstances shows of an instance's interface."""
+    ni = interface(i, region)
+    out = {k: v for k, v in ni.items() if k not in ("TagSet", "AvailabilityZone", "RequesterManaged",
+                                                      "Ipv6Addresses")}
     if ni.get("Attachment"):
         out["Attachment"] = {k: v for k, v in ni["Attachment"].items() if k not in ("InstanceId", "InstanceOwnerId")}
     assoc_keys = ("PublicIp", "PublicDnsName", "IpOwnerId")
@@ -170,3 +211,24 @@ def address(a: Address, region: str, owner: str) -> dict[str, Any]:
         if a.associated:
             out["NetworkInterfaceOwnerId"] = owner
     return compact(out)
+
+
+_IMAGE_STATES = {"pending": "pending", "available": "available", "failed": "failed", "deregistered": "deregistered"}
+
+
+def image(ami: Ami) -> dict[str, Any]:
+    """The Image output shape."""
+    img = ami.image
+    return compact({
+        "ImageId": ami.id, "ImageLocation": img.properties.get("location") or f"{img.owner}/{img.name}",
+        "State": _IMAGE_STATES.get(img.state, "failed"), "OwnerId": img.owner, "CreationDate": iso(img.created),
+        "Public": img.public, "Architecture": img.architecture or "x86_64", "ImageType": "machine",
+        "Name": img.name, "Description": img.description,
+        "RootDeviceType": "ebs" if ami.ebs_backed else "instance-store",
+        "RootDeviceName": img.root_device or "/dev/sda1",
+        "BlockDeviceMappings": [{"DeviceName": device, "Ebs": compact({
+            "SnapshotId": snapshot, "VolumeSize": size, "DeleteOnTermination": True, "VolumeType": "standard",
+            "Encrypted": False})} for device, snapshot, size in ami.block_devices],
+        "VirtualizationType": "hvm", "Hypervisor": "xen", "PlatformDetails": "Linux/UNIX",
+        "UsageOperation": "RunInstances", "Tags": ami.tags,
+    })

@@ -120,7 +120,7 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
             raise errors.InvalidParameterValue("The network interfaces need distinct device indexes, one of them 0.")
         first = nis[0]
         if first.get("NetworkInterfaceId"):
-            subnet = await find_subnet(ctx, (await find_interface(ctx, first["NetworkInterfaceId"]))["SubnetId"])
+            subnet = await find_subnet(ctx, (await find_interface(ctx, first["NetworkInterfaceId"])).subnet.ec2_id)
         else:
             subnet = await find_subnet(ctx, first.get("SubnetId"))
     else:
@@ -153,9 +153,9 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
                 launch.public_ip = bool(n["AssociatePublicIpAddress"])
             if n.get("NetworkInterfaceId"):
                 item = await find_interface(ctx, n["NetworkInterfaceId"])
-                if item.get("_ServerId") or item["_Port"].device_id:
+                if item.in_use:
                     raise errors.InvalidParameterValue(f"Interface {n['NetworkInterfaceId']} is in use.")
-                port = item["_Port"].id
+                port = item.port.id
                 launch.devices[port] = {"device_index": n["DeviceIndex"], "delete_on_termination": False}
             else:
                 where = subnet if n["DeviceIndex"] == 0 or not n.get("SubnetId") else \

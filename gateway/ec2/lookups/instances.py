@@ -32,6 +32,7 @@ from ..model import (
     GroupRef,
     Instance,
     InstanceVpc,
+    Interface,
     InterfaceRef,
     ec2_state,
 )
@@ -41,7 +42,7 @@ from ..services import account, compute, tags_of
 from ..tags import NS_TAGS, as_list
 from . import groups as vpc_groups
 from .ids import backend_id, check_id, ec2_id
-from .interfaces import eni_items, find_interface
+from .interfaces import find_interface, interfaces
 from .tags import tag_map
 
 
@@ -247,7 +248,7 @@ async def all_instances(ctx: RequestContext) -> list[Instance]:
     return list((await _assemble(ctx, servers, recs, gone, tags, groups, None)).values())
 
 
-async def primary_interface(ctx: RequestContext, iid: str) -> dict[str, Any]:
+async def primary_interface(ctx: RequestContext, iid: str) -> Interface:
     """The one network interface of an instance in a VPC (the one an instance-level VPC action acts on)."""
     inst = (await find(ctx, [iid]))[iid]
     nis = inst.vpc.enis if inst.vpc else []
@@ -266,23 +267,22 @@ async def _place_in_vpcs(ctx: RequestContext, insts: list[Instance]) -> None:
             and i.server.state != ServerState.DELETED]
     if not live or not await scan(ctx, NS_VPC):
         return
-    enis = await eni_items(ctx, server_ids=[i.server.id for i in live if i.server is not None])
-    by_server: dict[str, list[dict[str, Any]]] = {}
+    enis = await interfaces(ctx, server_ids=[i.server.id for i in live if i.server is not None])
+    by_server: dict[str, list[Interface]] = {}
     for eni in enis:
-        by_server.setdefault(eni.get("_ServerId") or "", []).append(eni)
+        by_server.setdefault(eni.server_id or "", []).append(eni)
+    region = ctx.gateway.config.region
     for inst in live:
         assert inst.server is not None
-        nis = sorted(by_server.get(inst.server.id, []),
-                     key=lambda n: (n.get("Attachment") or {}).get("DeviceIndex", 0))
+        nis = sorted(by_server.get(inst.server.id, []), key=lambda n: n.attachment.device_index if n.attachment else 0)
         if not nis:
             continue
         primary = nis[0]
-        groups = {g["GroupId"]: GroupRef(id=g["GroupId"], name=g.get("GroupName"))
-                  for n in nis for g in n.get("Groups") or []}
+        groups = {g.id: g for n in nis for g in n.groups}
         inst.vpc = InstanceVpc(
-            vpc_id=primary["VpcId"], subnet_id=primary["SubnetId"], source_dest_check=primary["SourceDestCheck"],
-            private_ip=primary.get("PrivateIpAddress"), private_dns=primary.get("PrivateDnsName"),
-            groups=list(groups.values()), interfaces=[shapes.instance_interface(n) for n in nis],
-            enis=[InterfaceRef(port_id=n["_Port"].id, eni_id=n["NetworkInterfaceId"],
-                               delete_on_termination=bool((n.get("Attachment") or {}).get("DeleteOnTermination")))
+            vpc_id=primary.vpc_id, subnet_id=primary.subnet.ec2_id, source_dest_check=primary.port.source_dest_check,
+            private_ip=primary.primary_ip, private_dns=shapes.interface(primary, region).get("PrivateDnsName"),
+            groups=list(groups.values()), interfaces=nis,
+            enis=[InterfaceRef(port_id=n.port.id, eni_id=n.id,
+                               delete_on_termination=bool(n.attachment and n.attachment.delete_on_termination))
                   for n in nis])

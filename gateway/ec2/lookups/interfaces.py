@@ -13,8 +13,7 @@ from ...context import RequestContext
 from ...protocol import errors
 from ..addressing import reserved
 from ..error_map import backend_errors, not_found
-from ..model import Address
-from ..output import compact
+from ..model import Address, GroupRef, Interface, InterfaceAttachment, PublicAssociation, SubnetView
 from ..records import NS_ENI, NS_NAT
 from ..records import put as put_record
 from ..records import scan as scan_records
@@ -23,17 +22,13 @@ from . import groups as vpc_groups
 from .addresses import all_addresses
 from .ids import backend_id, check_id, ec2_id, resolve
 from .tags import tag_map
-from .vpcs import SubnetView, free_addresses, load_subnets
+from .vpcs import free_addresses, load_subnets
 
 BINDING = 300.0  # how long a port a server was booted on may stay unbound (the server still building)
 
 
-def _dns(ip: str | None, region: str) -> str | None:
-    return f"ip-{ip.replace('.', '-')}.{region}.compute.internal" if ip and ":" not in ip else None
-
-
 async def _context(ctx: RequestContext) -> dict[str, Any]:
-    """What items need besides the ports: group names, addresses, gateway records."""
+    """What interfaces need besides the ports: group names, addresses, gateway records."""
     c = await compute(ctx)
     with backend_errors("security-group"):
         groups = await vpc_groups.annotate(ctx, await c.list_security_groups())
@@ -46,10 +41,10 @@ async def _context(ctx: RequestContext) -> dict[str, Any]:
             "tags": await tag_map(ctx), "nat_ports": nat_ports}
 
 
-async def eni_item(ctx: RequestContext, port: Port, subnet: SubnetView, look: dict[str, Any]) -> dict[str, Any]:
+async def interface_of(ctx: RequestContext, port: Port, subnet: SubnetView, look: dict[str, Any]) -> Interface:
     eni = await ec2_id(ctx, "network-interface", port.id)
     assert eni is not None
-    rec, region, owner = look["records"].get(eni, {}), ctx.gateway.config.region, account(ctx)
+    rec = look["records"].get(eni, {})
     ips = list(port.ips)
     if rec.get("primary") in ips:
         ips.remove(rec["primary"])
@@ -57,46 +52,31 @@ async def eni_item(ctx: RequestContext, port: Port, subnet: SubnetView, look: di
     groups = []
     for gid in port.security_groups:
         g = look["groups"].get(gid)
-        groups.append(compact({"GroupId": await ec2_id(ctx, "security-group", gid), "GroupName": g.name if g else None}))
+        groups.append(GroupRef(id=await ec2_id(ctx, "security-group", gid) or "", name=g.name if g else None))
     associations = {}
     for a in look["addresses"].get(port.id, ()):
         fixed = a.private_ip or (ips[0] if ips else None)
         vpc = a.domain == "vpc"
-        associations[fixed] = compact({"PublicIp": a.public_ip, "IpOwnerId": owner,
-                                       "AllocationId": a.allocation_id if vpc else None,
-                                       "AssociationId": a.association_id if vpc else None,
-                                       "PublicDnsName": f"ec2-{a.public_ip.replace('.', '-')}.{region}.compute."
-                                                        "amazonaws.com"})
+        associations[fixed or ""] = PublicAssociation(public_ip=a.public_ip,
+                                                      allocation_id=a.allocation_id if vpc else None,
+                                                      association_id=a.association_id if vpc else None)
     attachment = None
     server = port.device_id if port.owner_kind == "compute" else None
     if not server and not port.device_id and rec.get("server") and time.time() - rec.get("launched", 0) < BINDING:
         server = rec["server"]  # booted on it a moment ago: the cloud binds it while the server builds
     if server:
-        iid = await ec2_id(ctx, "instance", server)
-        attachment = compact({
-            "AttachmentId": await ec2_id(ctx, "attachment", f"{port.id}:{server}"), "InstanceId": iid,
-            "InstanceOwnerId": owner, "DeviceIndex": rec.get("device_index", 0), "Status": "attached",
-            "AttachTime": rec.get("attach_time"), "DeleteOnTermination": bool(rec.get("delete_on_termination")),
-            "NetworkCardIndex": 0})
-    primary = ips[0] if ips else None
-    return compact({
-        "NetworkInterfaceId": eni, "SubnetId": subnet.ec2_id, "VpcId": subnet.vpc_ec2_id,
-        "AvailabilityZone": subnet.subnet.zone or "", "Description": port.description, "OwnerId": owner,
-        "RequesterManaged": port.id in look["nat_ports"], "Status": "in-use" if server or port.device_id else "available",
-        "MacAddress": port.mac, "PrivateIpAddress": primary, "PrivateDnsName": _dns(primary, region),
-        "SourceDestCheck": port.source_dest_check, "Groups": groups, "Attachment": attachment,
-        "Association": associations.get(primary),
-        "PrivateIpAddresses": [compact({"PrivateIpAddress": ip, "PrivateDnsName": _dns(ip, region),
-                                        "Primary": n == 0, "Association": associations.get(ip)})
-                               for n, ip in enumerate(ips)],
-        "InterfaceType": "nat_gateway" if port.id in look["nat_ports"] else "interface",
-        "Ipv6Addresses": [], "Tags": look["tags"].get(eni), "_Port": port, "_Subnet": subnet, "_ServerId": server,
-    })
+        attachment = InterfaceAttachment(
+            id=await ec2_id(ctx, "attachment", f"{port.id}:{server}") or "",
+            instance_id=await ec2_id(ctx, "instance", server), device_index=rec.get("device_index", 0),
+            attach_time=rec.get("attach_time"), delete_on_termination=bool(rec.get("delete_on_termination")))
+    return Interface(id=eni, port=port, subnet=subnet, owner=account(ctx), ips=ips, groups=groups,
+                     associations=associations, server_id=server, attachment=attachment,
+                     requester_managed=port.id in look["nat_ports"], tags=look["tags"].get(eni))
 
 
-async def eni_items(ctx: RequestContext, *, server_ids: list[str] | None = None,
-                    subnets: dict[str, SubnetView] | None = None) -> list[dict[str, Any]]:
-    """Every network interface of the caller (or those of some servers), with private `_Port`/`_Subnet`."""
+async def interfaces(ctx: RequestContext, *, server_ids: list[str] | None = None,
+                     subnets: dict[str, SubnetView] | None = None) -> list[Interface]:
+    """Every network interface of the caller (or those of some servers)."""
     subnets = subnets if subnets is not None else await load_subnets(ctx)
     if not subnets:
         return []
@@ -114,24 +94,18 @@ async def eni_items(ctx: RequestContext, *, server_ids: list[str] | None = None,
     if not ports:
         return []
     look = await _context(ctx)
-    return [await eni_item(ctx, p, by_id.get(p.subnet_id or "") or by_network[p.network_id], look) for p in ports]
+    return [await interface_of(ctx, p, by_id.get(p.subnet_id or "") or by_network[p.network_id], look)
+            for p in ports]
 
 
-def public_eni(item: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in item.items() if not k.startswith("_") and k != "Tags"}
-    if item.get("Tags"):
-        out["TagSet"] = item["Tags"]
-    return out
-
-
-async def find_interface(ctx: RequestContext, eni: str | None) -> dict[str, Any]:
+async def find_interface(ctx: RequestContext, eni: str | None) -> Interface:
     if not eni:
         raise errors.MissingParameter("The request must contain the parameter networkInterfaceId")
     check_id("network-interface", eni)
     bid = await backend_id(ctx, "network-interface", eni)
     if bid is None:
         raise not_found("network-interface", eni)
-    match = [i for i in await eni_items(ctx) if i["NetworkInterfaceId"] == eni]
+    match = [i for i in await interfaces(ctx) if i.id == eni]
     if not match:
         raise not_found("network-interface", eni)
     return match[0]

@@ -4,15 +4,15 @@ rules they share."""
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
 
-from backends.network import Subnet, Vpc
+from backends.network import Subnet
 
 from ...context import RequestContext
 from ...protocol import errors
 from ..addressing import AWS_RESERVED
 from ..error_map import backend_errors, not_found
+from ..model import SubnetView, VpcView
 from ..records import NS_SUBNET, NS_VPC, scan
 from ..services import network
 from .ids import backend_id, check_id, ec2_id
@@ -35,21 +35,6 @@ def free_addresses(subnet: Subnet) -> int:
 
 
 # ---- loaded views ---------------------------------------------------------------------------------------------
-@dataclass
-class VpcView:
-    vpc: Vpc
-    ec2_id: str
-    record: dict[str, Any]
-
-
-@dataclass
-class SubnetView:
-    subnet: Subnet
-    ec2_id: str
-    vpc_ec2_id: str
-    record: dict[str, Any]
-
-
 async def load_vpcs(ctx: RequestContext, ids: list[str] | None = None) -> dict[str, VpcView]:
     """The caller's VPCs by EC2 id (those backend ids, or all)."""
     net = await network(ctx)
