@@ -39,11 +39,12 @@ async def records(ctx: RequestContext) -> dict[str, dict[str, Any]]:
     return await scan(ctx, NS_ADDRESS)
 
 
-async def all_addresses(ctx: RequestContext) -> list[Address]:
+async def all_addresses(ctx: RequestContext, *, with_tags: bool = True) -> list[Address]:
+    """The caller's elastic IPs (without their tags when the caller needs only where they point)."""
     c = await compute(ctx)
     with backend_errors("elastic-ip"):
         addresses = await c.list_addresses()
-    recs, tags = await records(ctx), await tag_map(ctx)
+    recs, tags = await records(ctx), await tag_map(ctx) if with_tags else {}
     out = []
     for addr in addresses:
         alloc = await ec2_id(ctx, "elastic-ip", addr.id)

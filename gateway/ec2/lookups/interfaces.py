@@ -15,9 +15,11 @@ from ..addressing import reserved
 from ..error_map import backend_errors, not_found
 from ..model import Address, GroupRef, Interface, InterfaceAttachment, PublicAssociation, SubnetView
 from ..records import NS_ENI, NS_NAT
+from ..records import get as get_record
 from ..records import put as put_record
 from ..records import scan as scan_records
-from ..services import account, compute, network
+from ..services import account, compute, network, tags_of
+from ..tags import as_list
 from . import groups as vpc_groups
 from .addresses import all_addresses
 from .ids import backend_id, check_id, ec2_id, resolve
@@ -27,18 +29,24 @@ from .vpcs import free_addresses, load_subnets
 BINDING = 300.0  # how long a port a server was booted on may stay unbound (the server still building)
 
 
-async def _context(ctx: RequestContext) -> dict[str, Any]:
-    """What interfaces need besides the ports: group names, addresses, gateway records."""
+async def _context(ctx: RequestContext, enis: list[str] | None = None) -> dict[str, Any]:
+    """What interfaces need besides the ports: group names, addresses, gateway records (those of `enis`
+    only, read one by one, or the account's, scanned)."""
     c = await compute(ctx)
     with backend_errors("security-group"):
         groups = await vpc_groups.annotate(ctx, await c.list_security_groups())
     addresses: dict[str, list[Address]] = {}
-    for a in await all_addresses(ctx):
+    for a in await all_addresses(ctx, with_tags=False):
         if a.port_id:
             addresses.setdefault(a.port_id, []).append(a)
     nat_ports = {r.get("port") for r in (await scan_records(ctx, NS_NAT)).values()}
-    return {"groups": {g.id: g for g in groups}, "addresses": addresses, "records": await scan_records(ctx, NS_ENI),
-            "tags": await tag_map(ctx), "nat_ports": nat_ports}
+    if enis is None:
+        records, tags = await scan_records(ctx, NS_ENI), await tag_map(ctx)
+    else:
+        records = {e: r for e in enis if (r := await get_record(ctx, NS_ENI, e))}
+        tags = {e: as_list(t) for e in enis if (t := await tags_of(ctx).get(e))}
+    return {"groups": {g.id: g for g in groups}, "addresses": addresses, "records": records, "tags": tags,
+            "nat_ports": nat_ports}
 
 
 async def interface_of(ctx: RequestContext, port: Port, subnet: SubnetView, look: dict[str, Any]) -> Interface:
@@ -85,7 +93,8 @@ async def interfaces(ctx: RequestContext, *, server_ids: list[str] | None = None
     net = await network(ctx)
     with backend_errors("network-interface"):
         ports = await net.list_ports(network_ids=None if server_ids else list(by_network), server_ids=server_ids)
-        if server_ids:  # ports a server was just booted on, not bound yet
+        bound = {p.device_id for p in ports}
+        if server_ids and not set(server_ids) <= bound:  # ports a server was just booted on, not bound yet
             pending = [await backend_id(ctx, "network-interface", eni)
                        for eni, rec in (await scan_records(ctx, NS_ENI)).items() if rec.get("server") in server_ids]
             known = {p.id for p in ports}
@@ -93,7 +102,9 @@ async def interfaces(ctx: RequestContext, *, server_ids: list[str] | None = None
     ports = [p for p in ports if p.owner_kind in ("", "compute") and p.network_id in by_network]
     if not ports:
         return []
-    look = await _context(ctx)
+    # some servers' interfaces: their records and tags only (the cost of one instance's lookup stays flat)
+    enis = [await ec2_id(ctx, "network-interface", p.id) or "" for p in ports] if server_ids else None
+    look = await _context(ctx, enis)
     return [await interface_of(ctx, p, by_id.get(p.subnet_id or "") or by_network[p.network_id], look)
             for p in ports]
 
