@@ -64,6 +64,11 @@ class Session:
             self._object_store = await self._backend().object_store(self._ctx.identity)
         return self._object_store
 
+    def act_on_object_store(self, store: ObjectStore) -> None:
+        """The rest of the request uses this object store (S3 ACLs: a granted request acts as the bucket's
+        owner, whose store the gateway opened)."""
+        self._object_store = store
+
 
 def session(ctx: RequestContext) -> Session:
     """The request's session, made on first use."""
