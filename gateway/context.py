@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .frontends import FrontEnd
     from .protocol.s3_routing import S3Route
     from .registry import HandlerSpec
+    from .session import Session
 
 
 @dataclass
@@ -40,6 +41,7 @@ class RequestContext:
     response_headers: dict[str, str] = field(default_factory=dict)
     bytes_sent: int = 0               # body bytes of a streamed response written so far
     status: int = 0                   # the status finally sent, for logs and metrics
+    session: Session | None = None    # gateway.session.session(ctx): the cloud handles, fetched once
 
     @property
     def identity(self) -> Identity | None:

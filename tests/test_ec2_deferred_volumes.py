@@ -17,10 +17,12 @@ from backends import base
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
 from gateway.ec2 import deferred_volumes
-from gateway.ec2.common import NS_VOLUME_DELETED
 from gateway.ec2.ids import derive
+from gateway.ec2.records import NS_VOLUME_DELETED
+from tests.ec2_fake_cloud import A, B, FakeBackend, FakeCompute, World, error
+from tests.ec2_fake_cloud import client_for as _client
+from tests.ec2_fake_cloud import launch as _launch
 from tests.server import serve_app
-from tests.test_ec2_handlers import A, B, FakeBackend, FakeCompute, World, _client, _launch, error
 
 NF = ("InvalidVolume.NotFound", 400)
 QUICK = {"Delay": 1, "MaxAttempts": 10}

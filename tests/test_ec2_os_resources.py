@@ -424,7 +424,7 @@ def test_ebs_images_register_launch_and_create_image(ec2a: Any, ec2b: Any, pair:
 
 
 def _backend_id(ec2_id: str) -> str:
-    from gateway.ec2.common import _REVERSE
+    from gateway.ec2.lookups.ids import _REVERSE
 
     return _REVERSE[ec2_id][1]
 

@@ -7,14 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from backends.compute import Attachment, ServerState
+from backends.compute import Attachment, Image, ServerState
 from backends.openstack import mapping as m
 from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.ec2.block_devices import attached_device
 from gateway.ec2.images import _executable_by
+from tests.ec2_fake_cloud import A, FakeBackend, FakeCompute
+from tests.ec2_fake_cloud import client_for as _client
+from tests.ec2_fake_cloud import launch as _launch
 from tests.server import serve_app
-from tests.test_ec2_handlers import A, FakeBackend, FakeCompute, _client, _launch
 
 
 @pytest.mark.parametrize(("status", "task", "vm", "power", "expected"), [
@@ -60,12 +62,15 @@ def test_an_attachment_in_progress_shows_its_state():
 
 
 def test_executable_users_self_includes_images_shared_with_the_caller():
-    shared = {"OwnerId": "owner-a", "Public": False, "_SharedWith": []}  # members are listed to the owner only
+    def image(owner: str, public: bool) -> Image:  # members are listed to the owner only: none here
+        return Image(id="img", name="n", state="available", owner=owner, public=public, shared_with=[])
+
+    shared = image("owner-a", False)
     assert _executable_by(shared, ["self"], "tenant-b")
     assert _executable_by(shared, ["tenant-b"], "tenant-b")
-    assert not _executable_by({"OwnerId": "owner-a", "Public": True, "_SharedWith": []}, ["self"], "tenant-b")
-    assert _executable_by({"OwnerId": "owner-a", "Public": True, "_SharedWith": []}, ["all"], "tenant-b")
-    assert _executable_by({"OwnerId": "tenant-b", "Public": False, "_SharedWith": []}, ["self"], "tenant-b")
+    assert not _executable_by(image("owner-a", True), ["self"], "tenant-b")
+    assert _executable_by(image("owner-a", True), ["all"], "tenant-b")
+    assert _executable_by(image("tenant-b", False), ["self"], "tenant-b")
 
 
 # ---- AttachVolume on a cloud that names the device itself (as Nova does) ---------------------------------------------

@@ -31,7 +31,7 @@ SNAP_NF = ("InvalidSnapshot.NotFound", 400)
 
 
 def _backend_id(ec2_id: str) -> str:
-    from gateway.ec2.common import _REVERSE
+    from gateway.ec2.lookups.ids import _REVERSE
 
     return _REVERSE[ec2_id][1]
 

@@ -13,13 +13,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from backends import base
 from backends.compute import SecurityRule, Server, ServerState
-from gateway.ec2 import common, instances, keypairs, security_groups
+from gateway.ec2 import error_map, key_material, model, security_groups
+from gateway.ec2.lookups.ids import check_id
 from gateway.protocol import errors
 
 
 # ---- fingerprints -----------------------------------------------------------------------------------------------
 def test_created_rsa_fingerprint_is_sha1_of_der_pkcs8_private_key():
-    material, public, fingerprint = keypairs.generate("rsa")
+    material, public, fingerprint = key_material.generate("rsa")
     private = serialization.load_pem_private_key(material.encode(), None)
     der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -32,7 +33,7 @@ def test_imported_rsa_fingerprint_is_md5_of_der_public_key_as_openssl_prints_it(
     pem = tmp_path / "k.pem"
     pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                       serialization.NoEncryption()))
-    ours = keypairs.imported_fingerprint(keypairs.load_public_key(keypairs.openssh(key.public_key())))
+    ours = key_material.imported_fingerprint(key_material.load_public_key(key_material.openssh(key.public_key())))
     try:  # AWS's documented recipe: openssl rsa -pubout -outform DER | openssl md5 -c
         der = subprocess.run(["openssl", "rsa", "-in", str(pem), "-pubout", "-outform", "DER"],
                              capture_output=True, check=True).stdout
@@ -44,27 +45,27 @@ def test_imported_rsa_fingerprint_is_md5_of_der_public_key_as_openssl_prints_it(
 
 def test_ed25519_fingerprint_is_base64_sha256_of_the_openssh_blob():
     key = ed25519.Ed25519PrivateKey.generate().public_key()
-    line = keypairs.openssh(key)
+    line = key_material.openssh(key)
     blob = base64.b64decode(line.split()[1])
-    assert keypairs.imported_fingerprint(keypairs.load_public_key(line + " me@host")) == \
+    assert key_material.imported_fingerprint(key_material.load_public_key(line + " me@host")) == \
         base64.b64encode(hashlib.sha256(blob).digest()).decode()
-    assert keypairs.key_type(key) == "ed25519"
+    assert key_material.key_type(key) == "ed25519"
 
 
 def test_public_key_formats_pem_and_rfc4716_are_accepted():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    blob = keypairs.openssh(key).split()[1]
+    blob = key_material.openssh(key).split()[1]
     rfc4716 = f'---- BEGIN SSH2 PUBLIC KEY ----\nComment: "x"\n{blob}\n---- END SSH2 PUBLIC KEY ----\n'
-    expected = keypairs.imported_fingerprint(key)
-    for material in (pem, rfc4716.encode(), keypairs.openssh(key).encode()):
-        assert keypairs.imported_fingerprint(keypairs.load_public_key(material)) == expected
+    expected = key_material.imported_fingerprint(key)
+    for material in (pem, rfc4716.encode(), key_material.openssh(key).encode()):
+        assert key_material.imported_fingerprint(key_material.load_public_key(material)) == expected
 
 
 @pytest.mark.parametrize("material", [b"ssh-rsa JUNK x", b"not a key", b"-----BEGIN PUBLIC KEY-----\nxx\n"])
 def test_bad_public_keys_are_invalid_key_pair_format(material):
     with pytest.raises(errors.InvalidKeyFormat):
-        keypairs.load_public_key(material)
+        key_material.load_public_key(material)
 
 
 # ---- security group rules -----------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def _server(state: ServerState, launched: bool = True) -> Server:
     (ServerState.ERROR, False, ("terminated", 48)), (ServerState.ERROR, True, ("stopped", 80)),
 ])
 def test_server_states_map_to_ec2_states_and_codes(state, launched, expected):
-    assert instances.ec2_state(_server(state, launched)) == expected
+    assert model.ec2_state(_server(state, launched)) == expected
 
 
 # ---- neutral errors -> EC2 errors ---------------------------------------------------------------------------------------
@@ -155,16 +156,16 @@ def test_server_states_map_to_ec2_states_and_codes(state, launched, expected):
     (base.InvalidInput("bad"), "volume", "InvalidParameterValue"),
 ])
 def test_backend_errors_map_to_exact_ec2_errors(exc, kind, code):
-    with pytest.raises(errors.AwsError) as e, common.backend_errors(kind):
+    with pytest.raises(errors.AwsError) as e, error_map.backend_errors(kind):
         raise exc
     assert e.value.code == code
     assert e.value.status == (503 if code == "ServiceUnavailable" else 400)
 
 
 def test_not_found_names_every_missing_id():
-    err = common.not_found("instance", ["i-1", "i-2"])
+    err = error_map.not_found("instance", ["i-1", "i-2"])
     assert err.code == "InvalidInstanceID.NotFound" and "'i-1, i-2'" in err.message
-    assert common.not_found("elastic-ip", "1.2.3.4").code == "InvalidAddress.NotFound"
+    assert error_map.not_found("elastic-ip", "1.2.3.4").code == "InvalidAddress.NotFound"
 
 
 def test_malformed_ids_per_kind():
@@ -172,7 +173,7 @@ def test_malformed_ids_per_kind():
                        ("snapshot", "InvalidSnapshotID.Malformed"), ("image", "InvalidAMIID.Malformed"),
                        ("security-group", "InvalidGroupId.Malformed")):
         with pytest.raises(errors.AwsError) as e:
-            common.check_id(kind, "x-1")
+            check_id(kind, "x-1")
         assert e.value.code == code
 
 

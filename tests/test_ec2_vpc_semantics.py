@@ -335,7 +335,9 @@ def test_concurrent_first_launches_make_one_default_vpc():
         attrs = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
         assert attrs[0]["AttributeValues"] == [{"AttributeValue": vpc["VpcId"]}]
         assert error(ec2.create_default_vpc) == ("DefaultVpcAlreadyExists", 400)
+        assert len(backend.world.addresses) == 2  # the default subnets map a public address at launch
         ec2.terminate_instances(InstanceIds=iids)
+        assert not backend.world.addresses  # found through the launch-address index, released with them
 
 
 def test_nat_gateway_on_an_elastic_ip(ec2, vpc, gw):

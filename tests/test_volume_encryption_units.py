@@ -15,7 +15,8 @@ from backends.compute import Volume
 from backends.openstack.backend import OpenStackBackend
 from backends.openstack.catalog import Catalog
 from gateway.auth.credentials import Identity
-from tests.test_ec2_handlers import A, _client
+from tests.ec2_fake_cloud import A
+from tests.ec2_fake_cloud import client_for as _client
 from tests.test_ec2_os_units import nova_like  # noqa: F401 - fixture (FakeCompute: a cloud without encryption)
 from tests.test_openstack_units import OPTIONS
 

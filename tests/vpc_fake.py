@@ -1,6 +1,6 @@
 """An in-memory cloud with VPC networking, for the backend-neutral VPC tests (tests/test_ec2_vpc_*.py).
 
-It extends the in-memory compute cloud of tests/test_ec2_handlers.py with the neutral Network contract
+It extends the in-memory compute cloud of tests/ec2_fake_cloud.py with the neutral Network contract
 (backends/network.py) the way a real cloud behaves: per-project visibility, addresses allocated from the
 subnet's range (AWS's five reserved addresses excluded), NoFreeAddress when the range is exhausted, a
 Conflict for a VPC with subnets or a subnet with ports, ports bound to servers booted on them.
@@ -24,8 +24,8 @@ from backends.compute import ServerAddress, ServerSpec
 from backends.network import Network, NoFreeAddress, Port, PortSpec, Route, Subnet, Vpc
 from gateway.app import create_app
 from gateway.config import parse_config
+from tests.ec2_fake_cloud import A, B, FakeCompute, World
 from tests.server import serve_app
-from tests.test_ec2_handlers import A, B, FakeCompute, World
 
 
 @dataclass

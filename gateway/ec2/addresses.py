@@ -10,69 +10,24 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from backends.compute import FloatingAddress
+from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, public_ips
-from .common import (
-    NS_ADDRESS,
-    account,
-    apply_tags,
-    backend_errors,
-    check_id,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    public,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from . import filters, public_ips, shapes
+from .error_map import backend_errors
+from .lookups import instances as instance_lookup
+from .lookups.addresses import all_addresses
+from .lookups.ids import check_id, ec2_id
+from .lookups.interfaces import find_interface
+from .lookups.tags import apply_tags
+from .model import PENDING, RUNNING, STOPPED, Address
+from .output import compact, tag_specs
+from .records import NS_ADDRESS, delete, put
+from .registration import ec2_handler
+from .services import account, compute, network, tags_of
 
 DOMAINS = ("standard", "vpc")
-
-
-async def _records(ctx: RequestContext) -> dict[str, dict[str, Any]]:
-    """Allocation id -> what the gateway holds of the address: its domain, the instance of a public address."""
-    prefix = f"{account(ctx)}/"
-    return {k[len(prefix):]: v for k, v in await ctx.gateway.store.scan(NS_ADDRESS, prefix)}
-
-
-async def address_item(ctx: RequestContext, addr: FloatingAddress, domain: str,
-                       tags: dict[str, list] | None = None) -> dict[str, Any]:
-    alloc = await ec2_id(ctx, "elastic-ip", addr.id)
-    item: dict[str, Any] = {"PublicIp": addr.ip, "Domain": domain, "PublicIpv4Pool": addr.pool,
-                            "InstanceId": await ec2_id(ctx, "instance", addr.server_id) if addr.server_id else None,
-                            "PrivateIpAddress": addr.fixed_ip if addr.server_id or addr.port_id else None,
-                            "NetworkBorderGroup": ctx.gateway.config.region, "_BackendId": addr.id,
-                            "_Associated": bool(addr.server_id or addr.port_id), "_AllocationId": alloc,
-                            "_PortId": addr.port_id}
-    if domain == "vpc":
-        item["AllocationId"] = alloc
-        if item["_Associated"]:
-            # by port: an association to a network interface outlives the interface's instance
-            item["AssociationId"] = await ec2_id(ctx, "association", f"{addr.id}:{addr.port_id or addr.server_id}")
-            item["NetworkInterfaceOwnerId"] = account(ctx)
-            if addr.port_id:
-                item["NetworkInterfaceId"] = await ec2_id(ctx, "network-interface", addr.port_id)
-        item["Tags"] = (tags or {}).get(alloc)
-    return compact(item)
-
-
-async def address_items(ctx: RequestContext) -> list[dict[str, Any]]:
-    c = await compute(ctx)
-    with backend_errors("elastic-ip"):
-        addresses = await c.list_addresses()
-    records, tags = await _records(ctx), await tag_map(ctx)
-    out = []
-    for addr in addresses:
-        alloc = await ec2_id(ctx, "elastic-ip", addr.id)
-        if records.get(alloc, {}).get("launch"):
-            continue  # an instance's public address (public_ips.py), not an elastic IP
-        out.append(await address_item(ctx, addr, records.get(alloc, {}).get("domain", "standard"), tags))  # type: ignore[arg-type]
-    return out
 
 
 def _check_ip(ip: str) -> None:
@@ -84,29 +39,29 @@ def _check_ip(ip: str) -> None:
 
 
 async def _find(ctx: RequestContext, public_ip: str | None, allocation_id: str | None,
-                *, release: bool = False) -> dict[str, Any]:
+                *, release: bool = False) -> Address:
     """The address a call names, by exactly one of PublicIp (standard) or AllocationId (vpc)."""
     if public_ip and allocation_id:
         raise errors.InvalidParameterCombination("You may specify public IP or allocation id, but not both "
                                                  "in the same call")
     if not public_ip and not allocation_id:
         raise errors.MissingParameter("The request must contain the parameter PublicIp or AllocationId")
-    items = await address_items(ctx)
+    items = await all_addresses(ctx)
     if allocation_id:
         check_id("elastic-ip", allocation_id)
-        match = [i for i in items if i["_AllocationId"] == allocation_id]
+        match = [i for i in items if i.allocation_id == allocation_id]
         if not match:
             raise errors.InvalidAllocationIDNotFound(f"The allocation ID '{allocation_id}' does not exist")
         return match[0]
     assert public_ip is not None
     _check_ip(public_ip)
-    match = [i for i in items if i["PublicIp"] == public_ip]
+    match = [i for i in items if i.public_ip == public_ip]
     if not match and release:
         # AWS: releasing an address by a public IP the caller does not hold (any more) is not allowed
         raise errors.AuthFailure(f"The address '{public_ip}' does not belong to you.")
     if not match:
         raise errors.InvalidAddressNotFound(f"Address '{public_ip}' not found.")
-    if match[0]["Domain"] == "vpc" and release:
+    if match[0].domain == "vpc" and release:
         raise errors.InvalidParameterValue(f"You must specify an allocation id when releasing a VPC elastic IP "
                                            f"address ({public_ip}).")
     return match[0]
@@ -127,7 +82,7 @@ async def allocate_address(ctx: RequestContext) -> dict[str, Any]:
     with backend_errors("elastic-ip"):
         addr = await c.allocate_address()
     alloc = await ec2_id(ctx, "elastic-ip", addr.id)
-    await ctx.gateway.store.put(NS_ADDRESS, f"{account(ctx)}/{alloc}", {"domain": domain})
+    await put(ctx, NS_ADDRESS, alloc or "", {"domain": domain})
     await apply_tags(ctx, [alloc], tagging.get("elastic-ip"))  # type: ignore[list-item]
     out = {"PublicIp": addr.ip, "Domain": domain, "PublicIpv4Pool": addr.pool,
            "NetworkBorderGroup": ctx.gateway.config.region}
@@ -141,56 +96,53 @@ async def release_address(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     item = await _find(ctx, p.get("PublicIp"), p.get("AllocationId"), release=True)
     c = await compute(ctx)
-    if item["_Associated"]:
-        if item["Domain"] == "vpc":
-            raise errors.InvalidIPAddressInUse(f"Address {item['PublicIp']} is in use.")
-        with backend_errors("elastic-ip", item["PublicIp"]):
-            await c.disassociate_address(item["_BackendId"])  # EC2-Classic releases associated addresses
-    with backend_errors("elastic-ip", p.get("AllocationId") or item["PublicIp"]):
-        await c.release_address(item["_BackendId"])
-    await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{item['_AllocationId']}")
-    await tags_of(ctx).remove([item["_AllocationId"]], None)
+    if item.associated:
+        if item.domain == "vpc":
+            raise errors.InvalidIPAddressInUse(f"Address {item.public_ip} is in use.")
+        with backend_errors("elastic-ip", item.public_ip):
+            await c.disassociate_address(item.backend_id)  # EC2-Classic releases associated addresses
+    with backend_errors("elastic-ip", p.get("AllocationId") or item.public_ip):
+        await c.release_address(item.backend_id)
+    await delete(ctx, NS_ADDRESS, item.allocation_id)
+    await tags_of(ctx).remove([item.allocation_id], None)
     return {}
 
 
 @ec2_handler("AssociateAddress")
 async def associate_address(ctx: RequestContext) -> dict[str, Any]:
-    from . import network_interfaces
-    from .instances import find
-
     p = ctx.params
-    if p.get("NetworkInterfaceId"):  # a VPC network interface (gateway/ec2/network_interfaces.py)
+    if p.get("NetworkInterfaceId"):  # a VPC network interface
         item = await _find(ctx, p.get("PublicIp"), p.get("AllocationId"))
-        return await network_interfaces.associate_address(ctx, p, item)
+        return await _associate_with_interface(ctx, p, item)
     iid = p.get("InstanceId")
     if not iid:
         raise errors.MissingParameter("The request must contain the parameter InstanceId")
     item = await _find(ctx, p.get("PublicIp"), p.get("AllocationId"))
-    instance = (await find(ctx, [iid]))[iid]
-    nis = instance.get("NetworkInterfaces") or []
+    instance = (await instance_lookup.find(ctx, [iid]))[iid]
+    nis = instance.vpc.enis if instance.vpc else []
     if len(nis) > 1:
         raise errors.InvalidInstanceIDPlain(f"There are multiple interfaces attached to instance '{iid}'. "
                                             "Please specify an interface ID for the operation instead.")
-    if nis and instance["State"]["Name"] in ("running", "pending", "stopped"):
-        return await network_interfaces.associate_address(
-            ctx, {**p, "NetworkInterfaceId": nis[0]["NetworkInterfaceId"]}, item)
-    if instance["State"]["Name"] not in ("running", "pending", "stopped"):
+    usable = instance.state in (RUNNING, PENDING, STOPPED)
+    if nis and usable:
+        return await _associate_with_interface(ctx, {**p, "NetworkInterfaceId": nis[0].eni_id}, item)
+    if not usable:
         raise errors.IncorrectInstanceState(f"The instance '{iid}' is not in a valid state for this operation.")
     c = await compute(ctx)
-    if item["_Associated"]:
-        if item.get("InstanceId") == iid:
-            return compact({"AssociationId": item.get("AssociationId")})
-        if item["Domain"] == "vpc" and p.get("AllowReassociation") is False:
-            raise errors.ResourceAlreadyAssociated(f"The address {item['_AllocationId']} is already associated")
-        with backend_errors("elastic-ip", item["PublicIp"]):
-            await c.disassociate_address(item["_BackendId"])
+    if item.associated:
+        if item.instance_id == iid:
+            return compact({"AssociationId": item.association_id})
+        if item.domain == "vpc" and p.get("AllowReassociation") is False:
+            raise errors.ResourceAlreadyAssociated(f"The address {item.allocation_id} is already associated")
+        with backend_errors("elastic-ip", item.public_ip):
+            await c.disassociate_address(item.backend_id)
     await public_ips.release(ctx, [iid])  # an elastic IP replaces the instance's public address
-    with backend_errors("elastic-ip", p.get("AllocationId") or item["PublicIp"], instance=iid):
-        await c.associate_address(item["_BackendId"], instance["_ServerId"], p.get("PrivateIpAddress"))
-    if item["Domain"] != "vpc":
+    with backend_errors("elastic-ip", p.get("AllocationId") or item.public_ip, instance=iid):
+        await c.associate_address(item.backend_id, instance.server_id or "", p.get("PrivateIpAddress"))
+    if item.domain != "vpc":
         return {}
-    after = [i for i in await address_items(ctx) if i["_BackendId"] == item["_BackendId"]]
-    return compact({"AssociationId": after[0].get("AssociationId") if after else None})
+    after = [i for i in await all_addresses(ctx) if i.backend_id == item.backend_id]
+    return compact({"AssociationId": after[0].association_id if after else None})
 
 
 @ec2_handler("DisassociateAddress")
@@ -201,19 +153,19 @@ async def disassociate_address(ctx: RequestContext) -> dict[str, Any]:
         raise errors.InvalidParameterCombination("You may specify public IP or association id, but not both "
                                                  "in the same call")
     if assoc:
-        match = [i for i in await address_items(ctx) if i.get("AssociationId") == assoc]
+        match = [i for i in await all_addresses(ctx) if i.domain == "vpc" and i.association_id == assoc]
         if not match:
             raise errors.InvalidAssociationIDNotFound(f"The association ID '{assoc}' does not exist")
         item = match[0]
     else:
         item = await _find(ctx, public_ip, None)
-        if item["Domain"] == "vpc":
+        if item.domain == "vpc":
             raise errors.InvalidParameterValue(f"You must specify an association id when disassociating a VPC "
                                                f"elastic IP address ({public_ip}).")
-    if item["_Associated"]:
+    if item.associated:
         c = await compute(ctx)
-        with backend_errors("elastic-ip", item["PublicIp"]):
-            await c.disassociate_address(item["_BackendId"])
+        with backend_errors("elastic-ip", item.public_ip):
+            await c.disassociate_address(item.backend_id)
     return {}
 
 
@@ -236,7 +188,8 @@ async def describe_addresses(ctx: RequestContext) -> dict[str, Any]:
         _check_ip(ip)
     for alloc in allocs:
         check_id("elastic-ip", alloc)
-    items = await address_items(ctx)
+    region, owner = ctx.gateway.config.region, account(ctx)
+    items = [shapes.address(a, region, owner) for a in await all_addresses(ctx)]
     if ips or allocs:
         missing_allocs = [a for a in allocs if a not in {i.get("AllocationId") for i in items}]
         if missing_allocs:
@@ -246,4 +199,31 @@ async def describe_addresses(ctx: RequestContext) -> dict[str, Any]:
         if missing_ips:
             raise errors.InvalidAddressNotFound(f"Address '{', '.join(missing_ips)}' not found.")
         items = [i for i in items if i["PublicIp"] in ips or i.get("AllocationId") in allocs]
-    return {"Addresses": [public(i) for i in filters.apply(items, p.get("Filters"), FILTERS)]}
+    return {"Addresses": filters.apply(items, p.get("Filters"), FILTERS)}
+
+
+async def _associate_with_interface(ctx: RequestContext, p: dict[str, Any], address: Address) -> dict[str, Any]:
+    """AssociateAddress with a NetworkInterfaceId (a VPC network interface): the floating address goes to
+    the interface's port (its primary address, or PrivateIpAddress)."""
+    item = await find_interface(ctx, p["NetworkInterfaceId"])
+    ip = p.get("PrivateIpAddress")
+    if ip and ip not in item.ips:
+        raise errors.InvalidParameterValue(f"The private IP address {ip} is not assigned to the network interface.")
+    net = await network(ctx)
+    c = await compute(ctx)
+    if address.associated:
+        if address.port_id == item.port.id and ip in (None, address.private_ip):
+            return compact({"AssociationId": address.association_id if address.domain == "vpc" else None})
+        if address.domain == "vpc" and p.get("AllowReassociation") is False:
+            raise errors.ResourceAlreadyAssociated(f"The address {address.allocation_id} is already associated")
+        with backend_errors("elastic-ip", address.public_ip):
+            await c.disassociate_address(address.backend_id)
+    await public_ips.release(ctx, port_id=item.port.id)  # an elastic IP replaces a public address
+    try:
+        with backend_errors("elastic-ip", address.public_ip):
+            await net.associate_address(address.backend_id, item.port.id, ip or item.primary_ip)
+    except errors.InvalidIPAddressInUse:
+        raise errors.GatewayNotAttached(f"Network {item.vpc_id} is not attached to any internet gateway") from None
+    except base.BackendError:
+        raise
+    return {"AssociationId": await ec2_id(ctx, "association", f"{address.backend_id}:{item.port.id}")}

@@ -10,7 +10,7 @@ from backends.compute import Image
 
 from ..context import RequestContext
 from ..protocol import errors
-from .common import resolve
+from .lookups.ids import resolve
 
 
 def attached_device(record: dict[str, Any] | None, volume_id: str, cloud_device: str | None) -> str | None:

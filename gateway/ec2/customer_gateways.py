@@ -16,8 +16,13 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters
-from .common import apply_tags, check_id, compact, ec2_handler, ec2_id, not_found, tag_map, tag_specs
-from .vpc_common import delete, get, ids_filter, put, scan
+from .error_map import not_found
+from .lookups.ids import check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import ids_filter
+from .output import compact, tag_specs
+from .records import delete, get, put, scan
+from .registration import ec2_handler
 
 NS_CGW = "ec2:cgw"
 RETENTION = 3600.0

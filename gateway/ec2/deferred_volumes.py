@@ -29,7 +29,9 @@ from backends import base
 from backends.compute import Compute, Volume, VolumeState
 
 from ..context import RequestContext
-from .common import NS_VOLUME_DELETED, account, compute, now_iso
+from .output import now_iso
+from .records import NS_VOLUME_DELETED
+from .services import account, compute
 
 log = logging.getLogger("cloudgate.ec2.volumes")
 

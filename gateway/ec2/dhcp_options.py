@@ -14,57 +14,23 @@ from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    check_id,
-    compact,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
-from .vpc_common import (
-    NS_DOPT,
-    NS_VPC,
-    delete,
-    find_vpc,
-    get,
-    ids_filter,
-    load_subnets,
-    network,
-    put,
-    scan,
-    update,
-)
+from . import filters, paging, vpc_setup
+from .error_map import backend_errors, not_found
+from .lookups.ids import check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_vpc, ids_filter, load_subnets
+from .output import compact, tag_specs
+from .records import NS_DOPT, NS_VPC, delete, get, put, scan, update
+from .registration import ec2_handler
+from .services import account, network, tags_of
 
 KEYS = ("domain-name", "domain-name-servers", "ntp-servers", "netbios-name-servers", "netbios-node-type",
         "ipv6-address-preferred-lease-time")
 _IP_KEYS = ("domain-name-servers", "ntp-servers", "netbios-name-servers")
-AMAZON_DNS = "AmazonProvidedDNS"
 
 
-async def default_options(ctx: RequestContext) -> str:
-    """The account's default option set (made on first need; the same id for every replica)."""
-    did = await ec2_id(ctx, "dhcp-options", f"default:{account(ctx)}")
-    assert did is not None
-    region = ctx.gateway.config.region
-    domain = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
-    await ctx.gateway.store.put_if_absent(NS_DOPT, f"{account(ctx)}/{did}", {
-        "default": True, "config": {"domain-name": [domain], "domain-name-servers": [AMAZON_DNS]}})
-    return did
 
 
-async def dns_servers_of(ctx: RequestContext, dopt_id: str | None) -> list[str]:
-    """The DNS server addresses a subnet gets from an option set (AmazonProvidedDNS = the cloud's own)."""
-    if not dopt_id or dopt_id == "default":
-        return []
-    config = (await get(ctx, NS_DOPT, dopt_id)).get("config") or {}
-    return [v for v in config.get("domain-name-servers") or () if v != AMAZON_DNS]
 
 
 def _validate(configs: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -81,7 +47,7 @@ def _validate(configs: list[dict[str, Any]]) -> dict[str, list[str]]:
                                                "At least one value is required")
         if name in _IP_KEYS:
             for v in values:
-                if name == "domain-name-servers" and v == AMAZON_DNS:
+                if name == "domain-name-servers" and v == vpc_setup.AMAZON_DNS:
                     continue
                 try:
                     ipaddress.IPv4Address(v)
@@ -121,7 +87,7 @@ async def _find(ctx: RequestContext, did: str | None) -> dict[str, Any]:
     if not did:
         raise errors.MissingParameter("The request must contain the parameter dhcpOptionsId")
     check_id("dhcp-options", did)
-    await default_options(ctx)
+    await vpc_setup.default_options(ctx)
     record = await get(ctx, NS_DOPT, did)
     if not record:
         raise not_found("dhcp-options", did)
@@ -150,7 +116,7 @@ async def describe_dhcp_options(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     max_results = paging.check_max_results(p, minimum=5, maximum=1000, ids_param="DhcpOptionsIds")
     filters.validate(p.get("Filters"), FILTERS)
-    await default_options(ctx)
+    await vpc_setup.default_options(ctx)
     tags = await tag_map(ctx)
     items = [options_item(ctx, did, rec, tags) for did, rec in (await scan(ctx, NS_DOPT)).items()]
     items = ids_filter(items, p.get("DhcpOptionsIds") or [], "DhcpOptionsId", "dhcp-options")
@@ -165,11 +131,11 @@ async def associate_dhcp_options(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     did = p.get("DhcpOptionsId")
     if did == "default":
-        did = await default_options(ctx)
+        did = await vpc_setup.default_options(ctx)
     else:
         await _find(ctx, did)
     vpc = await find_vpc(ctx, p.get("VpcId"))
-    servers = await dns_servers_of(ctx, did)
+    servers = await vpc_setup.dns_servers_of(ctx, did)
     net = await network(ctx)
     for view in (await load_subnets(ctx, vpc_id=vpc.vpc.id)).values():
         if view.subnet.dns_servers != servers:

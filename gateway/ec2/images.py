@@ -14,74 +14,25 @@ from backends.compute import Image
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    not_found,
-    public,
-    resolve,
-    resolve_many,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from . import filters, paging, shapes
+from .error_map import backend_errors
+from .lookups import instances as instance_lookup
+from .lookups.ids import ec2_id, resolve
+from .lookups.images import find_images
+from .lookups.tags import apply_tags
+from .model import RUNNING, STOPPED, Ami
+from .output import compact, tag_specs
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 _NAME = re.compile(r"^[a-zA-Z0-9()\[\] ./\-'@_]{3,128}$")
-_STATES = {"pending": "pending", "available": "available", "failed": "failed", "deregistered": "deregistered"}
 ARCHITECTURES = ("i386", "x86_64", "arm64", "x86_64_mac", "arm64_mac")
 
 
-def ebs_backed(image: Image) -> bool:
-    """Its root device is a snapshot: instances launched from it boot from a volume."""
-    return bool(image.root_device) and any(d == image.root_device for d, _, _ in image.block_devices)
-
-
-async def image_item(ctx: RequestContext, image: Image, tags: dict[str, list] | None = None) -> dict[str, Any]:
-    ami = await ec2_id(ctx, "image", image.id)
-    bdm = []
-    for device, snapshot, size in image.block_devices:
-        bdm.append({"DeviceName": device, "Ebs": compact({
-            "SnapshotId": await ec2_id(ctx, "snapshot", snapshot) if snapshot else None, "VolumeSize": size,
-            "DeleteOnTermination": True, "VolumeType": "standard", "Encrypted": False})})
-    item = compact({
-        "ImageId": ami, "ImageLocation": image.properties.get("location") or f"{image.owner}/{image.name}",
-        "State": _STATES.get(image.state, "failed"), "OwnerId": image.owner, "CreationDate": iso(image.created),
-        "Public": image.public, "Architecture": image.architecture or "x86_64", "ImageType": "machine",
-        "Name": image.name, "Description": image.description,
-        "RootDeviceType": "ebs" if ebs_backed(image) else "instance-store",
-        "RootDeviceName": image.root_device or "/dev/sda1", "BlockDeviceMappings": bdm,
-        "VirtualizationType": "hvm", "Hypervisor": "xen", "PlatformDetails": "Linux/UNIX",
-        "UsageOperation": "RunInstances", "Tags": (tags or {}).get(ami),
-    })
-    item.update(_SharedWith=image.shared_with, _BackendId=image.id)
-    return item
-
-
-async def _images(ctx: RequestContext, wanted: list[str] | None = None) -> list[dict[str, Any]]:
-    bids = list((await resolve_many(ctx, "image", wanted)).values()) if wanted else None
-    c = await compute(ctx)
-    with backend_errors("image"):
-        images = await c.list_images(bids)
-    tags = await tag_map(ctx)
-    items = [await image_item(ctx, i, tags) for i in images]
-    if wanted:
-        missing = [i for i in dict.fromkeys(wanted) if i not in {x["ImageId"] for x in items}]
-        if missing:
-            raise not_found("image", missing)
-    return items
-
-
-async def _owned(ctx: RequestContext, ami: str) -> dict[str, Any]:
+async def _owned(ctx: RequestContext, ami: str) -> Ami:
     """The caller's own image (NotFound when invisible, AuthFailure when someone else's)."""
-    item = (await _images(ctx, [ami]))[0]
-    if item["OwnerId"] != account(ctx):
+    item = (await find_images(ctx, [ami]))[0]
+    if item.image.owner != account(ctx):
         raise errors.AuthFailure(f"Not authorized for image:{ami}")
     return item
 
@@ -109,27 +60,27 @@ FILTERS = {
 }
 
 
-def _owner_match(item: dict[str, Any], owners: list[str], me: str) -> bool:
+def _owner_match(image: Image, owners: list[str], me: str) -> bool:
     for owner in owners:
-        if owner == "self" and item["OwnerId"] == me:
+        if owner == "self" and image.owner == me:
             return True
-        if owner == "amazon" and item["Public"] and item["OwnerId"] != me:
+        if owner == "amazon" and image.public and image.owner != me:
             return True  # the cloud's own public images play Amazon's part
-        if owner == item["OwnerId"]:
+        if owner == image.owner:
             return True
     return False
 
 
-def _executable_by(item: dict[str, Any], users: list[str], me: str) -> bool:
+def _executable_by(image: Image, users: list[str], me: str) -> bool:
     for user in users:
-        if user == "all" and item["Public"]:
+        if user == "all" and image.public:
             return True
         who = me if user == "self" else user
-        if who in item.get("_SharedWith", []) or (who == me and item["OwnerId"] == me):
+        if who in image.shared_with or (who == me and image.owner == me):
             return True
         # someone else's private image the caller can see at all is one shared with the caller (the cloud
         # lists an image's members to its owner only)
-        if who == me and item["OwnerId"] != me and not item["Public"]:
+        if who == me and image.owner != me and not image.public:
             return True
     return False
 
@@ -139,17 +90,18 @@ async def describe_images(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     max_results = paging.check_max_results(p, minimum=5, maximum=1000, ids_param="ImageIds")
     filters.validate(p.get("Filters"), FILTERS)
-    items = await _images(ctx, p.get("ImageIds"))
+    amis = await find_images(ctx, p.get("ImageIds"))
     me = account(ctx)
     if p.get("Owners"):
-        items = [i for i in items if _owner_match(i, p["Owners"], me)]
+        amis = [a for a in amis if _owner_match(a.image, p["Owners"], me)]
     if p.get("ExecutableUsers"):
-        items = [i for i in items if _executable_by(i, p["ExecutableUsers"], me)]
+        amis = [a for a in amis if _executable_by(a.image, p["ExecutableUsers"], me)]
+    items = [shapes.image(a) for a in amis]
     if not p.get("IncludeDeprecated", True) or not p.get("IncludeDisabled", True):
         items = [i for i in items if i["State"] != "disabled"]
     items = filters.apply(items, p.get("Filters"), FILTERS)
     chunk, token = paging.page("DescribeImages", items, lambda i: i["ImageId"], max_results, p.get("NextToken"))
-    return compact({"Images": [public(i) for i in chunk], "NextToken": token})
+    return compact({"Images": chunk, "NextToken": token})
 
 
 def _check_name(name: str) -> None:
@@ -161,31 +113,29 @@ def _check_name(name: str) -> None:
 
 async def _check_unique(ctx: RequestContext, name: str) -> None:
     me = account(ctx)
-    for item in await _images(ctx):
-        if item["OwnerId"] == me and item.get("Name") == name:
-            raise errors.InvalidAMINameDuplicate(f"AMI name {name} is already in use by AMI {item['ImageId']}")
+    for ami in await find_images(ctx):
+        if ami.image.owner == me and ami.image.name == name:
+            raise errors.InvalidAMINameDuplicate(f"AMI name {name} is already in use by AMI {ami.id}")
 
 
 @ec2_handler("CreateImage")
 async def create_image(ctx: RequestContext) -> dict[str, Any]:
-    from .instances import find
-
     p = ctx.params
     iid, name = p["InstanceId"], p["Name"]
     _check_name(name)
     tagging = tag_specs(p, "image", "snapshot")
-    instance = (await find(ctx, [iid]))[iid]
-    if instance["State"]["Name"] not in ("running", "stopped"):
+    instance = (await instance_lookup.find(ctx, [iid]))[iid]
+    if instance.state not in (RUNNING, STOPPED):
         raise errors.IncorrectInstanceState(f"Instance '{iid}' is not in a state from which an image can be "
                                             "created.")
-    if instance.get("RootDeviceType") != "ebs":
+    if shapes.instance(instance, ctx.gateway.config.region).get("RootDeviceType") != "ebs":
         # AWS images only EBS-backed instances; an instance-store one needs bundling, which no cloud here has
         raise errors.InvalidParameterValue(f"The instance '{iid}' is not an EBS-backed instance; CreateImage "
                                            "needs one.")
     await _check_unique(ctx, name)
     c = await compute(ctx)
     with backend_errors("image", name, instance=iid):
-        image = await c.create_image(instance["_ServerId"], name, p.get("Description"))
+        image = await c.create_image(instance.server_id or "", name, p.get("Description"))
     ami = await ec2_id(ctx, "image", image.id)
     await apply_tags(ctx, [ami], tagging.get("image"))  # type: ignore[list-item]
     return {"ImageId": ami}
@@ -230,7 +180,7 @@ async def deregister_image(ctx: RequestContext) -> dict[str, Any]:
     item = await _owned(ctx, ami)
     c = await compute(ctx)
     with backend_errors("image", ami):
-        await c.delete_image(item["_BackendId"])
+        await c.delete_image(item.backend_id)
     await tags_of(ctx).remove([ami], None)
     return {"Return": True}
 
@@ -252,12 +202,12 @@ async def describe_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     # AWS describes attributes of the caller's own images only (AuthFailure for a public or shared one)
     item = await _owned(ctx, ami)
     if attribute == "launchPermission":
-        perms = ([{"Group": "all"}] if item["Public"] else []) + [{"UserId": u} for u in item["_SharedWith"]]
+        perms = ([{"Group": "all"}] if item.image.public else []) + [{"UserId": u} for u in item.image.shared_with]
         return {"ImageId": ami, "LaunchPermissions": perms}
     if attribute == "description":
-        value: Any = {"Value": item["Description"]} if item.get("Description") else {}
+        value: Any = {"Value": item.image.description} if item.image.description else {}
     elif attribute == "blockDeviceMapping":
-        value = item.get("BlockDeviceMappings", [])
+        value = shapes.image(item).get("BlockDeviceMappings", [])
     elif attribute == "productCodes":
         value = []
     else:
@@ -310,7 +260,7 @@ async def modify_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     remove_users = [x["UserId"] for x in remove if x.get("UserId")]
     c = await compute(ctx)
     with backend_errors("image", ami):
-        await c.update_image(item["_BackendId"], description=description, public=public,
+        await c.update_image(item.backend_id, description=description, public=public,
                              add_members=add_users or None, remove_members=remove_users or None)
     return {}
 
@@ -324,5 +274,5 @@ async def reset_image_attribute(ctx: RequestContext) -> dict[str, Any]:
     item = await _owned(ctx, ami)
     c = await compute(ctx)
     with backend_errors("image", ami):
-        await c.update_image(item["_BackendId"], public=False, remove_members=item["_SharedWith"] or None)
+        await c.update_image(item.backend_id, public=False, remove_members=item.image.shared_with or None)
     return {}

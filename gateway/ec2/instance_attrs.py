@@ -13,19 +13,14 @@ from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
-from .common import (
-    NS_INSTANCE,
-    account,
-    backend_errors,
-    bool_value,
-    compact,
-    compute,
-    ec2_handler,
-    now_iso,
-    resolve,
-)
-from .instances import RUNNING, STOPPED, find, instance_items
+from . import filters, paging, shapes
+from .error_map import backend_errors
+from .lookups import instances as lookup
+from .lookups.ids import resolve
+from .model import RUNNING, STOPPED, TERMINATED, Instance
+from .output import bool_value, compact, now_iso
+from .registration import ec2_handler
+from .services import compute
 
 # Attribute name (as DescribeInstanceAttribute takes it) -> output member.
 ATTRIBUTES = {
@@ -39,15 +34,15 @@ ATTRIBUTES = {
 _BOOL_ATTRS = ("disableApiTermination", "disableApiStop", "sourceDestCheck")
 
 
-def attribute_value(item: dict[str, Any], attribute: str) -> Any:
-    """The output member value of one attribute for an Instance item (with its private members)."""
-    attrs = item.get("_Attrs", {})
+def attribute_value(inst: Instance, item: dict[str, Any], attribute: str) -> Any:
+    """The output member value of one attribute of an instance (`item`: its Instance shape)."""
+    attrs = inst.attrs
     if attribute in _BOOL_ATTRS:
         return {"Value": bool(attrs.get(attribute, attribute == "sourceDestCheck"))}
     if attribute == "instanceType":
         return {"Value": item.get("InstanceType")}
     if attribute == "userData":
-        return {"Value": item["_UserData"]} if item.get("_UserData") else {}
+        return {"Value": inst.user_data} if inst.user_data else {}
     if attribute == "instanceInitiatedShutdownBehavior":
         return {"Value": attrs.get("instanceInitiatedShutdownBehavior", "stop")}
     if attribute == "rootDeviceName":
@@ -75,17 +70,17 @@ _VPC_ONLY = {"sourceDestCheck": "The attribute 'sourceDestCheck' is only valid f
              "groupSet": "Security groups of an instance outside a VPC are set at launch and cannot be changed."}
 
 
-def _check_vpc_only(attribute: str, item: dict[str, Any]) -> None:
-    if attribute in _VPC_ONLY and not item.get("VpcId"):
+def _check_vpc_only(attribute: str, inst: Instance) -> None:
+    if attribute in _VPC_ONLY and inst.vpc is None:
         raise errors.InvalidParameterCombination(_VPC_ONLY[attribute])
-    _check_interfaces(attribute, item)
+    _check_interfaces(attribute, inst)
 
 
-def _check_interfaces(attribute: str, item: dict[str, Any]) -> None:
+def _check_interfaces(attribute: str, inst: Instance) -> None:
     """Groups and source/dest check belong to network interfaces: with several, AWS wants the interface."""
-    if attribute in _VPC_ONLY and len(item.get("NetworkInterfaces") or ()) > 1:
+    if attribute in _VPC_ONLY and inst.vpc is not None and len(inst.vpc.enis) > 1:
         raise errors.InvalidInstanceIDPlain(
-            f"There are multiple interfaces attached to instance '{item['InstanceId']}'. Please specify an "
+            f"There are multiple interfaces attached to instance '{inst.id}'. Please specify an "
             "interface ID for the operation instead.")
 
 
@@ -93,11 +88,12 @@ def _check_interfaces(attribute: str, item: dict[str, Any]) -> None:
 async def describe_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
     iid, attribute = ctx.params["InstanceId"], ctx.params["Attribute"]
     _check_attribute(attribute)
-    item = (await find(ctx, [iid]))[iid]
-    _check_interfaces(attribute, item)
+    inst = (await lookup.find(ctx, [iid]))[iid]
+    _check_interfaces(attribute, inst)
     if attribute == "sourceDestCheck":
-        _check_vpc_only(attribute, item)
-    return {"InstanceId": iid, ATTRIBUTES[attribute]: attribute_value(item, attribute)}
+        _check_vpc_only(attribute, inst)
+    item = shapes.instance(inst, ctx.gateway.config.region)
+    return {"InstanceId": iid, ATTRIBUTES[attribute]: attribute_value(inst, item, attribute)}
 
 
 def _requested_change(p: dict[str, Any]) -> tuple[str, Any]:
@@ -132,15 +128,14 @@ def _requested_change(p: dict[str, Any]) -> tuple[str, Any]:
     return changes[0]
 
 
-async def _save_attrs(ctx: RequestContext, iid: str, item: dict[str, Any], **values: Any) -> None:
-    key = f"{account(ctx)}/{iid}"
-    record = await ctx.gateway.store.get(NS_INSTANCE, key) or {"server": item.get("_ServerId")}
+async def _save_attrs(ctx: RequestContext, inst: Instance, **values: Any) -> None:
+    record = await lookup.record(ctx, inst.id) or {"server": inst.server_id}
     record.setdefault("attrs", {}).update(values)
-    await ctx.gateway.store.put(NS_INSTANCE, key, record)
+    await lookup.save_record(ctx, inst.id, record)
 
 
-def _require_stopped(iid: str, item: dict[str, Any]) -> None:
-    if item["State"]["Name"] != STOPPED[0]:
+def _require_stopped(iid: str, inst: Instance) -> None:
+    if inst.state != STOPPED:
         raise errors.IncorrectInstanceState(f"The instance '{iid}' is not in the 'stopped' state.")
 
 
@@ -149,49 +144,49 @@ async def modify_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     iid = p["InstanceId"]
     attribute, value = _requested_change(p)
-    item = (await find(ctx, [iid]))[iid]
-    if item["State"]["Name"] == "terminated":
+    inst = (await lookup.find(ctx, [iid]))[iid]
+    if inst.state == TERMINATED:
         raise errors.IncorrectInstanceState(f"The instance '{iid}' is not in a state from which it can be modified.")
-    _check_vpc_only(attribute, item)
+    _check_vpc_only(attribute, inst)
     c = await compute(ctx)
     if attribute in _BOOL_ATTRS:
-        await _save_attrs(ctx, iid, item, **{attribute: bool_value(value)})
+        await _save_attrs(ctx, inst, **{attribute: bool_value(value)})
     elif attribute == "instanceInitiatedShutdownBehavior":
         if value not in ("stop", "terminate"):
             raise errors.InvalidParameterValue(f"Invalid value '{value}' for instanceInitiatedShutdownBehavior.")
-        await _save_attrs(ctx, iid, item, instanceInitiatedShutdownBehavior=value)
+        await _save_attrs(ctx, inst, instanceInitiatedShutdownBehavior=value)
     elif attribute == "userData":
-        _require_stopped(iid, item)
+        _require_stopped(iid, inst)
         if isinstance(value, (bytes, bytearray)):
             text = base64.b64encode(value).decode("ascii")
         else:
             text = str(value or "")
-        await _save_attrs(ctx, iid, item, userData=text)
+        await _save_attrs(ctx, inst, userData=text)
     elif attribute == "instanceType":
-        _require_stopped(iid, item)
+        _require_stopped(iid, inst)
         flavors = {f.name for f in await c.list_flavors()}
         if value not in flavors:
             raise errors.InvalidParameterValue(f"Invalid value '{value}' for InstanceType.")
-        if value != item.get("InstanceType"):
+        if value != inst.instance_type:
             with backend_errors("instance", iid):
-                await c.resize_server(item["_ServerId"], value)
+                await c.resize_server(inst.server_id or "", value)
     elif attribute == "groupSet":
         if not value:
             raise errors.MissingParameter("The request must contain the parameter groupId")
         bids = [await resolve(ctx, "security-group", g) for g in value]
         with backend_errors("instance", iid, security_group=value[0] if len(value) == 1 else None):
-            await c.update_server(item["_ServerId"], security_groups=bids)
+            await c.update_server(inst.server_id or "", security_groups=bids)
     elif attribute == "blockDeviceMapping":
-        await _modify_bdm(ctx, iid, item, value)
+        await _modify_bdm(ctx, inst, value)
     else:
         raise errors.Unsupported(f"Modifying the attribute {attribute} is not supported.")
     return {}
 
 
-async def _modify_bdm(ctx: RequestContext, iid: str, item: dict[str, Any], mappings: list[dict[str, Any]]) -> None:
-    devices = {m["DeviceName"]: m for m in item.get("BlockDeviceMappings", [])}
-    key = f"{account(ctx)}/{iid}"
-    record = await ctx.gateway.store.get(NS_INSTANCE, key) or {"server": item.get("_ServerId")}
+async def _modify_bdm(ctx: RequestContext, inst: Instance, mappings: list[dict[str, Any]]) -> None:
+    iid = inst.id
+    devices = {v.device: v for v in inst.volumes}
+    record = await lookup.record(ctx, iid) or {"server": inst.server_id}
     flags = record.setdefault("delete_on_termination", {})
     changes = []
     for m in mappings:
@@ -200,14 +195,14 @@ async def _modify_bdm(ctx: RequestContext, iid: str, item: dict[str, Any], mappi
             raise errors.InvalidInstanceAttributeValue(f"No device is currently mapped at {device}")
         ebs = m.get("Ebs") or {}
         if ebs.get("DeleteOnTermination") is not None:
-            changes.append((device, devices[device]["Ebs"]["VolumeId"], bool(ebs["DeleteOnTermination"])))
+            changes.append((device, devices[device].volume_id, bool(ebs["DeleteOnTermination"])))
     # the cloud deletes the volume with the server (or not): tell it, then show it
     c = await compute(ctx)
     for device, vid, delete in changes:
         with backend_errors("volume", vid, instance=iid):
-            await c.set_delete_on_termination(item["_ServerId"], await resolve(ctx, "volume", vid), delete)
+            await c.set_delete_on_termination(inst.server_id or "", await resolve(ctx, "volume", vid), delete)
         flags[device] = delete
-    await ctx.gateway.store.put(NS_INSTANCE, key, record)
+    await lookup.save_record(ctx, iid, record)
 
 
 @ec2_handler("ResetInstanceAttribute")
@@ -217,10 +212,10 @@ async def reset_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
         raise errors.InvalidParameterValue(
             f"Value ({attribute}) for parameter attribute is invalid. Only kernel, ramdisk and sourceDestCheck "
             "can be reset.")
-    item = (await find(ctx, [iid]))[iid]
+    inst = (await lookup.find(ctx, [iid]))[iid]
     if attribute == "sourceDestCheck":
-        _check_vpc_only(attribute, item)
-        await _save_attrs(ctx, iid, item, sourceDestCheck=True)
+        _check_vpc_only(attribute, inst)
+        await _save_attrs(ctx, inst, sourceDestCheck=True)
     return {}
 
 
@@ -240,10 +235,10 @@ async def get_password_data(ctx: RequestContext) -> dict[str, Any]:
     """The encrypted password a (Windows) guest posted, as the cloud holds it; empty for the others, as AWS
     answers."""
     iid = ctx.params["InstanceId"]
-    item = (await find(ctx, [iid]))[iid]
+    inst = (await lookup.find(ctx, [iid], detail=False))[iid]
     c = await compute(ctx)
     with backend_errors("instance", iid):
-        data = await c.password_data(item["_ServerId"])
+        data = await c.password_data(inst.server_id or "")
     return {"InstanceId": iid, "Timestamp": now_iso(), "PasswordData": data}
 
 
@@ -283,7 +278,9 @@ async def describe_instance_status(ctx: RequestContext) -> dict[str, Any]:
     max_results = paging.check_max_results(p, minimum=5, maximum=1000, ids_param="InstanceIds")
     filters.validate(p.get("Filters"), STATUS_FILTERS)
     wanted = p.get("InstanceIds") or []
-    items = list((await find(ctx, wanted)).values()) if wanted else await instance_items(ctx)
+    insts = list((await lookup.find(ctx, wanted)).values()) if wanted else await lookup.all_instances(ctx)
+    region = ctx.gateway.config.region
+    items = [shapes.instance(i, region) for i in insts]
     if not p.get("IncludeAllInstances"):
         items = [i for i in items if i["State"]["Name"] == RUNNING[0]]
     statuses = filters.apply([status_item(i) for i in items], p.get("Filters"), STATUS_FILTERS)

@@ -20,36 +20,17 @@ from backends.network import PortSpec
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    check_id,
-    compact,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    now_iso,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from . import filters, paging, vpc_setup
+from .error_map import backend_errors, not_found
 from .idempotency import once
-from .vpc_common import (
-    NS_IGW,
-    NS_NAT,
-    NS_RTB,
-    VpcView,
-    delete,
-    find_subnet,
-    find_vpc,
-    get,
-    ids_filter,
-    network,
-    put,
-    scan,
-)
+from .lookups.addresses import all_addresses
+from .lookups.ids import check_id, ec2_id
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_subnet, find_vpc, ids_filter
+from .output import compact, now_iso, tag_specs
+from .records import NS_IGW, NS_NAT, delete, get, put, scan
+from .registration import ec2_handler
+from .services import account, network, tags_of
 
 NAT_RETENTION = 3600.0  # deleted NAT gateways stay visible this long, as on AWS
 
@@ -61,14 +42,6 @@ def igw_item(ctx: RequestContext, igw: str, rec: dict[str, Any], tags: dict[str,
                     "Tags": tags.get(igw)})
 
 
-async def _find_igw(ctx: RequestContext, igw: str | None) -> dict[str, Any]:
-    if not igw:
-        raise errors.MissingParameter("The request must contain the parameter internetGatewayId")
-    check_id("internet-gateway", igw)
-    rec = await get(ctx, NS_IGW, igw)
-    if not rec:
-        raise not_found("internet-gateway", igw)
-    return rec
 
 
 async def _needs_gateway(ctx: RequestContext, vid: str, *, ignoring: str = "") -> bool:
@@ -80,10 +53,6 @@ async def _needs_gateway(ctx: RequestContext, vid: str, *, ignoring: str = "") -
                for i, r in (await scan(ctx, NS_NAT)).items())
 
 
-async def _set_gateway(ctx: RequestContext, vpc: VpcView, enabled: bool, ident: str) -> None:
-    net = await network(ctx)
-    with backend_errors("internet-gateway", ident):
-        await net.set_external_gateway(vpc.vpc.id, enabled)
 
 
 @ec2_handler("CreateInternetGateway")
@@ -96,35 +65,15 @@ async def create_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
     return {"InternetGateway": igw_item(ctx, igw, {}, {igw: tags} if tags else {})}
 
 
-async def attach(ctx: RequestContext, igw: str, vpc: VpcView) -> None:
-    rec = await _find_igw(ctx, igw)
-    if rec.get("vpc"):
-        raise errors.ResourceAlreadyAssociated(f"resource {igw} is already attached to network {rec['vpc']}")
-    if any(r.get("vpc") == vpc.ec2_id for r in (await scan(ctx, NS_IGW)).values()):
-        raise errors.ResourceAlreadyAssociated(f"network {vpc.ec2_id} already has an internet gateway attached")
-    await _set_gateway(ctx, vpc, True, igw)
-    await put(ctx, NS_IGW, igw, {**rec, "vpc": vpc.ec2_id})
 
 
-async def create_and_attach(ctx: RequestContext, vpc: VpcView) -> str:
-    """The default VPC's internet gateway, attached, with the main table's default route to it."""
-    igw = await ec2_id(ctx, "internet-gateway", uuid.uuid4().hex)
-    assert igw is not None
-    await put(ctx, NS_IGW, igw, {"vpc": None})
-    await attach(ctx, igw, vpc)
-    rtb = vpc.record.get("main_rtb")
-    table = await get(ctx, NS_RTB, rtb) if rtb else {}
-    if table:
-        table["routes"].append({"dst": "0.0.0.0/0", "GatewayId": igw, "origin": "CreateRoute"})
-        await put(ctx, NS_RTB, rtb, table)
-    return igw
 
 
 @ec2_handler("AttachInternetGateway")
 async def attach_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
-    await _find_igw(ctx, p.get("InternetGatewayId"))
-    await attach(ctx, p["InternetGatewayId"], await find_vpc(ctx, p.get("VpcId")))
+    await vpc_setup.find_igw(ctx, p.get("InternetGatewayId"))
+    await vpc_setup.attach(ctx, p["InternetGatewayId"], await find_vpc(ctx, p.get("VpcId")))
     return {}
 
 
@@ -132,12 +81,12 @@ async def attach_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
 async def detach_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     igw = p.get("InternetGatewayId")
-    rec = await _find_igw(ctx, igw)
+    rec = await vpc_setup.find_igw(ctx, igw)
     vpc = await find_vpc(ctx, p.get("VpcId"))
     if rec.get("vpc") != vpc.ec2_id:
         raise errors.GatewayNotAttached(f"resource {igw} is not attached to network {vpc.ec2_id}")
     if not await _needs_gateway(ctx, vpc.ec2_id, ignoring=igw):  # type: ignore[arg-type]
-        await _set_gateway(ctx, vpc, False, igw)  # type: ignore[arg-type]
+        await vpc_setup.set_gateway(ctx, vpc, False, igw)  # type: ignore[arg-type]
     await put(ctx, NS_IGW, igw, {**rec, "vpc": None})  # type: ignore[arg-type]
     return {}
 
@@ -145,7 +94,7 @@ async def detach_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
 @ec2_handler("DeleteInternetGateway")
 async def delete_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
     igw = ctx.params.get("InternetGatewayId")
-    rec = await _find_igw(ctx, igw)
+    rec = await vpc_setup.find_igw(ctx, igw)
     if rec.get("vpc"):
         raise errors.DependencyViolation(f"The internetGateway '{igw}' has dependencies and cannot be deleted.")
     await delete(ctx, NS_IGW, igw)  # type: ignore[arg-type]
@@ -187,8 +136,6 @@ def nat_item(nat: str, rec: dict[str, Any], tags: dict[str, list]) -> dict[str, 
 
 @ec2_handler("CreateNatGateway")
 async def create_nat_gateway(ctx: RequestContext) -> dict[str, Any]:
-    from .addresses import address_items
-
     p = ctx.params
     if (p.get("ConnectivityType") or "public") != "public" or p.get("SecondaryAllocationIds") \
             or p.get("AvailabilityMode") == "regional":
@@ -198,30 +145,31 @@ async def create_nat_gateway(ctx: RequestContext) -> dict[str, Any]:
     tagging = tag_specs(p, "natgateway")
     subnet = await find_subnet(ctx, p.get("SubnetId"))
     vpc = await find_vpc(ctx, subnet.vpc_ec2_id)
-    address = next((a for a in await address_items(ctx) if a.get("AllocationId") == p["AllocationId"]), None)
+    address = next((a for a in await all_addresses(ctx)
+                    if a.domain == "vpc" and a.allocation_id == p["AllocationId"]), None)
     if address is None:
         raise errors.InvalidAllocationIDNotFound(f"The allocation ID '{p['AllocationId']}' does not exist")
 
     async def run() -> dict[str, Any]:
-        if address.get("_Associated"):  # checked here: a repeated ClientToken answers the first result
+        if address.associated:  # checked here: a repeated ClientToken answers the first result
             raise errors.ResourceAlreadyAssociated(f"Elastic IP address [{p['AllocationId']}] is already "
                                                    "associated")
         nat = await ec2_id(ctx, "nat-gateway", uuid.uuid4().hex)
         assert nat is not None
         net = await network(ctx)
-        await _set_gateway(ctx, vpc, True, nat)
+        await vpc_setup.set_gateway(ctx, vpc, True, nat)
         with backend_errors("subnet", subnet.ec2_id):
             port = await net.create_port(PortSpec(subnet_id=subnet.subnet.id, description=f"NAT gateway {nat}"))
         try:
             with backend_errors("elastic-ip", p["AllocationId"]):
-                await net.associate_address(address["_BackendId"], port.id)
+                await net.associate_address(address.backend_id, port.id)
         except BaseException:
             with contextlib.suppress(base.BackendError):
                 await net.delete_port(port.id)
             raise
         rec = {"vpc": vpc.ec2_id, "subnet": subnet.ec2_id, "alloc": p["AllocationId"], "port": port.id,
                "eni": await ec2_id(ctx, "network-interface", port.id), "private_ip": port.ips[0] if port.ips else None,
-               "public_ip": address["PublicIp"], "state": "available", "created": now_iso()}
+               "public_ip": address.public_ip, "state": "available", "created": now_iso()}
         await put(ctx, NS_NAT, nat, rec)
         tags = await apply_tags(ctx, [nat], tagging.get("natgateway"))
         return {"NatGateway": nat_item(nat, rec, {nat: tags} if tags else {})}
@@ -245,7 +193,7 @@ async def delete_nat_gateway(ctx: RequestContext) -> dict[str, Any]:
     await put(ctx, NS_NAT, nat, rec)
     if not await _needs_gateway(ctx, rec["vpc"]):
         with contextlib.suppress(errors.AwsError):
-            await _set_gateway(ctx, await find_vpc(ctx, rec["vpc"]), False, nat)
+            await vpc_setup.set_gateway(ctx, await find_vpc(ctx, rec["vpc"]), False, nat)
     return {"NatGatewayId": nat}
 
 

@@ -8,98 +8,37 @@ fingerprint of a created key can't be recomputed from the public key, so it is r
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
+import os
 from typing import Any
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from backends.compute import KeyPair
 
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters
-from .common import (
-    NS_KEYPAIR,
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors
+from .key_material import generate, imported_fingerprint, key_type, load_public_key, openssh
+from .lookups.ids import ec2_id
+from .lookups.keypairs import key_items
+from .lookups.tags import apply_tags
+from .output import compact, tag_specs
+from .records import NS_KEYPAIR
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 MAX_NAME = 255
 
 
-def _colon(digest: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in digest)
 
 
-def load_public_key(material: bytes | str) -> Any:
-    """An OpenSSH, PEM/DER (SubjectPublicKeyInfo) or RFC 4716 public key; InvalidKey.Format if none."""
-    data = material.encode() if isinstance(material, str) else bytes(material)
-    text = data.strip()
-    try:
-        if text.startswith(b"---- BEGIN SSH2 PUBLIC KEY ----"):
-            lines = [ln for ln in text.splitlines()[1:-1] if b":" not in ln and not ln.endswith(b"\\")]
-            blob = base64.b64decode(b"".join(lines))
-            kind = blob[4:4 + int.from_bytes(blob[:4], "big")]
-            return serialization.load_ssh_public_key(kind + b" " + base64.b64encode(blob))
-        if text.startswith(b"-----BEGIN"):
-            return serialization.load_pem_public_key(text)
-        if text.startswith((b"ssh-", b"ecdsa-")):
-            return serialization.load_ssh_public_key(b" ".join(text.split()[:2]))
-        return serialization.load_der_public_key(base64.b64decode(text, validate=True))
-    except (ValueError, TypeError, IndexError, binascii.Error, UnsupportedAlgorithm):
-        raise errors.InvalidKeyFormat("Key is not in valid OpenSSH public key format") from None
 
 
-def key_type(key: Any) -> str:
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < 1024:
-            raise errors.InvalidKeyFormat("RSA keys must be at least 1024 bits long.")
-        return "rsa"
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "ed25519"
-    raise errors.InvalidKeyFormat("Only RSA and ED25519 keys are supported.")
 
 
-def openssh(key: Any) -> str:
-    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
 
 
-def imported_fingerprint(key: Any) -> str:
-    """AWS's fingerprint of an imported key: MD5 of the DER public key (RSA), SHA-256 of the blob (ED25519)."""
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        blob = base64.b64decode(openssh(key).split()[1])
-        return base64.b64encode(hashlib.sha256(blob).digest()).decode()
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return _colon(hashlib.md5(der).digest())  # noqa: S324 - AWS's fingerprint format, not security
 
 
-def generate(kind: str) -> tuple[str, str, str]:
-    """A new key pair: (private key material as AWS returns it, OpenSSH public key, AWS fingerprint)."""
-    if kind == "ed25519":
-        private = ed25519.Ed25519PrivateKey.generate()
-        material = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                         serialization.NoEncryption()).decode()
-        public = openssh(private.public_key())
-        return material, public, imported_fingerprint(private.public_key())
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    material = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                     serialization.NoEncryption()).decode()
-    der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return material.rstrip("\n"), openssh(private.public_key()), _colon(hashlib.sha1(der).digest())  # noqa: S324
 
 
 def _check_name(name: str) -> None:
@@ -113,16 +52,12 @@ def _check_name(name: str) -> None:
             f"Value ({name}) for parameter keyName is invalid. Character sets beyond ASCII are not supported.")
 
 
-def _same_key(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and a.split()[:2] == b.split()[:2]  # type: ignore[union-attr]
 
 
 async def _record(ctx: RequestContext, name: str, public_key: str, fingerprint: str, ktype: str,
                   cloud_fingerprint: str = "") -> str:
     """Record the AWS fingerprint and a new key pair id (a recreated name gets a new id, as on AWS), and the
     cloud's own fingerprint: a cloud that lists no public keys (CloudStack) is matched by it."""
-    import os
-
     kid = await ec2_id(ctx, "key-pair", f"{account(ctx)}/{name}/{os.urandom(8).hex()}")
     await ctx.gateway.store.put(NS_KEYPAIR, f"{account(ctx)}/{name}",
                                 {"id": kid, "fingerprint": fingerprint, "public_key": public_key, "type": ktype,
@@ -130,13 +65,6 @@ async def _record(ctx: RequestContext, name: str, public_key: str, fingerprint: 
     return kid  # type: ignore[return-value]
 
 
-def _matches(rec: dict[str, Any] | None, kp: KeyPair) -> bool:
-    """The recorded key is the cloud's key of that name (not one deleted and recreated behind our back)."""
-    if rec is None:
-        return False
-    if kp.public_key:
-        return _same_key(rec.get("public_key"), kp.public_key)
-    return bool(kp.fingerprint) and rec.get("cloud_fingerprint") == kp.fingerprint
 
 
 async def _create(ctx: RequestContext, name: str, public_key: str, fingerprint: str, ktype: str
@@ -181,29 +109,6 @@ async def import_key_pair(ctx: RequestContext) -> dict[str, Any]:
     return compact({"KeyName": name, "KeyFingerprint": fingerprint, "KeyPairId": kid, "Tags": tags})
 
 
-async def key_items(ctx: RequestContext, include_public: bool = False) -> list[dict[str, Any]]:
-    c = await compute(ctx)
-    with backend_errors("key-pair"):
-        keypairs = await c.list_keypairs()
-    prefix = f"{account(ctx)}/"
-    records = {k[len(prefix):]: v for k, v in await ctx.gateway.store.scan(NS_KEYPAIR, prefix)}
-    tags = await tag_map(ctx)
-    items = []
-    for kp in keypairs:
-        rec = records.get(kp.name)
-        if not _matches(rec, kp):
-            try:
-                key = load_public_key(kp.public_key)
-                rec = {"fingerprint": imported_fingerprint(key), "type": key_type(key),
-                       "id": await ec2_id(ctx, "key-pair", f"{account(ctx)}/{kp.name}/{kp.public_key.split()[1]}")}
-            except (errors.AwsError, IndexError):
-                rec = {"fingerprint": kp.fingerprint, "type": "rsa",
-                       "id": await ec2_id(ctx, "key-pair", f"{account(ctx)}/{kp.name}/{kp.fingerprint}")}
-        items.append(compact({"KeyPairId": rec["id"], "KeyName": kp.name, "KeyFingerprint": rec["fingerprint"],
-                              "KeyType": rec.get("type", "rsa"), "CreateTime": iso(kp.created),
-                              "Tags": tags.get(rec["id"]),
-                              "PublicKey": (kp.public_key or rec.get("public_key")) if include_public else None}))
-    return items
 
 
 FILTERS = {

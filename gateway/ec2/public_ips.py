@@ -5,7 +5,9 @@ interface asks for one (AssociatePublicIpAddress).
 They are the cloud's floating addresses, marked in the address records (NS_ADDRESS, `"launch": iid`) as
 the instance's own: not elastic IPs, so DescribeAddresses does not list them and Release/Associate do not
 find them; associating an elastic IP with the instance replaces its public address, and it goes with the
-instance. The cloud gives a classic launch's server its port only while building it, so those addresses
+instance. An index (NS_LAUNCH_ADDRESS: by instance and by port) finds an instance's address without reading
+the account's other address records, so TerminateInstances costs the same in any tenant. The cloud gives a
+classic launch's server its port only while building it, so those addresses
 are attached by a background task per launch that polls, gently and bounded
 (`ec2.public_ip_deadline_seconds`), until each server has a private address; RunInstances never waits.
 """
@@ -23,17 +25,52 @@ from backends.compute import Compute, ServerState
 
 from ..context import RequestContext
 from ..protocol import errors
-from .common import NS_ADDRESS, account, compute, ec2_id
+from .lookups.ids import ec2_id, resolve
+from .records import NS_ADDRESS
+from .services import account, compute, network
 
 log = logging.getLogger("cloudgate.ec2.public_ips")
+NS_LAUNCH_ADDRESS = "ec2:launch-address"  # "<account>/<iid>", "<account>/port:<port id>" -> [allocation ids]
+NS_INDEXED = "ec2:launch-address-indexed"  # "<account>" -> {}: the index covers the account's address records
 _GONE = (ServerState.DELETING, ServerState.DELETED, ServerState.ERROR)
+
+
+def _index_keys(ctx: RequestContext, iid: str | None, port_id: str | None) -> list[str]:
+    acct = account(ctx)
+    return ([f"{acct}/{iid}"] if iid else []) + ([f"{acct}/port:{port_id}"] if port_id else [])
+
+
+async def _index(ctx: RequestContext, alloc: str, iid: str | None, port_id: str | None, *, add: bool) -> None:
+    store = ctx.gateway.store
+    for key in _index_keys(ctx, iid, port_id):
+        current = [a for a in await store.get(NS_LAUNCH_ADDRESS, key) or [] if a != alloc]
+        if add:
+            current.append(alloc)
+        if current:
+            await store.put(NS_LAUNCH_ADDRESS, key, current)
+        else:
+            await store.delete(NS_LAUNCH_ADDRESS, key)
+
+
+async def _ensure_index(ctx: RequestContext) -> None:
+    """Records written before the index existed are indexed once per account (one scan, then never again)."""
+    store, acct = ctx.gateway.store, account(ctx)
+    if await store.get(NS_INDEXED, acct) is not None:
+        return
+    prefix = f"{acct}/"
+    for key, rec in await store.scan(NS_ADDRESS, prefix):
+        if rec.get("launch"):
+            await _index(ctx, key[len(prefix):], rec["launch"], rec.get("port"), add=True)
+    await store.put(NS_INDEXED, acct, {})
 
 
 async def _mark(ctx: RequestContext, address_id: str, iid: str, port_id: str | None) -> str:
     alloc = await ec2_id(ctx, "elastic-ip", address_id)
     assert alloc is not None
+    await _ensure_index(ctx)
     await ctx.gateway.store.put(NS_ADDRESS, f"{account(ctx)}/{alloc}", {
         "domain": "vpc" if port_id else "standard", "launch": iid, "port": port_id})
+    await _index(ctx, alloc, iid, port_id, add=True)
     return alloc
 
 
@@ -45,8 +82,6 @@ async def give(ctx: RequestContext, iid: str, *, server_id: str | None = None, p
     alloc = await _mark(ctx, addr.id, iid, port_id)
     try:
         if port_id:
-            from .vpc_common import network
-
             await (await network(ctx)).associate_address(addr.id, port_id)
         else:
             assert server_id is not None
@@ -55,6 +90,7 @@ async def give(ctx: RequestContext, iid: str, *, server_id: str | None = None, p
         with contextlib.suppress(base.BackendError):
             await c.release_address(addr.id)
         await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
+        await _index(ctx, alloc, iid, port_id, add=False)
         raise
 
 
@@ -98,16 +134,22 @@ async def _attach_when_ready(ctx: RequestContext, pending: dict[str, str], secon
 async def release(ctx: RequestContext, iids: Sequence[str] = (), *, port_id: str | None = None) -> None:
     """Release the public addresses of these instances (they are going, or an elastic IP replaces the
     address: one floating address per private address, and AWS releases the public IP the same way), or the
-    one on this port. Found from the records alone: no listing of the cloud's addresses."""
-    from .common import resolve
-
-    wanted, prefix = set(iids), f"{account(ctx)}/"
-    mine = [k[len(prefix):] for k, rec in await ctx.gateway.store.scan(NS_ADDRESS, prefix)
-            if rec.get("launch") and (rec["launch"] in wanted or (port_id and rec.get("port") == port_id))]
+    one on this port. Found through the index: no listing of the cloud's addresses, no scan of the records."""
+    store, acct = ctx.gateway.store, account(ctx)
+    await _ensure_index(ctx)
+    mine: list[str] = []
+    for iid in dict.fromkeys(iids):
+        mine += await store.get(NS_LAUNCH_ADDRESS, f"{acct}/{iid}") or []
+    if port_id:
+        mine += await store.get(NS_LAUNCH_ADDRESS, f"{acct}/port:{port_id}") or []
     if not mine:
         return
     c = await compute(ctx)
-    for alloc in mine:
+    for alloc in dict.fromkeys(mine):
+        rec = await store.get(NS_ADDRESS, f"{acct}/{alloc}")
+        if rec is None or not rec.get("launch"):
+            continue
         with contextlib.suppress(base.BackendError, errors.AwsError):  # already gone: only the record is left
             await c.release_address(await resolve(ctx, "elastic-ip", alloc))
-        await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
+        await store.delete(NS_ADDRESS, f"{acct}/{alloc}")
+        await _index(ctx, alloc, rec["launch"], rec.get("port"), add=False)

@@ -11,8 +11,10 @@ from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters
-from .common import backend_errors, compute, ec2_handler
+from . import filters, vpc_setup
+from .error_map import backend_errors
+from .registration import ec2_handler
+from .services import compute
 
 REGION_FILTERS = {"endpoint": filters.field("Endpoint"), "region-name": filters.field("RegionName"),
                   "opt-in-status": filters.field("OptInStatus")}
@@ -88,9 +90,7 @@ async def describe_account_attributes(ctx: RequestContext) -> dict[str, Any]:
         if name == "supported-platforms":  # ec2.default_vpc: VPC-only, as AWS accounts are today
             values = ["VPC"] if ctx.gateway.config.ec2.default_vpc else ["EC2", "VPC"]
         elif name == "default-vpc":
-            from .vpcs import default_vpc_id
-
-            vid = await default_vpc_id(ctx, create_missing=False) if ctx.gateway.config.ec2.default_vpc else None
+            vid = await vpc_setup.default_vpc_id(ctx, create_missing=False) if ctx.gateway.config.ec2.default_vpc else None
             values = [vid or "none"]
         else:
             key, default = _QUOTA_ATTRIBUTES[name]

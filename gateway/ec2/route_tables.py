@@ -14,44 +14,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backends.network import Route
-
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    backend_id,
-    check_id,
-    compact,
-    ec2_handler,
-    ec2_id,
-    not_found,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from . import filters, paging, routing
+from .error_map import not_found
 from .idempotency import once
-from .vpc_common import (
-    NS_IGW,
-    NS_NAT,
-    NS_RTB,
-    NS_RTB_SUBNET,
-    NS_VPC,
-    delete,
-    find_subnet,
-    find_vpc,
-    get,
-    ids_filter,
-    load_vpcs,
-    network,
-    parse_cidr,
-    put,
-    scan,
-    update,
-)
+from .lookups.ids import check_id, ec2_id
+from .lookups.instances import primary_interface
+from .lookups.interfaces import find_interface
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_subnet, find_vpc, ids_filter, parse_cidr
+from .output import compact, tag_specs
+from .records import NS_IGW, NS_NAT, NS_RTB, NS_RTB_SUBNET, NS_VPC, delete, get, put, scan, update
+from .registration import ec2_handler
+from .services import account, tags_of
 
 TARGETS = ("GatewayId", "NatGatewayId", "NetworkInterfaceId", "InstanceId")
 _UNSUPPORTED_TARGETS = ("VpcPeeringConnectionId", "TransitGatewayId", "LocalGatewayId", "CarrierGatewayId",
@@ -59,24 +35,10 @@ _UNSUPPORTED_TARGETS = ("VpcPeeringConnectionId", "TransitGatewayId", "LocalGate
                         "OdbNetworkArn")
 
 
-async def _new_assoc(ctx: RequestContext) -> str:
-    aid = await ec2_id(ctx, "route-table-association", uuid.uuid4().hex)
-    assert aid is not None
-    return aid
 
 
-async def create_main(ctx: RequestContext, vid: str, cidr: str) -> tuple[str, str]:
-    """A new VPC's main route table (its local route only) and the main association."""
-    rtb = await ec2_id(ctx, "route-table", uuid.uuid4().hex)
-    assert rtb is not None
-    assoc = await _new_assoc(ctx)
-    await put(ctx, NS_RTB, rtb, {"vpc": vid, "main": True, "main_assoc": assoc,
-                                 "routes": [_local(cidr)], "assocs": {}})
-    return rtb, assoc
 
 
-def _local(cidr: str) -> dict[str, Any]:
-    return {"dst": cidr, "GatewayId": "local", "origin": "CreateRouteTable"}
 
 
 # ---- items ------------------------------------------------------------------------------------------------------
@@ -128,53 +90,10 @@ async def _find(ctx: RequestContext, rtb: str | None) -> dict[str, Any]:
 
 
 # ---- applying the tables in force to the VPC's router -------------------------------------------------------
-async def sync(ctx: RequestContext, vid: str) -> None:
-    """Make the router's static routes those of the VPC's tables in force."""
-    bid = await backend_id(ctx, "vpc", vid)
-    views = await load_vpcs(ctx, [bid]) if bid else {}
-    if vid not in views:
-        return
-    tables = [r for r in (await scan(ctx, NS_RTB)).values()
-              if r.get("vpc") == vid and (r.get("main") or r.get("assocs"))]
-    tables.sort(key=lambda r: not r.get("main"))
-    wanted: dict[str, str] = {}  # destination -> ENI id
-    for table in tables:
-        for route in table.get("routes", []):
-            if route.get("NetworkInterfaceId"):
-                wanted.setdefault(route["dst"], route["NetworkInterfaceId"])
-    net = await network(ctx)
-    routes = []
-    if wanted:
-        port_ids = {eni: await backend_id(ctx, "network-interface", eni) for eni in set(wanted.values())}
-        with backend_errors("network-interface"):
-            ports = {p.id: p for p in await net.list_ports([b for b in port_ids.values() if b])}
-        for dst, eni in sorted(wanted.items()):
-            port = ports.get(port_ids.get(eni) or "")
-            if port and port.ips:
-                routes.append(Route(dst, port.ips[0]))
-    current = sorted((r.destination, r.nexthop) for r in views[vid].vpc.routes)
-    if current != sorted((r.destination, r.nexthop) for r in routes):
-        with backend_errors("route-table"):
-            await net.set_routes(views[vid].vpc.id, routes)
 
 
-async def forget_subnet(ctx: RequestContext, subnet_id: str) -> None:
-    """A subnet is going away: its association goes with it (and the router stops routing for it)."""
-    claim = await get(ctx, NS_RTB_SUBNET, subnet_id)
-    if not claim:
-        return
-    rec = await get(ctx, NS_RTB, claim["rtb"])
-    if rec:
-        rec.setdefault("assocs", {}).pop(claim["assoc"], None)
-        await put(ctx, NS_RTB, claim["rtb"], rec)
-        await sync(ctx, rec["vpc"])
-    await delete(ctx, NS_RTB_SUBNET, subnet_id)
 
 
-async def uses_interface(ctx: RequestContext, eni: str) -> set[str]:
-    """The VPCs whose tables route to this network interface."""
-    return {r["vpc"] for r in (await scan(ctx, NS_RTB)).values()
-            if any(x.get("NetworkInterfaceId") == eni for x in r.get("routes", []))}
 
 
 # ---- actions ---------------------------------------------------------------------------------------------------
@@ -187,7 +106,7 @@ async def create_route_table(ctx: RequestContext) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         rtb = await ec2_id(ctx, "route-table", uuid.uuid4().hex)
         assert rtb is not None
-        rec = {"vpc": vpc.ec2_id, "main": False, "routes": [_local(vpc.vpc.cidr)], "assocs": {}}
+        rec = {"vpc": vpc.ec2_id, "main": False, "routes": [routing.local_route(vpc.vpc.cidr)], "assocs": {}}
         await put(ctx, NS_RTB, rtb, rec)
         tags = await apply_tags(ctx, [rtb], tagging.get("route-table"))
         igws, nats = await _live_targets(ctx)
@@ -272,16 +191,14 @@ async def _target(ctx: RequestContext, p: dict[str, Any], vid: str) -> dict[str,
         if rec.get("vpc") != vid:
             raise errors.InvalidParameterValue(f"route table and NAT gateway {nat} belong to different networks")
         return {"NatGatewayId": nat}
-    from .network_interfaces import find_interface, primary_of_instance
-
     if "InstanceId" in given and "NetworkInterfaceId" not in given:
-        eni_item = await primary_of_instance(ctx, p["InstanceId"])
+        eni_item = await primary_interface(ctx, p["InstanceId"])
     else:
         eni_item = await find_interface(ctx, p["NetworkInterfaceId"])
-    if eni_item["VpcId"] != vid:
+    if eni_item.vpc_id != vid:
         raise errors.InvalidParameterValue("route table and network interface belong to different networks")
-    out = {"NetworkInterfaceId": eni_item["NetworkInterfaceId"]}
-    instance = (eni_item.get("Attachment") or {}).get("InstanceId")
+    out = {"NetworkInterfaceId": eni_item.id}
+    instance = eni_item.attachment.instance_id if eni_item.attachment else None
     if instance:
         out["InstanceId"] = instance
     return out
@@ -317,7 +234,7 @@ async def _edit_route(ctx: RequestContext, replace: bool) -> dict[str, Any]:
     rec["routes"] = [r for r in rec["routes"] if r["dst"] != dst] + [route]
     await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
     if rec.get("main") or rec.get("assocs"):
-        await sync(ctx, vpc.ec2_id)
+        await routing.sync(ctx, vpc.ec2_id)
     return {"Return": True} if not replace else {}
 
 
@@ -347,7 +264,7 @@ async def delete_route(ctx: RequestContext) -> dict[str, Any]:
     rec["routes"] = [r for r in rec["routes"] if r["dst"] != dst]
     await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
     if rec.get("main") or rec.get("assocs"):
-        await sync(ctx, rec["vpc"])
+        await routing.sync(ctx, rec["vpc"])
     return {}
 
 
@@ -362,7 +279,7 @@ async def associate_route_table(ctx: RequestContext) -> dict[str, Any]:
     if subnet.vpc_ec2_id != rec["vpc"]:
         raise errors.InvalidParameterValue(f"Route table {rtb} and subnet {subnet.ec2_id} belong to different "
                                            "networks")
-    assoc = await _new_assoc(ctx)
+    assoc = await routing.new_association(ctx)
     taken = await ctx.gateway.store.put_if_absent(NS_RTB_SUBNET, f"{account(ctx)}/{subnet.ec2_id}",
                                                   {"rtb": rtb, "assoc": assoc})
     if taken is not None:
@@ -371,7 +288,7 @@ async def associate_route_table(ctx: RequestContext) -> dict[str, Any]:
     rec = await _find(ctx, rtb)
     rec.setdefault("assocs", {})[assoc] = subnet.ec2_id
     await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
-    await sync(ctx, rec["vpc"])
+    await routing.sync(ctx, rec["vpc"])
     return {"AssociationId": assoc, "AssociationState": {"State": "associated"}}
 
 
@@ -397,7 +314,7 @@ async def disassociate_route_table(ctx: RequestContext) -> dict[str, Any]:
     rec["assocs"].pop(assoc, None)
     await put(ctx, NS_RTB, rtb, rec)
     await delete(ctx, NS_RTB_SUBNET, subnet)
-    await sync(ctx, rec["vpc"])
+    await routing.sync(ctx, rec["vpc"])
     return {}
 
 
@@ -409,7 +326,7 @@ async def replace_route_table_association(ctx: RequestContext) -> dict[str, Any]
     new = await _find(ctx, new_rtb)
     if new["vpc"] != old["vpc"]:
         raise errors.InvalidParameterValue(f"Route table {new_rtb} belongs to another VPC")
-    assoc = await _new_assoc(ctx)
+    assoc = await routing.new_association(ctx)
     if subnet is None:  # the main association moves
         old.update(main=False)
         old.pop("main_assoc", None)
@@ -425,5 +342,5 @@ async def replace_route_table_association(ctx: RequestContext) -> dict[str, Any]
         new.setdefault("assocs", {})[assoc] = subnet
         await put(ctx, NS_RTB, new_rtb, new)  # type: ignore[arg-type]
         await put(ctx, NS_RTB_SUBNET, subnet, {"rtb": new_rtb, "assoc": assoc})
-    await sync(ctx, old["vpc"])
+    await routing.sync(ctx, old["vpc"])
     return {"NewAssociationId": assoc, "AssociationState": {"State": "associated"}}

@@ -18,21 +18,17 @@ from backends.compute import SecurityGroup, SecurityRule
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging, vpc_groups
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    backend_id,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    resolve,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from . import filters, paging
+from .error_map import backend_errors
+from .lookups import groups as vpc_groups
+from .lookups import instances as instance_lookup
+from .lookups.ids import backend_id, ec2_id, resolve
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import find_vpc
+from .model import TERMINATED
+from .output import compact, tag_specs
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 _PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "icmp": "icmp", "1": "icmp",
               "-1": None, "all": None}
@@ -253,8 +249,6 @@ async def create_security_group(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter("The request must contain the parameter GroupDescription")
     network_id = None
     if p.get("VpcId"):
-        from .vpc_common import find_vpc
-
         network_id = (await find_vpc(ctx, p["VpcId"])).vpc.id  # InvalidVpcID.NotFound once deleted, too
     for field_name, value in (("GroupName", name), ("GroupDescription", description)):
         if len(value) > 255:
@@ -295,10 +289,8 @@ async def delete_security_group(ctx: RequestContext) -> dict[str, Any]:
         raise errors.CannotDelete(f'the specified group: "{p.get("GroupId") or p.get("GroupName")}" '
                                   'name: "default" cannot be deleted by a user')
     # an instance still building may hold no port yet, so the cloud would let the group go: ask the instances
-    from .instances import instance_items
-
-    if any(gid in {g["GroupId"] for g in i.get("SecurityGroups") or ()} and i["State"]["Name"] != "terminated"
-           for i in await instance_items(ctx)):
+    if any(gid in {g.id for g in (i.vpc.groups if i.vpc and i.vpc.groups else i.groups)} and i.state != TERMINATED
+           for i in await instance_lookup.all_instances(ctx)):
         raise errors.DependencyViolation(f"resource {gid} has a dependent object")
     c = await compute(ctx)
     with backend_errors("security-group", gid):

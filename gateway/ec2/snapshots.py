@@ -9,22 +9,12 @@ from backends.compute import Snapshot
 from ..context import RequestContext
 from ..protocol import errors
 from . import deferred_volumes, filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    not_found,
-    resolve,
-    resolve_many,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors, not_found
+from .lookups.ids import ec2_id, resolve, resolve_many
+from .lookups.tags import apply_tags, tag_map
+from .output import compact, iso, tag_specs
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 _STATES = {"pending": "pending", "completed": "completed", "error": "error", "deleting": "completed"}
 

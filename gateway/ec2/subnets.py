@@ -8,39 +8,27 @@ router, DNS, future use, broadcast); AvailableIpAddressCount counts the rest min
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import addressing, filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
-from .vpc_common import (
-    NS_RTB_SUBNET,
-    NS_SUBNET,
+from . import filters, paging, routing, vpc_setup
+from .error_map import backend_errors
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import (
     SubnetView,
-    VpcView,
-    delete,
     find_subnet,
     find_vpc,
     free_addresses,
     ids_filter,
     load_subnets,
-    network,
     parse_cidr,
-    put,
-    update,
 )
+from .output import compact, tag_specs
+from .records import NS_RTB_SUBNET, NS_SUBNET, delete, update
+from .registration import ec2_handler
+from .services import account, compute, network, tags_of
 
 
 def subnet_item(ctx: RequestContext, view: SubnetView, tags: dict[str, list], zone_ids: dict[str, str]
@@ -70,19 +58,6 @@ async def _zones(ctx: RequestContext) -> dict[str, str]:
     return {name: f"{region}-az{n}" for n, name in enumerate(zones, 1)}
 
 
-async def create(ctx: RequestContext, vpc: VpcView, cidr: str, zone: str | None, *,
-                 default_for_az: bool = False) -> SubnetView:
-    from .dhcp_options import dns_servers_of
-
-    net = await network(ctx)
-    with backend_errors("subnet"):
-        subnet = await net.create_subnet(vpc.vpc.id, cidr, zone=zone, allocation_pool=addressing.allocation_pool(cidr),
-                                         dns_servers=await dns_servers_of(ctx, vpc.record.get("dhcp")))
-    sid = await ec2_id(ctx, "subnet", subnet.id)
-    assert sid is not None
-    record = {"map_public_ip": default_for_az, "default_for_az": default_for_az}
-    await put(ctx, NS_SUBNET, sid, record)
-    return SubnetView(subnet, sid, vpc.ec2_id, record)
 
 
 @ec2_handler("CreateSubnet")
@@ -110,7 +85,7 @@ async def create_subnet(ctx: RequestContext) -> dict[str, Any]:
         raise errors.InvalidParameterValue(
             f"Value ({zone}) for parameter availabilityZone is invalid. Subnets can currently only be created "
             f"in the following availability zones: {', '.join(sorted(zones))}.")
-    view = await create(ctx, vpc, str(block), zone)
+    view = await vpc_setup.create_subnet(ctx, vpc, str(block), zone)
     tags = await apply_tags(ctx, [view.ec2_id], tagging.get("subnet"))
     return {"Subnet": subnet_item(ctx, view, {view.ec2_id: tags} if tags else {}, zones)}
 
@@ -123,11 +98,9 @@ async def delete_subnet(ctx: RequestContext) -> dict[str, Any]:
         ports = await net.list_ports(network_ids=[view.subnet.network_id])
     if any(port.owner_kind not in ("router", "dhcp") for port in ports):
         raise errors.DependencyViolation(f"The subnet '{view.ec2_id}' has dependencies and cannot be deleted.")
-    from .route_tables import forget_subnet
-
     with backend_errors("subnet", view.ec2_id):
         await net.delete_subnet(view.subnet.id)
-    await forget_subnet(ctx, view.ec2_id)
+    await routing.forget_subnet(ctx, view.ec2_id)
     await delete(ctx, NS_SUBNET, view.ec2_id)
     await delete(ctx, NS_RTB_SUBNET, view.ec2_id)
     await tags_of(ctx).remove([view.ec2_id], None)  # type: ignore[list-item]
@@ -179,25 +152,21 @@ async def modify_subnet_attribute(ctx: RequestContext) -> dict[str, Any]:
 
 @ec2_handler("CreateDefaultSubnet")
 async def create_default_subnet(ctx: RequestContext) -> dict[str, Any]:
-    from .vpcs import default_vpc_id
-
     p = ctx.params
     zones = await _zones(ctx)
     zone = p.get("AvailabilityZone") or next((n for n, i in zones.items() if i == p.get("AvailabilityZoneId")), None)
     if zone not in zones:
         raise errors.InvalidParameterValue(f"Value ({zone}) for parameter availabilityZone is invalid.")
-    vid = await default_vpc_id(ctx)
+    vid = await vpc_setup.default_vpc_id(ctx)
     vpc = await find_vpc(ctx, vid)
     existing = await load_subnets(ctx, vpc_id=vpc.vpc.id)
     for s in existing.values():
         if s.subnet.zone == zone and s.record.get("default_for_az"):
             raise errors.DefaultSubnetAlreadyExistsInAvailabilityZone(f"A Default Subnet already exists in {zone}.")
-    import ipaddress
-
     taken = [ipaddress.ip_network(s.subnet.cidr) for s in existing.values()]
     free = next((b for b in ipaddress.ip_network(vpc.vpc.cidr).subnets(new_prefix=20)
                  if not any(b.overlaps(t) for t in taken)), None)
     if free is None:
         raise errors.InvalidSubnetConflict("The default VPC has no room for another default subnet.")
-    view = await create(ctx, vpc, str(free), zone, default_for_az=True)
+    view = await vpc_setup.create_subnet(ctx, vpc, str(free), zone, default_for_az=True)
     return {"Subnet": subnet_item(ctx, view, {}, zones)}

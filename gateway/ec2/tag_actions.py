@@ -12,7 +12,13 @@ from typing import Any
 from ..context import RequestContext
 from ..protocol import errors
 from . import filters, ids, paging
-from .common import backend_id, compute, ec2_handler, not_found, resolve_many, tags_of
+from .error_map import backend_errors, not_found
+from .lookups import instances as instance_lookup
+from .lookups.addresses import all_addresses
+from .lookups.ids import backend_id, resolve_many
+from .lookups.keypairs import key_items
+from .registration import ec2_handler
+from .services import compute, tags_of
 from .tags import as_list, resource_type
 
 MAX_RESOURCES = 1000
@@ -22,8 +28,7 @@ _CHECKED_HERE = ("instance", "volume", "snapshot", "image", "security-group", "e
 async def _existing(ctx: RequestContext, kind: str, wanted: list[str]) -> set[str]:
     """The EC2 ids among `wanted` (all of one kind) that exist and are the caller's."""
     if kind == "instance":
-        from .instances import instance_items
-        return {i["InstanceId"] for i in await instance_items(ctx, wanted)}
+        return set(await instance_lookup.find(ctx, wanted, detail=False))
     if kind == "volume":
         c = await compute(ctx)
         bids = await resolve_many(ctx, "volume", wanted)
@@ -45,10 +50,8 @@ async def _existing(ctx: RequestContext, kind: str, wanted: list[str]) -> set[st
         found = {g.id for g in await c.list_security_groups()}
         return {e for e, b in bids.items() if b in found}
     if kind == "elastic-ip":
-        from .addresses import address_items
-        return {i["_AllocationId"] for i in await address_items(ctx)}
+        return {a.allocation_id for a in await all_addresses(ctx)}
     if kind == "key-pair":
-        from .keypairs import key_items
         return {i["KeyPairId"] for i in await key_items(ctx)}
     # Kinds whose families live elsewhere (VPC resources, rules): known to the id map.
     return {w for w in wanted if await backend_id(ctx, kind, w) is not None}
@@ -63,7 +66,6 @@ async def check_resources(ctx: RequestContext, resources: list[str]) -> None:
         if kind == "unknown" or not ids.is_valid(rid, kind):
             raise errors.InvalidID(f"The ID '{rid}' is not valid")
         by_kind.setdefault(kind, []).append(rid)
-    from .common import backend_errors
     for kind, wanted in by_kind.items():
         with backend_errors(kind):
             found = await _existing(ctx, kind, wanted)

@@ -11,24 +11,16 @@ from ..context import RequestContext
 from ..protocol import errors
 from . import deferred_volumes, filters, paging
 from .block_devices import attached_device
-from .common import (
-    NS_INSTANCE,
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    iso,
-    now_iso,
-    resolve,
-    resolve_many,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
+from .error_map import backend_errors, not_found
 from .idempotency import once
+from .lookups import instances as instance_lookup
+from .lookups.ids import ec2_id, resolve, resolve_many
+from .lookups.tags import apply_tags, tag_map
+from .model import RUNNING, STOPPED
+from .output import compact, iso, now_iso, tag_specs
+from .records import NS_INSTANCE
+from .registration import ec2_handler
+from .services import account, compute, tags_of
 
 VOLUME_TYPES = ("standard", "gp2", "gp3", "io1", "io2", "st1", "sc1")
 MAX_SIZE_GIB = 16384
@@ -48,9 +40,7 @@ def volume_state(volume: Volume) -> str:
 
 async def server_records(ctx: RequestContext) -> dict[str, tuple[str, dict[str, Any]]]:
     """The gateway's instance records by backend server id: {server id: (instance id, record)}."""
-    from .instances import records
-
-    return {r["server"]: (iid, r) for iid, r in (await records(ctx)).items() if r.get("server")}
+    return {r["server"]: (iid, r) for iid, r in (await instance_lookup.records(ctx)).items() if r.get("server")}
 
 
 def device_of(by_server: dict[str, tuple[str, dict[str, Any]]], volume_id: str, att: Any) -> str | None:
@@ -114,7 +104,6 @@ async def volume_items(ctx: RequestContext, wanted: list[str] | None = None) -> 
     if wanted:
         missing = [v for v in dict.fromkeys(wanted) if v not in {i["VolumeId"] for i in items}]
         if missing:
-            from .common import not_found
             raise not_found("volume", missing)
     return items
 
@@ -220,36 +209,33 @@ async def delete_volume(ctx: RequestContext) -> dict[str, Any]:
 
 @ec2_handler("AttachVolume")
 async def attach_volume(ctx: RequestContext) -> dict[str, Any]:
-    from .instances import find
-
     p = ctx.params
     vid, iid, device = p["VolumeId"], p["InstanceId"], p["Device"]
     if not _DEVICE.match(device):
         raise errors.InvalidParameterValue(
             f"Value ({device}) for parameter device is invalid. {device} is not a valid EBS device name.")
     volume, bid = await _one(ctx, vid)
-    instance = (await find(ctx, [iid]))[iid]
+    instance = (await instance_lookup.find(ctx, [iid]))[iid]
     if volume.attachments or volume.state in (VolumeState.IN_USE, VolumeState.ATTACHING):
         raise errors.VolumeInUse(f"{vid} is already attached to an instance")
     if volume.state != VolumeState.AVAILABLE:
         raise errors.IncorrectState(f"{vid} is not 'available'.")
-    if instance["State"]["Name"] not in ("running", "stopped"):
+    if instance.state not in (RUNNING, STOPPED):
         raise errors.IncorrectInstanceState(f"Instance '{iid}' is not 'running'.")
-    zone = instance["Placement"]["AvailabilityZone"]
+    zone = instance.server.zone if instance.server is not None else None
     if zone and volume.zone and zone != volume.zone:
         raise errors.InvalidVolumeZoneMismatch(
             f"The volume '{vid}' is not in the same availability zone as instance '{iid}'")
-    if device in {m.get("DeviceName") for m in instance.get("BlockDeviceMappings", [])}:
+    if device in {v.device for v in instance.volumes}:
         raise errors.InvalidParameterValue(f"Invalid value '{device}' for unixDevice. "
                                            "Attachment point is already in use")
     c = await compute(ctx)
     with backend_errors("volume", vid, instance=iid):
-        att = await c.attach_volume(bid, instance["_ServerId"], device if device.startswith("/") else f"/dev/{device}")
+        att = await c.attach_volume(bid, instance.server_id or "", device if device.startswith("/") else f"/dev/{device}")
     # AWS shows the device asked for; the cloud may name it otherwise (Nova picks its own): remember it
-    key = f"{account(ctx)}/{iid}"
-    record = await ctx.gateway.store.get(NS_INSTANCE, key) or {"server": instance["_ServerId"]}
+    record = await instance_lookup.record(ctx, iid) or {"server": instance.server_id}
     record.setdefault("devices", {})[bid] = {"device": device, "cloud": att.device}
-    await ctx.gateway.store.put(NS_INSTANCE, key, record)
+    await instance_lookup.save_record(ctx, iid, record)
     return {"AttachTime": iso(att.attached_at) or now_iso(), "Device": device, "InstanceId": iid,
             "State": "attaching", "VolumeId": vid, "DeleteOnTermination": False}
 

@@ -21,9 +21,17 @@ from backends.compute import SecurityGroup, Server
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import public_ips
-from .common import backend_errors, ec2_id, now_iso
-from .vpc_common import NS_ENI, NS_VPC, SubnetView, find_subnet, get, load_subnets, network, put, scan
+from . import public_ips, vpc_setup
+from .error_map import backend_errors
+from .lookups import groups as vpc_groups
+from .lookups.ids import ec2_id
+from .lookups.interfaces import check_ips, find_interface, new_port, vpc_group_ids
+from .lookups.vpcs import SubnetView, find_subnet, find_vpc, load_subnets
+from .model import Instance
+from .output import now_iso
+from .records import NS_ENI, get, put
+from .routing import interface_gone
+from .services import network
 
 
 @dataclass
@@ -64,10 +72,7 @@ def _vpc_mode(ctx: RequestContext) -> bool:
 
 
 async def _default_subnet(ctx: RequestContext, zone: str | None) -> SubnetView:
-    from .vpc_common import find_vpc
-    from .vpcs import default_vpc_id
-
-    vpc = await find_vpc(ctx, await default_vpc_id(ctx))
+    vpc = await find_vpc(ctx, await vpc_setup.default_vpc_id(ctx))
     subnets = sorted((await load_subnets(ctx, vpc_id=vpc.vpc.id)).values(), key=lambda s: s.subnet.cidr)
     for s in subnets:
         if (zone is None or s.subnet.zone == zone) and s.record.get("default_for_az"):
@@ -79,8 +84,6 @@ async def _default_subnet(ctx: RequestContext, zone: str | None) -> SubnetView:
 
 async def _groups_by_name(ctx: RequestContext, groups: list[SecurityGroup], names: list[str],
                           vpc_backend_id: str) -> list[str]:
-    from . import vpc_groups
-
     in_vpc = {g.name: g.id for g in await vpc_groups.annotate(ctx, groups) if g.network_id == vpc_backend_id}
     out = []
     for name in names:
@@ -93,8 +96,6 @@ async def _groups_by_name(ctx: RequestContext, groups: list[SecurityGroup], name
 async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[SecurityGroup], count_min: int,
                          count_max: int) -> Launch | None:
     """Check a RunInstances' VPC parameters and make its ports; None for an EC2-Classic-style launch."""
-    from .network_interfaces import check_ips, find_interface, new_port, vpc_group_ids
-
     nis = sorted(p.get("NetworkInterfaces") or [], key=lambda n: n.get("DeviceIndex", 0))
     subnet_id, private_ip = p.get("SubnetId"), p.get("PrivateIpAddress")
     zone = (p.get("Placement") or {}).get("AvailabilityZone")
@@ -119,7 +120,7 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
             raise errors.InvalidParameterValue("The network interfaces need distinct device indexes, one of them 0.")
         first = nis[0]
         if first.get("NetworkInterfaceId"):
-            subnet = await find_subnet(ctx, (await find_interface(ctx, first["NetworkInterfaceId"]))["SubnetId"])
+            subnet = await find_subnet(ctx, (await find_interface(ctx, first["NetworkInterfaceId"])).subnet.ec2_id)
         else:
             subnet = await find_subnet(ctx, first.get("SubnetId"))
     else:
@@ -131,7 +132,6 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
         group_bids = await vpc_group_ids(ctx, p.get("SecurityGroupIds") or [], vpc_bid)
         group_bids += await _groups_by_name(ctx, groups, p.get("SecurityGroups") or [], vpc_bid)
     else:
-        from . import vpc_groups
         default = await vpc_groups.default_group(ctx, vpc_bid)
         group_bids = [default] if default else []
     public_ip = bool(subnet.record.get("map_public_ip"))
@@ -153,9 +153,9 @@ async def prepare_launch(ctx: RequestContext, p: dict[str, Any], groups: list[Se
                 launch.public_ip = bool(n["AssociatePublicIpAddress"])
             if n.get("NetworkInterfaceId"):
                 item = await find_interface(ctx, n["NetworkInterfaceId"])
-                if item.get("_ServerId") or item["_Port"].device_id:
+                if item.in_use:
                     raise errors.InvalidParameterValue(f"Interface {n['NetworkInterfaceId']} is in use.")
-                port = item["_Port"].id
+                port = item.port.id
                 launch.devices[port] = {"device_index": n["DeviceIndex"], "delete_on_termination": False}
             else:
                 where = subnet if n["DeviceIndex"] == 0 or not n.get("SubnetId") else \
@@ -185,67 +185,18 @@ async def _ports_made_ahead(ctx: RequestContext) -> bool:
     return (await network(ctx)).ports_made_ahead
 
 
-# ---- DescribeInstances: the VPC members of Instance items -------------------------------------------------------
-def _instance_ni(ni: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in ni.items() if not k.startswith("_") and k not in ("Tags", "AvailabilityZone",
-                                                                             "RequesterManaged", "Ipv6Addresses")}
-    if ni.get("Attachment"):
-        out["Attachment"] = {k: v for k, v in ni["Attachment"].items() if k not in ("InstanceId", "InstanceOwnerId")}
-    assoc_keys = ("PublicIp", "PublicDnsName", "IpOwnerId")
-    if ni.get("Association"):
-        out["Association"] = {k: ni["Association"][k] for k in assoc_keys if k in ni["Association"]}
-    out["PrivateIpAddresses"] = [{**a, **({"Association": {k: a["Association"][k] for k in assoc_keys
-                                                             if k in a["Association"]}} if a.get("Association")
-                                          else {})} for a in ni.get("PrivateIpAddresses") or []]
-    return out
-
-
-async def annotate(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
-    """Give instances in a VPC their VpcId, SubnetId, NetworkInterfaces (device order) and the VPC view of
-    their groups; `_Enis` keeps (port id, ENI id, DeleteOnTermination) for termination."""
-    from .network_interfaces import eni_items
-
-    live = [i for i in items if i.get("_ServerId") and i.get("State", {}).get("Name") != "terminated"]
-    if not live or not await scan(ctx, NS_VPC):
-        return
-    enis = await eni_items(ctx, server_ids=[i["_ServerId"] for i in live])
-    if not enis:
-        return
-    by_server: dict[str, list[dict[str, Any]]] = {}
-    for eni in enis:
-        by_server.setdefault(eni.get("_ServerId") or "", []).append(eni)
-    for item in live:
-        nis = sorted(by_server.get(item["_ServerId"], []), key=lambda n: (n.get("Attachment") or {}).get("DeviceIndex", 0))
-        if not nis:
-            continue
-        primary = nis[0]
-        item.update(VpcId=primary["VpcId"], SubnetId=primary["SubnetId"], SourceDestCheck=primary["SourceDestCheck"],
-                    NetworkInterfaces=[_instance_ni(n) for n in nis])
-        if primary.get("PrivateIpAddress"):
-            item["PrivateIpAddress"] = primary["PrivateIpAddress"]
-            item["PrivateDnsName"] = primary.get("PrivateDnsName")
-        groups = {g["GroupId"]: g for n in nis for g in n.get("Groups") or []}
-        if groups:
-            item["SecurityGroups"] = list(groups.values())
-        item["_Enis"] = [(n["_Port"].id, n["NetworkInterfaceId"],
-                          bool((n.get("Attachment") or {}).get("DeleteOnTermination"))) for n in nis]
-
-
-async def after_terminate(ctx: RequestContext, item: dict[str, Any]) -> None:
+# ---- TerminateInstances ---------------------------------------------------------------------------------------------
+async def after_terminate(ctx: RequestContext, inst: Instance) -> None:
     """The instance is going: its interfaces with DeleteOnTermination go too (the cloud keeps ports it did
     not make; its public address is public_ips')."""
-    from .network_interfaces import after_delete
-
-    for member in ("VpcId", "SubnetId", "NetworkInterfaces"):  # a terminated instance is in no VPC any more
-        item.pop(member, None)
-    if not item.get("_Enis"):
+    if inst.vpc is None:
         return
     net = await network(ctx)
-    for port, eni, delete_it in item["_Enis"]:
-        record = await get(ctx, NS_ENI, eni)
+    for ref in inst.vpc.enis:
+        record = await get(ctx, NS_ENI, ref.eni_id)
         if record.pop("server", None):
-            await put(ctx, NS_ENI, eni, record)
-        if delete_it:
-            with backend_errors("network-interface", eni), contextlib.suppress(base.NotFound):
-                await net.delete_port(port)
-            await after_delete(ctx, eni)
+            await put(ctx, NS_ENI, ref.eni_id, record)
+        if ref.delete_on_termination:
+            with backend_errors("network-interface", ref.eni_id), contextlib.suppress(base.NotFound):
+                await net.delete_port(ref.port_id)
+            await interface_gone(ctx, ref.eni_id)

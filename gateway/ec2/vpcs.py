@@ -13,60 +13,24 @@ state store (put-if-absent) and creates it; the others wait for the claim to tur
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ipaddress
-import time
-import uuid
 from typing import Any
-
-from backends import base
-from backends.network import Vpc
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import filters, paging
-from .common import (
-    account,
-    apply_tags,
-    backend_errors,
-    compact,
-    compute,
-    ec2_handler,
-    ec2_id,
-    tag_map,
-    tag_specs,
-    tags_of,
-)
-from .vpc_common import (
-    NS_DEFAULT_VPC,
-    NS_IGW,
-    NS_NAT,
-    NS_RTB,
-    NS_VPC,
-    VpcView,
-    delete,
-    find_vpc,
-    get,
-    ids_filter,
-    load_vpcs,
-    network,
-    parse_cidr,
-    put,
-    scan,
-    update,
-)
-
-DEFAULT_VPC_CIDR = "172.31.0.0/16"
-DEFAULT_SUBNET_PREFIX = 20
-CLAIM_WAIT = 90.0     # a concurrent first request waits this long for the default VPC
-CLAIM_STALE = 300.0   # a claim older than this whose creator vanished is taken over
+from . import filters, paging, vpc_setup
+from .error_map import backend_errors
+from .ids import derive
+from .lookups import groups as vpc_groups
+from .lookups.tags import apply_tags, tag_map
+from .lookups.vpcs import VpcView, find_vpc, ids_filter, load_vpcs, parse_cidr
+from .output import compact, tag_specs
+from .records import NS_DEFAULT_VPC, NS_IGW, NS_NAT, NS_RTB, NS_VPC, scan, update
+from .registration import ec2_handler
+from .services import account, compute, network
 
 
 def vpc_item(ctx: RequestContext, view: VpcView, tags: dict[str, list]) -> dict[str, Any]:
     vpc, rec = view.vpc, view.record
-    from .ids import derive
-
     return compact({
         "VpcId": view.ec2_id, "State": "available", "CidrBlock": vpc.cidr,
         "DhcpOptionsId": rec.get("dhcp") or "default", "InstanceTenancy": "default", "IsDefault": vpc.is_default,
@@ -77,48 +41,8 @@ def vpc_item(ctx: RequestContext, view: VpcView, tags: dict[str, list]) -> dict[
     })
 
 
-async def init_records(ctx: RequestContext, vpc: Vpc, vid: str) -> dict[str, Any]:
-    """What a new VPC gets besides the cloud's object: default group, main route table, DHCP options."""
-    from . import vpc_groups
-    from .dhcp_options import default_options
-    from .route_tables import create_main
-
-    group = await vpc_groups.default_group(ctx, vpc.id)
-    if group is None:
-        try:
-            group = (await vpc_groups.create_default(ctx, vpc.id, vid)).id
-        except errors.InvalidGroupDuplicate:  # adopting a VPC whose records were lost: find its group
-            c = await compute(ctx)
-            with backend_errors("security-group"):
-                found = [g for g in await c.list_security_groups() if g.name == f"{vid}.default"]
-            group = found[0].id if found else None
-            if group:
-                gid = await ec2_id(ctx, "security-group", group)
-                from .vpc_common import NS_VPC_GROUP
-                await put(ctx, NS_VPC_GROUP, gid or "", {"backend": group, "vpc": vpc.id, "name": "default"})
-    rtb, assoc = await create_main(ctx, vid, vpc.cidr)
-    record = {"dns_support": True, "dns_hostnames": vpc.is_default, "dhcp": await default_options(ctx),
-              "group": group, "main_rtb": rtb, "main_assoc": assoc}
-    await put(ctx, NS_VPC, vid, record)
-    return record
 
 
-async def create(ctx: RequestContext, cidr: str, *, default: bool = False) -> VpcView:
-    net = await network(ctx)
-    with backend_errors("vpc"):
-        try:
-            vpc = await net.create_vpc(cidr, default=default)
-        except base.QuotaExceeded:
-            raise errors.VpcLimitExceeded() from None
-    vid = await ec2_id(ctx, "vpc", vpc.id)
-    assert vid is not None
-    try:
-        record = await init_records(ctx, vpc, vid)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            await _destroy(ctx, VpcView(vpc, vid, await get(ctx, NS_VPC, vid)))
-        raise
-    return VpcView(vpc, vid, record)
 
 
 @ec2_handler("CreateVpc")
@@ -135,15 +59,13 @@ async def create_vpc(ctx: RequestContext) -> dict[str, Any]:
     if (p.get("InstanceTenancy") or "default") not in ("default", "dedicated", "host"):
         raise errors.InvalidParameterValue(f"Invalid value '{p['InstanceTenancy']}' for InstanceTenancy.")
     tagging = tag_specs(p, "vpc")
-    view = await create(ctx, str(net))
+    view = await vpc_setup.create_vpc(ctx, str(net))
     tags = await apply_tags(ctx, [view.ec2_id], tagging.get("vpc"))
     return {"Vpc": vpc_item(ctx, view, {view.ec2_id: tags} if tags else {})}
 
 
 async def dependents(ctx: RequestContext, view: VpcView) -> str | None:
     """Why this VPC can't be deleted yet, or None."""
-    from . import vpc_groups
-
     net = await network(ctx)
     with backend_errors("vpc", view.ec2_id):
         if await net.list_subnets(vpc_id=view.vpc.id):
@@ -165,25 +87,6 @@ async def dependents(ctx: RequestContext, view: VpcView) -> str | None:
     return None
 
 
-async def _destroy(ctx: RequestContext, view: VpcView) -> None:
-    """Delete the cloud's VPC, then the gateway's records and the default group."""
-    from . import vpc_groups
-
-    net = await network(ctx)
-    with backend_errors("vpc", view.ec2_id):
-        await net.delete_vpc(view.vpc.id)
-    c = await compute(ctx)
-    for gid, rec in (await vpc_groups.of_vpc(ctx, view.vpc.id)).items():
-        with contextlib.suppress(base.BackendError):
-            await c.delete_security_group(rec["backend"])
-        await vpc_groups.forget(ctx, gid)
-        await tags_of(ctx).remove([gid], None)  # type: ignore[list-item]
-    for rid, rec in (await scan(ctx, NS_RTB)).items():
-        if rec.get("vpc") == view.ec2_id:
-            await delete(ctx, NS_RTB, rid)
-            await tags_of(ctx).remove([rid], None)  # type: ignore[list-item]
-    await delete(ctx, NS_VPC, view.ec2_id)
-    await tags_of(ctx).remove([view.ec2_id], None)  # type: ignore[list-item]
 
 
 @ec2_handler("DeleteVpc")
@@ -192,7 +95,7 @@ async def delete_vpc(ctx: RequestContext) -> dict[str, Any]:
     reason = await dependents(ctx, view)
     if reason:
         raise errors.DependencyViolation(f"The vpc '{view.ec2_id}' has dependencies ({reason}) and cannot be deleted.")
-    await _destroy(ctx, view)
+    await vpc_setup.destroy_vpc(ctx, view)
     if view.vpc.is_default:
         await ctx.gateway.store.delete(NS_DEFAULT_VPC, account(ctx))
     return {}
@@ -260,65 +163,14 @@ async def modify_vpc_attribute(ctx: RequestContext) -> dict[str, Any]:
 
 
 # ---- the default VPC ---------------------------------------------------------------------------------------------
-async def _make_default(ctx: RequestContext) -> str:
-    """Adopt the cloud's default VPC of this account, or create it with its subnets and gateway."""
-    from .internet_gateways import create_and_attach
-    from .subnets import create as create_subnet
-
-    existing = [v for v in (await load_vpcs(ctx)).values() if v.vpc.is_default]
-    if existing:
-        view = existing[0]
-        if not view.record:
-            await init_records(ctx, view.vpc, view.ec2_id)
-        return view.ec2_id
-    view = await create(ctx, DEFAULT_VPC_CIDR, default=True)
-    c = await compute(ctx)
-    with backend_errors("zone"):
-        zones = sorted(z.name for z in await c.list_zones() if z.available)
-    blocks = ipaddress.ip_network(DEFAULT_VPC_CIDR).subnets(new_prefix=DEFAULT_SUBNET_PREFIX)
-    for zone, block in zip(zones, blocks, strict=False):
-        await create_subnet(ctx, view, str(block), zone, default_for_az=True)
-    await create_and_attach(ctx, view)
-    return view.ec2_id
 
 
-async def default_vpc_id(ctx: RequestContext, *, create_missing: bool = True) -> str | None:
-    """The account's default VPC, created on first need. Race-free: one creator per account (an atomic
-    claim in the state store); concurrent callers wait for it."""
-    store, acct = ctx.gateway.store, account(ctx)
-    deadline = time.monotonic() + CLAIM_WAIT
-    while True:
-        current = await store.get(NS_DEFAULT_VPC, acct)
-        if current and current.get("state") == "ready":
-            if (await load_vpcs(ctx)).get(current["vpc"]) is not None:
-                return current["vpc"]
-            await store.delete(NS_DEFAULT_VPC, acct)  # deleted by its owner since
-            current = None
-        if current is None:
-            if not create_missing:
-                return None
-            claim = {"state": "creating", "by": uuid.uuid4().hex, "at": time.time()}
-            if await store.put_if_absent(NS_DEFAULT_VPC, acct, claim) is None:
-                try:
-                    vid = await _make_default(ctx)
-                except BaseException:
-                    await store.delete(NS_DEFAULT_VPC, acct)
-                    raise
-                await store.put(NS_DEFAULT_VPC, acct, {"state": "ready", "vpc": vid})
-                return vid
-            continue
-        if time.time() - current.get("at", 0) > CLAIM_STALE:
-            await store.delete(NS_DEFAULT_VPC, acct)
-            continue
-        if time.monotonic() > deadline:
-            raise errors.ServiceUnavailable("The default VPC is still being created; retry shortly.")
-        await asyncio.sleep(0.25)
 
 
 @ec2_handler("CreateDefaultVpc")
 async def create_default_vpc(ctx: RequestContext) -> dict[str, Any]:
-    if await default_vpc_id(ctx, create_missing=False):
+    if await vpc_setup.default_vpc_id(ctx, create_missing=False):
         raise errors.DefaultVpcAlreadyExists("A Default VPC already exists for this account in this region.")
-    vid = await default_vpc_id(ctx)
+    vid = await vpc_setup.default_vpc_id(ctx)
     views = await load_vpcs(ctx)
     return {"Vpc": vpc_item(ctx, views[vid], await tag_map(ctx))}  # type: ignore[index]

@@ -34,6 +34,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
+from ..session import session
 from . import access
 from .common import (
     NS_BUCKET_OWNER,
@@ -328,7 +329,7 @@ async def _owner_store(ctx: RequestContext, owner_id: str) -> base.ObjectStore:
 
 def _bind(ctx: RequestContext, store: base.ObjectStore) -> None:
     # The request's store (see common.object_store) becomes the owner's for the rest of the request.
-    ctx._object_store = store  # type: ignore[attr-defined]
+    session(ctx).act_on_object_store(store)
 
 
 # ---- rendering -----------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from backends.base import ObjectStore
 from ..context import RequestContext
 from ..protocol import errors
 from ..registry import Handler, default_registry
+from ..session import NoBackend, session
 
 # Gateway state namespaces (gateway/store). Keys are "<account>/<bucket>[/...]".
 NS_BUCKET_OWNER = "s3:bucket-owner"    # bucket name -> account id (S3 names are global, Swift's are not)
@@ -30,17 +31,12 @@ def s3_handler(operation: str, *, anonymous: bool = False) -> Callable[[Handler]
 
 
 async def object_store(ctx: RequestContext) -> ObjectStore:
-    """The caller's object store (one per request, cached on the context)."""
-    cached = getattr(ctx, "_object_store", None)
-    if cached is not None:
-        return cached
-    backend = ctx.gateway.backend
-    if backend is None:
-        raise errors.S3NotImplemented("No object storage backend is configured.")
-    with backend_errors():
-        store = await backend.object_store(ctx.identity)
-    ctx._object_store = store  # type: ignore[attr-defined]
-    return store
+    """The caller's object store (the request's session fetches it once)."""
+    try:
+        with backend_errors():
+            return await session(ctx).object_store()
+    except NoBackend:
+        raise errors.S3NotImplemented("No object storage backend is configured.") from None
 
 
 def owner(ctx: RequestContext) -> dict[str, str]:

@@ -16,9 +16,11 @@ import dataclasses
 from backends import base
 from backends.compute import SecurityGroup, SecurityRule
 
-from ..context import RequestContext
-from .common import backend_errors, compute, ec2_id
-from .vpc_common import NS_VPC_GROUP, delete, get, put, scan
+from ...context import RequestContext
+from ..error_map import backend_errors
+from ..records import NS_VPC_GROUP, delete, get, put, scan
+from ..services import compute
+from .ids import ec2_id
 
 DEFAULT_DESCRIPTION = "default VPC security group"
 

@@ -1,0 +1,181 @@
+"""Per-resource EC2 actions at two tenant sizes, on the devcloud OpenStack: their cost must not grow with the
+tenant (issue 10: the 300/10 latency ratio ≤ 1.2, backend calls identical).
+
+    .venv/bin/python bench/ec2_actions.py [--sizes 10,300] [--runs 7] [--batch 50]
+
+Boots instances in tenant A straight through Nova (as bench/describe_instances.py does, whose `Cloud` this
+reuses; the instance quota is raised with the service credentials when needed and restored), up to each
+size in turn. At each size it measures, warm, through a SigV4-signed keep-alive HTTP client:
+
+  * StopInstances of one running instance (a different one each run, so every run really stops one),
+  * DescribeInstances with one InstanceId,
+  * CreateTags on one instance,
+
+and prints per action the median latency, the backend HTTP calls one request makes (the backend's HTTP
+observer) and the state store reads it makes (gets, and rows returned by scans; counted by wrapping the
+gateway's store in this bench, not in production code), then the ratios of the largest size to the
+smallest. Everything the bench created is deleted. Figures only: no asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from describe_instances import Cloud  # noqa: E402
+
+from gateway.app import GATEWAY_KEY  # noqa: E402
+from gateway.ec2.ids import derive  # noqa: E402
+from tests.ec2_os_support import Gateway, devcloud_gateway  # noqa: E402
+
+
+class StoreReads:
+    """Counts the state store reads the gateway makes: gets, and the rows scans return."""
+
+    def __init__(self, store: Any) -> None:
+        self.gets = 0
+        self.scanned = 0
+        get, scan = store.get, store.scan
+
+        async def counted_get(ns: str, key: str) -> Any:
+            self.gets += 1
+            return await get(ns, key)
+
+        async def counted_scan(ns: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, Any]]:
+            rows = await scan(ns, prefix, limit)
+            self.scanned += len(rows)
+            return rows
+
+        store.get, store.scan = counted_get, counted_scan  # this bench's gateway only
+
+    def snapshot(self) -> tuple[int, int]:
+        return self.gets, self.scanned
+
+
+def signed(gw: Gateway, tenant: dict[str, Any], params: dict[str, str]) -> tuple[str, dict[str, str], str]:
+    body = urlencode({**params, "Version": "2016-11-15"})
+    req = AWSRequest("POST", gw.endpoint + "/", data=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(Credentials(tenant["ec2_access"], tenant["ec2_secret"]), "ec2", gw.env["region"]).add_auth(req)
+    return req.url, dict(req.headers.items()), body
+
+
+Action = Callable[[int], dict[str, str]]  # run number -> request parameters
+
+
+def measure(gw: Gateway, pool: urllib3.PoolManager, tenant: dict[str, Any], action: Action, runs: int,
+            reads: StoreReads) -> tuple[float, int, int, int]:
+    """Median ms of `runs` warm runs (after one warm-up), and one request's backend calls, store gets and
+    scanned rows (the last run's)."""
+    samples = []
+    calls = gets = scanned = 0
+    for i in range(runs + 1):
+        url, headers, body = signed(gw, tenant, action(i))
+        calls_before, (gets_before, scanned_before) = len(gw.calls), reads.snapshot()
+        started = time.perf_counter()
+        resp = pool.request("POST", url, headers=headers, body=body, preload_content=True)
+        elapsed = (time.perf_counter() - started) * 1000
+        if resp.status != 200:
+            raise RuntimeError(f"{action(i)} -> {resp.status}: {resp.data[:300]!r}")
+        if i:
+            samples.append(elapsed)
+        calls = len(gw.calls) - calls_before
+        gets, scanned = (a - b for a, b in zip(reads.snapshot(), (gets_before, scanned_before), strict=True))
+    return statistics.median(samples), calls, gets, scanned
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10,300")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    if sizes[0] < args.runs + 2:
+        parser.error(f"the smallest size must hold --runs + 2 instances ({args.runs + 2}): each run stops one")
+    env = json.loads((ROOT / ".devcloud" / "openstack.json").read_text())
+    tenant = env["tenants"]["a"]
+    prefix = f"cgbench-{uuid.uuid4().hex[:8]}"
+    pool = urllib3.PoolManager(maxsize=4)
+
+    with devcloud_gateway(env) as gw:
+        reads = StoreReads(gw.app[GATEWAY_KEY].store)
+        cloud = Cloud(gw)
+        cloud.start()
+        limits = cloud.limits()
+        used, quota = limits["totalInstancesUsed"], limits["maxTotalInstances"]
+        raised = None
+        if quota >= 0 and used + sizes[-1] > quota:
+            raised = quota
+            cloud.set_quota(used + sizes[-1] + 10)
+            print(f"raised tenant A's instance quota {quota} -> {used + sizes[-1] + 10} (restored at the end)")
+        print(f"tenant A: {used} instances before the bench; {args.runs} warm runs per figure; "
+              f"bench servers are named {prefix}-*\n")
+        print(f"{'N':>5} {'action':<34} {'median ms':>10} {'backend calls':>14} {'store gets':>11} "
+              f"{'rows scanned':>13}")
+        results: dict[int, dict[str, tuple[float, int, int, int]]] = {}
+        booted: list[str] = []
+        try:
+            for size in sizes:
+                if size > len(booted):
+                    booted += cloud.boot(f"{prefix}-{size}", size - len(booted), args.batch)
+                # the gateway learns the tenant's EC2 ids as a client would: one full DescribeInstances
+                gw.client("a").describe_instances()
+                # the instances of the first batch: tagged and described; fresh ones of this size: stopped
+                target = derive("instance", booted[0])
+                fresh = [derive("instance", sid) for sid in booted[-(args.runs + 1):]]
+                actions: dict[str, Action] = {
+                    "StopInstances (1 id)": lambda i, fresh=fresh: {
+                        "Action": "StopInstances", "InstanceId.1": fresh[i]},
+                    "DescribeInstances (1 InstanceId)": lambda i, t=target: {
+                        "Action": "DescribeInstances", "InstanceId.1": t},
+                    "CreateTags (1 instance)": lambda i, t=target, s=size: {
+                        "Action": "CreateTags", "ResourceId.1": t, "Tag.1.Key": "bench",
+                        "Tag.1.Value": f"{s}-{i}"},
+                }
+                results[size] = {}
+                for name, action in actions.items():
+                    figures = measure(gw, pool, tenant, action, args.runs, reads)
+                    results[size][name] = figures
+                    ms, calls, gets, scanned = figures
+                    print(f"{size:>5} {name:<34} {ms:>10.1f} {calls:>14} {gets:>11} {scanned:>13}", flush=True)
+            small, large = sizes[0], sizes[-1]
+            if large != small:
+                print(f"\n{large}/{small}: {'latency ratio':>14} {'backend calls':>14} {'store reads':>12}")
+                for name in results[small]:
+                    (ms_s, calls_s, gets_s, rows_s), (ms_l, calls_l, gets_l, rows_l) = (
+                        results[small][name], results[large][name])
+                    same = "identical" if calls_s == calls_l else f"{calls_s} -> {calls_l}"
+                    print(f"  {name:<34} {ms_l / ms_s:>5.2f}x {same:>14} "
+                          f"{gets_s + rows_s:>4} -> {gets_l + rows_l:<4}")
+        finally:
+            try:
+                cloud.delete(prefix)
+            except Exception as exc:  # noqa: BLE001 - say what is left behind, then fail
+                print(f"\ncould not delete the bench's servers: {exc}; delete servers named {prefix}-* "
+                      "in tenant A")
+                raise
+            if raised is not None:
+                cloud.set_quota(raised)
+            print(f"\ndeleted the bench's servers ({prefix}-*)" + ("; quota restored" if raised is not None else ""))
+
+
+if __name__ == "__main__":
+    main()
