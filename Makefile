@@ -20,10 +20,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) tests/testdata.py >/dev/null
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
+# ruff, and the import contracts of .importlinter (layering: gateway -> neutral contract <- clouds)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) bench/codec.py

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -108,10 +108,24 @@ class SignatureCheck:
     headers: tuple[tuple[str, str], ...] = ()
     body_hash: str | None = None
     scope: tuple[str, str, str] | None = None  # v4: (date, region, service)
+    # The gateway's check of this signature against a secret (its SigV4/SigV2 code: backends hold no AWS
+    # signing code): True/False, or None when it cannot be checked locally; None = no local check offered.
+    matches: Callable[[str], bool | None] | None = field(default=None, repr=False, compare=False)
 
 
-class SignatureValidator(abc.ABC):
-    """A cloud-side authority for AWS access keys (Keystone EC2 credentials, CloudStack user keys)."""
+class SecretSource(abc.ABC):
+    """A cloud-side authority for AWS access keys that reveals the caller's secret (CloudStack user keys):
+    the gateway verifies the signature itself with it (backends hold no AWS signing code)."""
+
+    @abc.abstractmethod
+    async def secret(self, access_key: str) -> tuple[str, Principal] | None:
+        """(secret, principal) for a known key, None for an unknown one; Unavailable when the authority
+        cannot be asked."""
+
+
+class SignatureValidator(SecretSource):
+    """An authority that validates signatures itself (Keystone /v3/ec2tokens), revealing a secret only
+    when it can (then the gateway verifies locally)."""
 
     @abc.abstractmethod
     async def validate(self, check: SignatureCheck) -> Principal:
@@ -288,7 +302,7 @@ class Backend:
         (see backends/network.py)."""
         raise NotSupported(f"{self.name} has no VPC networking")
 
-    def signature_validator(self) -> SignatureValidator | None:
-        """The cloud's authority for AWS keys (Keystone /v3/ec2tokens, CloudStack getUserKeys), or
-        None when the gateway's configured static keys are used."""
+    def signature_validator(self) -> SecretSource | None:
+        """The cloud's authority for AWS keys (a `SignatureValidator`: Keystone /v3/ec2tokens; a
+        `SecretSource`: CloudStack getUserKeys), or None when the gateway's configured static keys are used."""
         return None

@@ -111,8 +111,11 @@ class Network(abc.ABC):
 
     @abc.abstractmethod
     async def create_subnet(self, vpc_id: str, cidr: str, *, zone: str | None = None,
-                            dns_servers: list[str] | None = None) -> Subnet:
-        """The subnet's first 4 and last address are not allocatable (as AWS reserves them)."""
+                            dns_servers: list[str] | None = None,
+                            allocation_pool: tuple[str, str] | None = None) -> Subnet:
+        """`allocation_pool`: (first, last) address the cloud may give ports, as the caller decides (it
+        keeps its reserved addresses out); None = the cloud's own default range. A cloud that cannot
+        restrict a subnet's range says so in its module."""
 
     @abc.abstractmethod
     async def delete_subnet(self, subnet_id: str) -> None:

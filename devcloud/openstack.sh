@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A real single-node OpenStack 2026.1 on 127.0.0.1 for cloudgate's EC2 work: Keystone, Glance (file store),
+# A real single-node OpenStack 2026.1 on 127.0.0.1 for cloudgate: Keystone, Glance (file store),
 # Placement, Nova (fake virt driver), Neutron (ML2, agentless port binding), Cinder (fake volume driver),
-# with private MariaDB and RabbitMQ instances from Debian's packages. No data plane: API state, IPs,
+# Swift (keystoneauth, one account per project), with private MariaDB and RabbitMQ instances from Debian's
+# packages. No data plane: API state, IPs,
 # ports, floating IPs, security groups and volume attachments are real; guests are not.
 #
 #   bash devcloud/openstack.sh up       # install (once), configure, start, bootstrap, smoke-check;
@@ -122,6 +123,7 @@ up() {
   neutron_up
   nova_up
   cinder_up
+  swift_up
   apis_ready
   nova_map_host
   daemons_ready
@@ -150,6 +152,8 @@ status() {
   for d in "${DAEMONS[@]}"; do
     if alive "$d"; then echo "[openstack] $d: up"; else echo "[openstack] $d: down"; rc=1; fi
   done
+  if swift_sh status >/dev/null 2>&1; then echo "[openstack] swift: up (http://127.0.0.1:$SWIFT_PORT)"
+  else echo "[openstack] swift: down"; rc=1; fi
   [ -f "$JSON" ] && echo "[openstack] credentials: $JSON"
   return $rc
 }
@@ -161,6 +165,7 @@ down() {
   for name in "${DAEMONS[@]}" "${APIS[@]%%:*}"; do alive "$name" && names+=("$name"); done
   step "stop openstack services"
   if [ ${#names[@]} -gt 0 ]; then stop_daemons 15 "${names[@]}"; ok "stopped ${#names[@]}"; else ok "none running"; fi
+  step "stop swift"; swift_sh down >/dev/null 2>&1 || true; ok
   step "stop rabbitmq"; if alive rabbitmq; then rabbit_stop; ok stopped; else ok "not running"; fi
   step "stop epmd"; if alive epmd; then stop_daemon epmd 5; ok stopped; else ok "not ours / not running"; fi
   step "stop mariadb"; if alive mariadb; then stop_daemon mariadb 60; ok stopped; else ok "not running"; fi

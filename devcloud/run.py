@@ -1,7 +1,9 @@
 """`make run`: bring up the local cloud the config points at, write client env files, start the gateway.
 
 For a config whose backend lives on 127.0.0.1 (devcloud), the matching devcloud script is run first
-(idempotent: seconds when it is already up). For each tenant it writes `.devcloud/aws-<letter>.env`
+(idempotent: seconds when it is already up); a `cloudstack` backend on 127.0.0.1 is the CloudStack simulator
+(devcloud/cloudstack_sim), started in this process on its own thread and 127.0.0.1 port, the gateway beside
+it (both stop together). For each tenant it writes `.devcloud/aws-<letter>.env`
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL), so
 `. .devcloud/aws-a.env && aws s3 ls` works. Then it becomes `cloudgate serve`.
 
@@ -20,7 +22,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.config import ConfigError, load_config  # noqa: E402 - after the path fix above
+from gateway.config import Config, ConfigError, load_config  # noqa: E402 - after the path fix above
 
 DEVCLOUD_SCRIPTS = {"swift": "devcloud/swift.sh"}
 
@@ -65,9 +67,10 @@ def main(config_path: str) -> int:
     endpoint = f"http://{cfg.listen.host}:{cfg.listen.port}"
     out = ROOT / ".devcloud"
     out.mkdir(exist_ok=True)
-    if tenants is None and cfg.backend is not None and cfg.backend.type == "cloudstack-sim":
+    sim_port = cloudstack_sim_port(cfg)
+    if tenants is None and sim_port is not None:
         # the simulator's accounts: their CloudStack keys are the AWS keys
-        from backends.cloudstack.simulator import DEFAULT_ACCOUNTS
+        from devcloud.cloudstack_sim import DEFAULT_ACCOUNTS
 
         tenants = [(f"simulated CloudStack account {name}", ak, sk) for name, (ak, sk) in DEFAULT_ACCOUNTS.items()]
     if tenants is None:
@@ -81,9 +84,31 @@ def main(config_path: str) -> int:
         env.chmod(0o600)
         print(f"credentials for {name}: . {env.relative_to(ROOT)}")
     print(f"cloudgate endpoint: {endpoint}  (config {config_path})", flush=True)
+    if sim_port is not None:
+        return serve_beside_simulator(config_path, sim_port)
     exe = Path(sys.executable).with_name("cloudgate")
     os.execv(str(exe), [str(exe), "serve", "--config", config_path])
     return 0  # not reached
+
+
+def cloudstack_sim_port(cfg: Config) -> int | None:
+    """The port of a `cloudstack` endpoint on 127.0.0.1 (no real CloudStack runs here: the simulator's)."""
+    if cfg.backend is None or cfg.backend.type != "cloudstack":
+        return None
+    url = urlsplit(str(cfg.backend.options.get("endpoint", "")))
+    if url.hostname not in ("127.0.0.1", "localhost"):
+        return None
+    return url.port or 80
+
+
+def serve_beside_simulator(config_path: str, port: int) -> int:
+    from devcloud.cloudstack_sim import SimConfig, running
+    from gateway.cli import main as cloudgate
+
+    job_delay = float(os.environ.get("CS_SIM_JOB_DELAY", "0.5"))
+    with running(SimConfig(port=port, job_delay=job_delay)) as sim:
+        print(f"CloudStack simulator: {sim.endpoint} (jobs take {job_delay} s)", flush=True)
+        return cloudgate(["serve", "--config", config_path])
 
 
 if __name__ == "__main__":

@@ -15,16 +15,25 @@
 #
 # Environment: SWIFT_PROXY_PORT (default 18080); the account/container/object servers and memcached use
 # the four ports above it. SWIFT_VERSION pins the PyPI release.
+#
+# SWIFT_AUTH=keystone is the devcloud OpenStack's object store (devcloud/openstack.sh runs it): Keystone
+# authtoken + keystoneauth instead of tempauth, one account per project (AUTH_<project_id>), Swift
+# installed into the OpenStack venv (SWIFT_VENV) under its upper-constraints; the service user's
+# credentials come from SWIFT_KEYSTONE_URL / _USER / _PASSWORD in the environment.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE=${SWIFT_STATE_DIR:-$ROOT/.devcloud/swift}
-VENV=${SWIFT_VENV:-$ROOT/.devcloud/swift-venv}
+# Physical paths: processes are recognised by their state dir in their command line, so a checkout that
+# reaches the same state through a symlink (a git worktree sharing .devcloud) must name it the same way.
+STATE=$(realpath -m "${SWIFT_STATE_DIR:-$ROOT/.devcloud/swift}")
+VENV=$(realpath -m "${SWIFT_VENV:-$ROOT/.devcloud/swift-venv}")
 SWIFT_VERSION=${SWIFT_VERSION:-2.38.3}
 PROXY_PORT=${SWIFT_PROXY_PORT:-18080}
 ACCT_PORT=$((PROXY_PORT + 1)); CONT_PORT=$((PROXY_PORT + 2)); OBJ_PORT=$((PROXY_PORT + 3))
 MC_PORT=$((PROXY_PORT + 4))
 ETC=$STATE/etc; RUN=$STATE/run; LOG=$STATE/log; DEVICES=$STATE/srv
+AUTH=${SWIFT_AUTH:-tempauth}
+case $AUTH in tempauth|keystone) ;; *) echo "SWIFT_AUTH must be tempauth or keystone" >&2; exit 2 ;; esac
 ENDPOINT=http://127.0.0.1:$PROXY_PORT
 SERVERS=(account container object proxy)
 
@@ -72,6 +81,11 @@ stop_all() {  # $@ = names: SIGTERM them all at once, wait up to 10 s, then SIGK
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 healthy() {  # the proxy answers and tempauth (memcache) issues tokens for both accounts
+  if [ "$AUTH" = keystone ]; then  # Keystone's tokens are checked by the cloud's own smoke test
+    "$VENV/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/healthcheck', timeout=2)" \
+      "$ENDPOINT" >/dev/null 2>&1
+    return
+  fi
   "$VENV/bin/python" - "$ENDPOINT" <<'EOF' >/dev/null 2>&1
 import sys, urllib.request
 ep = sys.argv[1]
@@ -110,6 +124,15 @@ install_swift() {
   step "swift $SWIFT_VERSION venv"
   local stamp=$VENV/.swift-$SWIFT_VERSION
   if [ -f "$stamp" ] && [ -x "$VENV/bin/swift-proxy-server" ]; then ok "present"; return; fi
+  if [ "$AUTH" = keystone ]; then  # into the OpenStack venv (keystonemiddleware is there), never rebuilt here
+    [ -x "$VENV/bin/pip" ] || die "SWIFT_VENV=$VENV is not a venv (devcloud/openstack.sh builds it)"
+    local uc=(); [ -f "$VENV/upper-constraints.txt" ] && uc=(-c "$VENV/upper-constraints.txt")
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${uc[@]}" "swift==$SWIFT_VERSION" >"$LOG/pip.log" 2>&1 \
+      || die "pip install swift==$SWIFT_VERSION into $VENV failed (see $LOG/pip.log)"
+    touch "$stamp"
+    ok "installed into the OpenStack venv"
+    return
+  fi
   rm -rf "$VENV"
   python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
   "$VENV/bin/pip" install -q --disable-pip-version-check "swift==$SWIFT_VERSION" >"$LOG/pip.log" 2>&1 \
@@ -149,6 +172,48 @@ use = egg:swift#healthcheck
 EOF
 }
 
+# The proxy's auth: tempauth with two fixed accounts, or Keystone (authtoken validates the caller's token,
+# keystoneauth maps its project onto AUTH_<project_id> and lets project members operate on it).
+auth_pipeline() { if [ "$AUTH" = keystone ]; then echo "authtoken keystoneauth"; else echo "s3api tempauth"; fi; }
+auth_filters() {
+  if [ "$AUTH" = keystone ]; then
+    cat <<EOF
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+auth_url = ${SWIFT_KEYSTONE_URL:?}
+www_authenticate_uri = $SWIFT_KEYSTONE_URL
+auth_type = password
+user_domain_id = default
+project_domain_id = default
+project_name = service
+username = ${SWIFT_KEYSTONE_USER:?}
+password = ${SWIFT_KEYSTONE_PASSWORD:?}
+delay_auth_decision = true
+
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+operator_roles = admin, member
+reseller_prefix = AUTH_
+EOF
+    return
+  fi
+  cat <<EOF
+[filter:tempauth]
+use = egg:swift#tempauth
+# user_<account>_<user> = <key> [groups]: two accounts, for tenant-isolation tests
+user_test_tester = testing .admin
+user_test2_tester2 = testing2 .admin
+storage_url_scheme = default
+
+[filter:s3api]
+use = egg:swift#s3api
+location = us-east-1
+s3_acl = yes
+check_bucket_owner = yes
+cors_preflight_allow_origin = *
+EOF
+}
+
 proxy_conf() {
   cat <<EOF
 [DEFAULT]
@@ -163,26 +228,14 @@ $( [ "$(id -u)" = 0 ] && echo "user = root" || echo "user = $(id -un)" )
 
 [pipeline:main]
 # Swift's SAIO pipeline; s3api must precede the auth middleware, slo/dlo/versioned_writes follow it.
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl ratelimit s3api tempauth copy container-quotas account-quotas slo dlo versioned_writes symlink proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl ratelimit $(auth_pipeline) copy container-quotas account-quotas slo dlo versioned_writes symlink proxy-logging proxy-server
 
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
 allow_account_management = true
 
-[filter:tempauth]
-use = egg:swift#tempauth
-# user_<account>_<user> = <key> [groups]: two accounts, for tenant-isolation tests
-user_test_tester = testing .admin
-user_test2_tester2 = testing2 .admin
-storage_url_scheme = default
-
-[filter:s3api]
-use = egg:swift#s3api
-location = us-east-1
-s3_acl = yes
-check_bucket_owner = yes
-cors_preflight_allow_origin = *
+$(auth_filters)
 
 [filter:cache]
 use = egg:swift#memcache

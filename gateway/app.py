@@ -46,7 +46,7 @@ class Gateway:
             BackendCredentialProvider(validator) if validator is not None else StaticProvider.from_config(
                 [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
                   "display_name": c.display_name, "backend": c.backend} for c in config.auth.static]))
-        self.store = CachedStore(store if store is not None else open_store(config.state.url),
+        self.store = CachedStore(store if store is not None else open_store(config.state.url, **config.state.store_options()),
                                  namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
         self.backend_name = config.backend.type if config.backend else "none"

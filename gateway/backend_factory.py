@@ -24,10 +24,6 @@ def build_backend(config: Config) -> Backend | None:
             from backends.cloudstack.backend import CloudStackBackend
 
             return CloudStackBackend.from_options(spec.options)
-        if spec.type == "cloudstack-sim":
-            from backends.cloudstack.backend import SimulatedCloudStackBackend
-
-            return SimulatedCloudStackBackend.from_options(spec.options)
     except (KeyError, TypeError, ValueError) as e:  # the backend names the option in its message
         raise ConfigError(f"{config.source}: backend.options: {e}") from None
-    raise ConfigError(f"{config.source}: backend.type: unknown backend {spec.type!r} (known: openstack, swift, cloudstack, cloudstack-sim)")
+    raise ConfigError(f"{config.source}: backend.type: unknown backend {spec.type!r} (known: openstack, swift, cloudstack)")

@@ -1,15 +1,18 @@
-"""`cloudgate serve --config PATH [--host H] [--port N]`."""
+"""`cloudgate serve --config PATH [--host H] [--port N]`, `cloudgate check-config --config PATH`,
+`cloudgate state migrate|export|import --config PATH [--url URL]` (docs/state.md)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import sys
 
 from aiohttp import web
 
-from .config import ConfigError, load_config
+from .config import Config, ConfigError, load_config
 from .logs import setup_logging
 
 # In-flight requests get this long to finish after SIGTERM/SIGINT before connections are closed.
@@ -25,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="listen port (overrides listen.port)")
     check = sub.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("--config", required=True)
+    state = sub.add_parser("state", help="the state database: schema migrations, export, import")
+    state.add_argument("action", choices=("migrate", "export", "import"))
+    state.add_argument("--config", required=True)
+    state.add_argument("--url", help="the state store to use instead of the configuration's state.url")
+    state.add_argument("--file", help="export to / import from this file (default: stdout / stdin)")
     args = parser.parse_args(argv)
 
     try:
@@ -35,21 +43,67 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"{config.source}: ok")
         return 0
+    if args.command == "state":
+        return asyncio.run(_state(config, args.action, args.url or config.state.url, args.file))
     listen = dataclasses.replace(config.listen, **{k: v for k, v in (("host", args.host), ("port", args.port))
                                                    if v is not None})
     config = dataclasses.replace(config, listen=listen)
     setup_logging(config.logging)
+    log = logging.getLogger("cloudgate")
+    asyncio.run(_migrate_at_start(config, log))
 
     from .app import create_app  # imported late: loading botocore's models is the slow part of start-up
 
     app = create_app(config)
-    log = logging.getLogger("cloudgate")
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
     web.run_app(app, host=listen.host, port=listen.port, print=None, access_log=None,
                 shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=True)
     return 0
+
+
+async def _migrate_at_start(config: Config, log: logging.Logger) -> None:
+    """Bring the state schema up to date before listening (under the database's lock, so replicas
+    starting together apply it once). A database down at start is no reason not to start: the store
+    migrates when it first opens, and requests answer 503 until then."""
+    from .store import StoreUnavailable, open_store
+
+    store = open_store(config.state.url, **config.state.store_options())
+    try:
+        applied = await store.migrate()
+        if applied:
+            log.info("state schema migrated", extra={"fields": {"versions": applied}})
+    except StoreUnavailable as e:
+        log.warning("state database unreachable at start", extra={"fields": {"error": str(e)}})
+    finally:
+        await store.close()
+
+
+async def _state(config: Config, action: str, url: str, path: str | None) -> int:
+    """Every action opens the store, which applies missing schema versions first (under its lock)."""
+    from .store import StoreUnavailable, open_store
+    from .store.transfer import export_lines, import_lines
+
+    store = open_store(url, **config.state.store_options())
+    try:
+        if action == "migrate":
+            applied = await store.migrate()
+            print(f"schema versions applied: {', '.join(map(str, applied)) or 'none (up to date)'}")
+        elif action == "export":
+            with open(path, "w", encoding="utf-8") if path else contextlib.nullcontext(sys.stdout) as out:
+                n = await export_lines(store, out)
+            print(f"exported {n} records", file=sys.stderr)
+        else:
+            with open(path, encoding="utf-8") if path else contextlib.nullcontext(sys.stdin) as lines:
+                n = await import_lines(store, lines)
+            print(f"imported {n} records", file=sys.stderr)
+        return 0
+    except (StoreUnavailable, ValueError, OSError) as e:
+        print(f"cloudgate: state {action}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
 
 
 if __name__ == "__main__":

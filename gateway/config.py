@@ -52,6 +52,10 @@ class S3:
     # most keys one pass examines (a pass cut short resumes on the next).
     lifecycle_interval_seconds: int = 3600
     lifecycle_max_keys_per_pass: int = 100_000
+    # What a new bucket gets when CreateBucket names nothing (gateway/s3/ownership.py, docs/s3-access-control.md):
+    # "legacy" = ObjectWriter ownership and no Block Public Access (ACLs work as before);
+    # "aws" = AWS's defaults since 2023: BucketOwnerEnforced (ACLs off) and all four Block Public Access flags.
+    new_bucket_defaults: str = "legacy"
 
 
 @dataclass(frozen=True)
@@ -85,17 +89,28 @@ class Logging:
 
 @dataclass(frozen=True)
 class Backend:
-    type: str  # swift | openstack | cloudstack | cloudstack-sim (see gateway/backend_factory.py)
+    type: str  # swift | openstack | cloudstack (see gateway/backend_factory.py)
     options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class State:
-    # sqlite:///path (embedded, one gateway); PostgreSQL for several replicas is the next step
+    # sqlite:///path (embedded, one gateway), or a database several replicas share:
+    # postgresql://user:password@host:port/db, mysql://user:password@host:port/db (MariaDB), see docs/state.md
     url: str = "sqlite:///cloudgate-state.db"
     # S3 bucket facts (owner, ACL, lifecycle, CORS...) are read from memory for this long; the gateway's
     # own writes take effect at once, another replica's within this many seconds (0 = always read).
     cache_seconds: float = 3.0
+    # Database servers only: connections per gateway process, the deadline to open one, and the deadline
+    # for one store call (waiting for a pooled connection included). Past either: 503 ServiceUnavailable.
+    pool_size: int = 10
+    connect_timeout_seconds: float = 5.0
+    timeout_seconds: float = 5.0
+
+    def store_options(self) -> dict[str, Any]:
+        """open_store's keyword arguments."""
+        return {"pool_size": self.pool_size, "connect_timeout": self.connect_timeout_seconds,
+                "timeout": self.timeout_seconds}
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError("s3.lifecycle_interval_seconds: must be 0 (off) or positive")
     if cfg.s3.lifecycle_max_keys_per_pass <= 0:
         raise ConfigError("s3.lifecycle_max_keys_per_pass: must be positive")
+    if cfg.s3.new_bucket_defaults not in ("aws", "legacy"):
+        raise ConfigError("s3.new_bucket_defaults: must be aws or legacy")
     for name in ("max_form_bytes", "max_xml_bytes"):
         if getattr(cfg.limits, name) <= 0:
             raise ConfigError(f"limits.{name}: must be positive")
@@ -189,9 +206,7 @@ def _check(cfg: Config) -> None:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")
     if cfg.ec2.public_ip_deadline_seconds <= 0:
         raise ConfigError("ec2.public_ip_deadline_seconds: must be positive")
-    if not cfg.state.url.startswith("sqlite://"):
-        # PostgreSQL (for several replicas) is planned; until its store exists, refuse it at start.
-        raise ConfigError("state.url: must start with sqlite:// (PostgreSQL is not supported yet)")
+    _check_state(cfg.state)
     seen = set()
     for i, cred in enumerate(cfg.auth.static):
         if not cred.access_key or not cred.secret_key:
@@ -199,6 +214,19 @@ def _check(cfg: Config) -> None:
         if cred.access_key in seen:
             raise ConfigError(f"auth.static[{i}].access_key: duplicate key {cred.access_key}")
         seen.add(cred.access_key)
+
+
+def _check_state(state: State) -> None:
+    from .store import SCHEMES  # the store package is the one that knows them
+
+    if not state.url.startswith(SCHEMES):
+        raise ConfigError(f"state.url: must start with one of {', '.join(SCHEMES)}")
+    if not 1 <= state.pool_size <= 1000:
+        raise ConfigError("state.pool_size: must be from 1 to 1000")
+    for name in ("connect_timeout_seconds", "timeout_seconds"):
+        value = getattr(state, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 300:
+            raise ConfigError(f"state.{name}: must be a number of seconds above 0, at most 300")
 
 
 def parse_config(data: Any, source: str = "<string>") -> Config:

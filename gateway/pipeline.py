@@ -131,6 +131,10 @@ async def resolve(gw: Gateway, ctx: RequestContext) -> None:
     if ctx.identity is None and not spec.anonymous:
         raise errors.AccessDenied()
     ctx.handler = spec
+    if ctx.service == "s3":  # S3 authorization (bucket policy; ACLs follow in the handlers): one entry point
+        from .s3.access import authorize  # lazy, as in the cors step; belongs in the S3 front end
+
+        await authorize(ctx)
 
 
 async def dry_run(gw: Gateway, ctx: RequestContext) -> None:

@@ -1,7 +1,8 @@
 """cloudgate in front of the CloudStack simulator, for the CloudStack tests.
 
-`cs_gateway()` runs the gateway in-process (its own event loop on a thread) with `backend: cloudstack-sim`
-(the backend starts the simulator on 127.0.0.1 on the same loop) and an in-memory state store. Tenants a
+`cs_gateway()` starts the simulator (devcloud/cloudstack_sim, on 127.0.0.1 on its own loop and thread) and
+runs the gateway in-process (its own event loop on a thread) with `backend: cloudstack` pointed at it, as at
+any CloudStack, and an in-memory state store. Tenants a
 and b use their CloudStack apiKey/secretKey as AWS keys. `CONTRACTS` is the shared contract folder; tests
 that read it skip with a clear message when it is absent.
 """
@@ -20,8 +21,8 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from backends.cloudstack.backend import SimulatedCloudStackBackend
-from backends.cloudstack.simulator import Simulator
+from backends.cloudstack.backend import CloudStackBackend
+from devcloud.cloudstack_sim import INSTANCE_TYPES, SimConfig, Simulator, running
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
 from tests.server import serve_app
@@ -41,14 +42,11 @@ class CsGateway:
     endpoint: str
     app: Any
     loop: asyncio.AbstractEventLoop
+    sim: Simulator
 
     @property
-    def backend(self) -> SimulatedCloudStackBackend:
+    def backend(self) -> CloudStackBackend:
         return self.app[GATEWAY_KEY].backend
-
-    @property
-    def sim(self) -> Simulator:
-        return self.backend.simulator
 
     def client(self, tenant: str, service: str = "ec2", read_timeout: float = 30) -> Any:
         ak, sk = self.sim.keys(tenant)
@@ -63,14 +61,22 @@ class CsGateway:
 
 @contextlib.contextmanager
 def cs_gateway(*, job_delay: float = 0.05, job_deadline: float = 5.0, retention: int = 3600) -> Iterator[CsGateway]:
-    config = parse_config({
-        "region": REGION, "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
-        "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
-        "backend": {"type": "cloudstack-sim", "options": {"job_delay": job_delay, "job_deadline": job_deadline,
-                                                          "timeout": 10}}}, "cloudstack-tests")
-    app = create_app(config)
-    with serve_app(app) as (endpoint, loop):
-        yield CsGateway(endpoint, app, loop)
+    with running(SimConfig(job_delay=job_delay)) as sim:
+        config = parse_config({
+            "region": REGION, "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
+            "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
+            "backend": {"type": "cloudstack", "options": sim_options(sim, job_deadline=job_deadline, timeout=10)}},
+            "cloudstack-tests")
+        app = create_app(config)
+        with serve_app(app) as (endpoint, loop):
+            yield CsGateway(endpoint, app, loop, sim)
+
+
+def sim_options(sim: Simulator, **options: Any) -> dict[str, Any]:
+    """`cloudstack` backend options for a running simulator: its endpoint and admin keys, its offerings."""
+    admin = sim.config.admin
+    return {"endpoint": sim.endpoint, "api_key": admin[0], "secret_key": admin[1], "expunge": True,
+            "instance_types": dict(INSTANCE_TYPES), **options}
 
 
 def error_of(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, int]:

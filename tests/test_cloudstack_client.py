@@ -14,7 +14,7 @@ from backends import base
 from backends.cloudstack import signing
 from backends.cloudstack.client import CloudStackClient, Transport, flatten
 from backends.cloudstack.errors import error_for, not_found_kind
-from backends.cloudstack.simulator import SimConfig, Simulator
+from devcloud.cloudstack_sim import SimConfig, Simulator
 
 # ---- signing ---------------------------------------------------------------------------------------------------
 # The worked example of CloudStack's developer guide ("Signing API calls with Python"): listUsers as JSON.

@@ -1,4 +1,4 @@
-"""EC2 over HTTP with boto3 against cloudgate on the CloudStack simulator (`backend: cloudstack-sim`):
+"""EC2 over HTTP with boto3 against cloudgate on the CloudStack simulator (`backend: cloudstack` at devcloud/cloudstack_sim):
 the instance lifecycle, key pairs, groups and rules, volumes, snapshots, addresses, tags, images, tenant
 isolation, exact AWS error codes and HTTP statuses (the same ones the OpenStack suite asserts), failing and
 never-finishing async jobs, and that other requests proceed while one waits for a job."""

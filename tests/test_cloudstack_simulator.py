@@ -13,8 +13,8 @@ import pytest
 
 from backends.cloudstack import signing
 from backends.cloudstack.client import CloudStackClient, Transport
-from backends.cloudstack.simulator import SimConfig, Simulator
-from backends.cloudstack.simulator.server import COMMANDS
+from devcloud.cloudstack_sim import SimConfig, Simulator
+from devcloud.cloudstack_sim.server import COMMANDS
 from tests.cloudstack_support import need_contracts
 from tests.cs_fixtures import field_types, items, json_type, recorded
 

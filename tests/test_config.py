@@ -72,5 +72,17 @@ def test_cli_refuses_to_start_with_an_invalid_config(tmp_path):
 
 
 def test_state_store_url_must_be_supported():
-    with pytest.raises(ConfigError, match=r"f.yaml: state.url: must start with sqlite://"):
-        parse_config({"state": {"url": "postgresql://u@h/db"}}, "f.yaml")
+    with pytest.raises(ConfigError, match=r"f.yaml: state.url: must start with one of sqlite://, postgresql://"):
+        parse_config({"state": {"url": "redis://h/0"}}, "f.yaml")
+    for url in ("postgresql://u:p@h:5432/db", "mysql://u:p@h/db", "mariadb://u@h/db?unix_socket=/s"):
+        assert parse_config({"state": {"url": url}}).state.url == url
+
+
+def test_state_pool_and_deadlines():
+    cfg = parse_config({"state": {"url": "postgresql://h/db", "pool_size": 4, "timeout_seconds": 2.5}})
+    assert cfg.state.store_options() == {"pool_size": 4, "connect_timeout": 5.0, "timeout": 2.5}
+    for bad, message in (({"pool_size": 0}, "state.pool_size: must be from 1"),
+                         ({"timeout_seconds": 0}, "state.timeout_seconds: must be a number"),
+                         ({"connect_timeout_seconds": True}, "state.connect_timeout_seconds: must be a number")):
+        with pytest.raises(ConfigError, match=message):
+            parse_config({"state": bad})

@@ -60,6 +60,14 @@ def test_list_indices_sort_numerically() -> None:
     assert params == {"InstanceIds": ["i-1", "i-2", "i-10"]}
 
 
+def test_zero_based_and_negative_list_indices_are_accepted_in_order() -> None:
+    # apache-libcloud's EC2 driver numbers from 0 (CreateTags ResourceId.0, Tag.0.Key); AWS takes any integer
+    _, params = parse(("Action", "CreateTags"), ("ResourceId.0", "vol-0"), ("ResourceId.1", "vol-1"),
+                      ("Tag.1.Key", "b"), ("Tag.0.Key", "Name"), ("Tag.0.Value", "data"), ("Tag.-3.Key", "a"))
+    assert params == {"Resources": ["vol-0", "vol-1"],
+                      "Tags": [{"Key": "a"}, {"Key": "Name", "Value": "data"}, {"Key": "b"}]}
+
+
 def test_booleans_are_case_insensitive() -> None:
     assert parse(("Action", "DescribeInstances"), ("DryRun", "TRUE"))[1] == {"DryRun": True}
     assert parse(("Action", "DescribeInstances"), ("DryRun", "False"))[1] == {"DryRun": False}
@@ -156,14 +164,11 @@ def test_missing_required_parameter(pairs: list[tuple[str, str]], name: str) -> 
     ([("Action", "DescribeSpotPriceHistory"), ("StartTime", "yesterday")], "StartTime", "yesterday", "Timestamp"),
     ([("Action", "ImportKeyPair"), ("KeyName", "k"), ("PublicKeyMaterial", "not base64!")], "PublicKeyMaterial",
      "not base64!", "Blob"),
-    ([("Action", "DescribeInstances"), ("InstanceId.x", "i-1")], "InstanceId.x", "x",
-     "positive integer list index"),
-    ([("Action", "DescribeInstances"), ("InstanceId.0", "i-1")], "InstanceId.0", "0",
-     "positive integer list index"),
-    ([("Action", "DescribeInstances"), ("Filter.1.Name", "a"), ("Filter.1.Value.-1", "v")], "Filter.1.Value.-1",
-     "-1", "positive integer list index"),
+    ([("Action", "DescribeInstances"), ("InstanceId.x", "i-1")], "InstanceId.x", "x", "integer list index"),
+    ([("Action", "DescribeInstances"), ("Filter.1.Name", "a"), ("Filter.1.Value.--1", "v")], "Filter.1.Value.--1",
+     "--1", "integer list index"),
     ([("Action", "DescribeInstances"), ("InstanceId." + "9" * 5000, "i-1")], "InstanceId." + "9" * 5000,
-     "9" * 256 + "...", "positive integer list index"),
+     "9" * 256 + "...", "integer list index"),
     ([("Action", "RunInstances"), ("MinCount", "1"), ("MaxCount", "9" * 5000)], "MaxCount", "9" * 256 + "...",
      "Integer"),
 ])

@@ -3,17 +3,55 @@ port calls: pure functions, no cloud."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from backends import base
 from backends.network import NoFreeAddress
 from backends.openstack import vpc_mapping as vm
 from backends.openstack.http import Fault
-from backends.openstack.network import _port_fault
+from backends.openstack.network import OpenStackNetwork, _port_fault
+from gateway.ec2 import addressing
 
 
 def test_subnets_leave_out_awss_five_addresses() -> None:
-    assert vm.allocation_pool("10.7.0.0/28") == ("10.7.0.4", "10.7.0.14")
-    assert vm.allocation_pool("10.20.0.0/16") == ("10.20.0.4", "10.20.255.254")
+    assert addressing.allocation_pool("10.7.0.0/28") == ("10.7.0.4", "10.7.0.14")
+    assert addressing.allocation_pool("10.20.0.0/16") == ("10.20.0.4", "10.20.255.254")
+    assert addressing.reserved("10.7.0.0/28") == {"10.7.0.0", "10.7.0.1", "10.7.0.2", "10.7.0.3", "10.7.0.15"}
+    assert len(addressing.reserved("10.20.0.0/16")) == addressing.AWS_RESERVED
     assert vm.router_address("10.7.0.0/28") == "10.7.0.1"
+
+
+class _RecordingNeutron:
+    """What OpenStackNetwork.create_subnet sends, without a cloud."""
+
+    def __init__(self) -> None:
+        self.subnets: list[dict] = []
+
+    async def routers(self, **query: object) -> list[dict]:
+        return [{"id": "r1", "tags": vm.vpc_tags("10.7.0.0/16", False)}]
+
+    async def create_network(self, body: dict) -> dict:
+        return {"id": "n1", **body}
+
+    async def set_tags(self, *args: object) -> None:
+        return None
+
+    async def create_subnet(self, body: dict) -> dict:
+        self.subnets.append(body)
+        return {"id": "s1", **body}
+
+    async def add_router_interface(self, *args: object) -> None:
+        return None
+
+
+async def test_the_allocation_pool_reaches_neutron_as_the_caller_gives_it() -> None:
+    neutron = _RecordingNeutron()
+    net = OpenStackNetwork(SimpleNamespace(project_id="p", neutron=neutron))  # type: ignore[arg-type]
+    await net.create_subnet("r1", "10.7.0.0/28", allocation_pool=("10.7.0.6", "10.7.0.9"))
+    await net.create_subnet("r1", "10.7.1.0/28")
+    assert neutron.subnets[0]["allocation_pools"] == [{"start": "10.7.0.6", "end": "10.7.0.9"}]
+    assert "allocation_pools" not in neutron.subnets[1]  # none given: Neutron's default range
+    assert neutron.subnets[1]["gateway_ip"] == "10.7.1.1"
 
 
 def test_vpc_and_subnet_are_read_from_tags() -> None:

@@ -147,18 +147,6 @@ def test_x_amz_expiration_header(s3_gateway, bucket) -> None:
     assert s3.head_object(Bucket=name, Key="keep/this").get("Expiration") is None
 
 
-def test_other_configurations_answer_not_implemented(s3_gateway, bucket) -> None:
-    s3, name = s3_gateway.client_a(), bucket()
-    assert_error(lambda: s3.put_bucket_policy(Bucket=name, Policy='{"Version": "2012-10-17", "Statement": []}'),
-                 "NotImplemented", 501)
-    assert_error(lambda: s3.get_bucket_policy(Bucket=name), "NotImplemented", 501)
-    assert_error(lambda: s3.get_bucket_website(Bucket=name), "NotImplemented", 501)
-    assert_error(lambda: s3.get_bucket_logging(Bucket=name), "NotImplemented", 501)
-    assert_error(lambda: s3.get_bucket_replication(Bucket=name), "NotImplemented", 501)
-    assert_error(lambda: s3.get_bucket_encryption(Bucket=name), "NotImplemented", 501)
-    assert_error(lambda: s3.get_object_lock_configuration(Bucket=name), "NotImplemented", 501)
-
-
 # ---- the sweeper, on its own gateway (the test needs the Gateway object to run a pass) ---------------------
 class _Served:
     def __init__(self, endpoint: str, gateway, loop: asyncio.AbstractEventLoop) -> None:

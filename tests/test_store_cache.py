@@ -124,3 +124,13 @@ def test_the_gateway_caches_the_s3_bucket_namespaces():
 
     assert set(CACHED_NAMESPACES) == {NS_BUCKET_OWNER, NS_BUCKET_CONFIG}
     assert NS_OBJECT_EXTRA not in CACHED_NAMESPACES  # per object: too many keys, read once per request
+
+
+async def test_compare_and_set_writes_drop_the_cached_entry(cached):
+    await cached.put("cfg", "b/tags", {"a": "1"})
+    assert await cached.get("cfg", "b/tags") == {"a": "1"}  # cached now
+    assert await cached.update("cfg", "b/tags", lambda t: {**t, "b": "2"}) == {"a": "1", "b": "2"}
+    assert await cached.get("cfg", "b/tags") == {"a": "1", "b": "2"}
+    _, version = await cached.get_versioned("cfg", "b/tags")
+    assert await cached.delete_if_version("cfg", "b/tags", version) is True
+    assert await cached.get("cfg", "b/tags") is None

@@ -69,14 +69,14 @@ async def _compute(encrypted_volume_type: str | None) -> tuple[Any, FakeCinder]:
     compute = await be.compute(Identity("AK", "proj", "tenant", {"token": "t", "catalog": Catalog.from_token([]),
                                                                  "project_id": "proj"}))
     cinder = FakeCinder()
-    compute._clients["block-storage"] = cinder
+    compute.caller.clients["block-storage"] = cinder
     return compute, cinder
 
 
 @pytest.mark.parametrize("bad", [3, True, ["luks"]])
 def test_the_option_is_a_string_or_absent(bad: Any) -> None:
-    assert OpenStackBackend.from_options(OPTIONS).encrypted_volume_type is None
-    assert OpenStackBackend.from_options({**OPTIONS, "encrypted_volume_type": "luks"}).encrypted_volume_type == "luks"
+    assert OpenStackBackend.from_options(OPTIONS).shared.encrypted_volume_type is None
+    assert OpenStackBackend.from_options({**OPTIONS, "encrypted_volume_type": "luks"}).shared.encrypted_volume_type == "luks"
     with pytest.raises(ValueError, match="encrypted_volume_type"):
         OpenStackBackend.from_options({**OPTIONS, "encrypted_volume_type": bad})
 

@@ -32,6 +32,7 @@ from tests.server import serve_app
 class NetWorld(World):
     vpcs: dict[str, tuple[str, Vpc]] = field(default_factory=dict)
     subnets: dict[str, tuple[str, Subnet]] = field(default_factory=dict)
+    pools: dict[str, tuple[str, str]] = field(default_factory=dict)  # subnet id -> its allocation pool
     ports: dict[str, tuple[str, Port]] = field(default_factory=dict)
     create_vpc_delay: float = 0.0  # widens the window of a concurrent default-VPC race
 
@@ -102,22 +103,26 @@ class FakeNetwork(Network):
         self._mine(self.w.vpcs, vpc_id, "vpc").routes = list(routes)
 
     def _used(self, subnet: Subnet) -> int:
-        start, end = self._pool(subnet.cidr)
+        start, end = self._pool(subnet)
         return sum(1 for _, port in self.w.ports.values() for ip in port.ips
                    if port.subnet_id == subnet.id and start <= ipaddress.ip_address(ip) <= end)
 
-    @staticmethod
-    def _pool(cidr: str) -> tuple[Any, Any]:
-        net = ipaddress.ip_network(cidr)
-        return net[4], net[-2]
+    def _pool(self, subnet: Subnet) -> tuple[Any, Any]:
+        """The pool the subnet was made with, else every host after the gateway (a cloud's default)."""
+        if subnet.id in self.w.pools:
+            return tuple(ipaddress.ip_address(a) for a in self.w.pools[subnet.id])
+        net = ipaddress.ip_network(subnet.cidr)
+        return net[2], net[-2]
 
     async def list_subnets(self, ids=None, *, vpc_id=None):
         return [replace(s, used_ips=self._used(s)) for p, s in self.w.subnets.values()
                 if p == self.p and (ids is None or s.id in ids) and (vpc_id is None or s.vpc_id == vpc_id)]
 
-    async def create_subnet(self, vpc_id, cidr, *, zone=None, dns_servers=None):
+    async def create_subnet(self, vpc_id, cidr, *, zone=None, dns_servers=None, allocation_pool=None):
         self._mine(self.w.vpcs, vpc_id, "vpc")
         sid = str(uuid.uuid4())
+        if allocation_pool is not None:  # the caller's rule, as a cloud takes it
+            self.w.pools[sid] = allocation_pool
         self.w.subnets[sid] = (self.p, Subnet(sid, vpc_id, cidr, network_id=f"net-{sid}", zone=zone,
                                               gateway_ip=str(ipaddress.ip_network(cidr)[1]),
                                               dns_servers=list(dns_servers or [])))
@@ -140,7 +145,7 @@ class FakeNetwork(Network):
                 and (server_ids is None or port.device_id in server_ids)]
 
     def _allocate(self, subnet: Subnet, wanted: list[str], count: int) -> list[str]:
-        start, end = self._pool(subnet.cidr)
+        start, end = self._pool(subnet)
         taken = {ip for _, port in self.w.ports.values() if port.subnet_id == subnet.id for ip in port.ips}
         for ip in wanted:
             if ip in taken:

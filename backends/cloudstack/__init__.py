@@ -1,1 +1,2 @@
-"""CloudStack backend: signed async client, async-job handling, EC2 mapping and an API simulator."""
+"""CloudStack backend: signed async client, async-job handling, caller keys, EC2 mapping (the simulator for
+development lives in devcloud/cloudstack_sim, outside the shipped package)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backends import base
 from backends.compute import (
@@ -34,10 +34,7 @@ from backends.compute import (
 )
 
 from . import mapping as m
-from .client import CloudStackClient
-
-if TYPE_CHECKING:
-    from .backend import CloudStackBackend
+from .session import Caller
 
 _LIMITS = {"0": "servers", "1": "addresses", "2": "volumes", "3": "snapshots", "10": "gigabytes"}
 
@@ -49,28 +46,25 @@ def _now() -> dt.datetime:
 class CloudStackCompute(Compute):
     keeps_volumes_with_snapshots = False  # deleteVolume deletes a volume with snapshots; they stay usable
 
-    def __init__(self, backend: CloudStackBackend, client: CloudStackClient, principal: Any) -> None:
-        self.b = backend
-        self.cs = client
-        self.account_id = str(principal.account_id)
-        self.account = str(principal.attributes.get("account") or principal.display_name)
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+        self.shared = caller.shared
+        self.settings = caller.shared.settings
+        self.cs = caller.cs
+        self.account_id = caller.account_id
+        self.account = caller.account
 
     # -- catalogue ----------------------------------------------------------------------------------------
     async def list_zones(self) -> list[Zone]:
-        return [m.zone_from(z) for z in await self.b.zones(self.cs)]
+        return [m.zone_from(z) for z in await self.shared.zones(self.cs)]
 
     async def _zone_id(self, name: str | None = None) -> str:
-        zones = await self.b.zones(self.cs)
-        wanted = name or self.b.zone
-        for z in zones:
-            if not wanted or wanted in (z.get("name"), str(z.get("id"))):
-                return str(z["id"])
-        raise base.NotFound(f"zone {wanted} not found", kind="zone")
+        return await self.caller.zone_id(name)
 
     async def list_flavors(self) -> list[Flavor]:
-        offerings = await self.b.offerings(self.cs)
+        offerings = await self.shared.offerings(self.cs)
         flavors, mapped = [], set()
-        for ec2_type, offering in self.b.instance_types.items():
+        for ec2_type, offering in self.shared.instance_types.items():
             found = next((o for o in offerings if offering in (o.get("name"), str(o.get("id")))), None)
             if found is not None:
                 flavors.append(m.flavor_from(found, ec2_type))
@@ -99,9 +93,9 @@ class CloudStackCompute(Compute):
         for v in vols:
             if v.get("virtualmachineid"):
                 by_vm.setdefault(str(v["virtualmachineid"]), []).append(v)
-        names = self.b.flavor_names()
+        names = self.shared.flavor_names()
         return [m.server_from(vm, flavor_names=names, volumes=by_vm.get(str(vm.get("id")), []),
-                              ever_ran=vm.get("state") != "Error", user_data=self.b.user_data.get(str(vm.get("id"))))
+                              ever_ran=vm.get("state") != "Error", user_data=self.shared.user_data.get(str(vm.get("id"))))
                 for vm in vms if not ids or str(vm.get("id")) in ids]
 
     async def _vms(self, params: dict[str, Any]) -> list[dict]:
@@ -118,7 +112,7 @@ class CloudStackCompute(Compute):
                                   "displayname": spec.name, "keypair": spec.key_name,
                                   "securitygroupids": list(spec.security_groups) or None,
                                   "userdata": spec.user_data, "startvm": True}
-        network = spec.network_id or self.b.network_id
+        network = spec.network_id or self.settings.network_id
         if network:
             params["networkids"] = network
         data_disks = [v for v in spec.volumes if v[0] not in ("/dev/sda1", "/dev/sda", "/dev/xvda", "/dev/vda")]
@@ -128,7 +122,7 @@ class CloudStackCompute(Compute):
             params["diskofferingid"] = await self._disk_offering(None, data_disks[0][1])
             params["size"] = data_disks[0][1]
         created: list[Server] = []
-        zone_name = spec.zone or next((z.get("name") for z in await self.b.zones(self.cs)
+        zone_name = spec.zone or next((z.get("name") for z in await self.shared.zones(self.cs)
                                        if str(z.get("id")) == zone_id), None)
         for index in range(max(spec.count_max, spec.count_min)):
             try:
@@ -141,7 +135,7 @@ class CloudStackCompute(Compute):
                 raise
             vid = str(answer.get("id") or "")
             if spec.user_data:
-                self.b.user_data[vid] = spec.user_data
+                self.shared.user_data[vid] = spec.user_data
             created.append(Server(id=vid, name=spec.name, state=ServerState.BUILDING, flavor_name=spec.flavor_name,
                                   image_id=spec.image_id, created=_now(), key_name=spec.key_name, zone=zone_name,
                                   security_groups=list(spec.security_groups), user_data=spec.user_data,
@@ -150,7 +144,7 @@ class CloudStackCompute(Compute):
 
     async def _quiet_destroy(self, vm_id: str) -> None:
         try:
-            await self.cs.submit("destroyVirtualMachine", {"id": vm_id, "expunge": self.b.expunge or None})
+            await self.cs.submit("destroyVirtualMachine", {"id": vm_id, "expunge": self.settings.expunge or None})
         except base.BackendError:
             pass
 
@@ -164,7 +158,7 @@ class CloudStackCompute(Compute):
         await self.cs.submit("rebootVirtualMachine", {"id": server_id}, kind="server")
 
     async def delete_server(self, server_id: str) -> None:
-        await self.cs.submit("destroyVirtualMachine", {"id": server_id, "expunge": self.b.expunge or None},
+        await self.cs.submit("destroyVirtualMachine", {"id": server_id, "expunge": self.settings.expunge or None},
                              kind="server")
 
     async def update_server(self, server_id: str, *, name: str | None = None,
@@ -215,7 +209,7 @@ class CloudStackCompute(Compute):
             perms = await asyncio.gather(*(self.cs.call("listTemplatePermissions", {"id": i}) for i in mine))
             for tid, p in zip(mine, perms, strict=True):
                 names = (p.get("templatepermission") or {}).get("account") or []
-                shared[tid] = await self.b.account_ids(names)
+                shared[tid] = await self.shared.account_ids(names)
         return [m.image_from(t, shared.get(str(t.get("id")), [])) for t in wanted]
 
     async def _templates(self, template_filter: str, extra: dict[str, Any]) -> list[dict]:
@@ -246,8 +240,8 @@ class CloudStackCompute(Compute):
         if block_devices or not (location and location.startswith(("http://", "https://"))):
             raise base.NotSupported("CloudStack registers images from an http(s) URL")
         answer = await self.cs.call("registerTemplate", {
-            "name": name, "displaytext": description or name, "url": location, "format": self.b.template_format,
-            "hypervisor": self.b.hypervisor, "zoneid": await self._zone_id(), "ostypeid": self.b.ostype_id,
+            "name": name, "displaytext": description or name, "url": location, "format": self.settings.template_format,
+            "hypervisor": self.settings.hypervisor, "zoneid": await self._zone_id(), "ostypeid": self.settings.ostype_id,
             "bits": 32 if architecture == "i386" else 64}, kind="image")
         templates = answer.get("template") or [{}]
         return m.image_from(templates[0] if isinstance(templates, list) else templates)
@@ -264,7 +258,7 @@ class CloudStackCompute(Compute):
             await self.cs.call("updateTemplatePermissions", {"id": image_id, "ispublic": public}, kind="image")
         for op, members in (("add", add_members), ("remove", remove_members)):
             if members:
-                names = await self.b.account_names(members)
+                names = await self.shared.account_names(members)
                 if names:
                     await self.cs.call("updateTemplatePermissions", {"id": image_id, "op": op, "accounts": names},
                                        kind="image")
@@ -363,7 +357,7 @@ class CloudStackCompute(Compute):
         return [m.volume_from(v) for v in vols if not ids or str(v.get("id")) in ids]
 
     async def _disk_offering(self, name: str | None, size_gib: int | None) -> str:
-        return await self.b.disk_offering(self.cs, name, size_gib)
+        return await self.shared.disk_offering(self.cs, name, size_gib)
 
     async def create_volume(self, size_gib: int | None, zone: str | None, *, snapshot_id: str | None = None,
                             volume_type: str | None = None, name: str | None = None,
@@ -379,14 +373,14 @@ class CloudStackCompute(Compute):
                 params["size"] = size_gib
         else:
             params["diskofferingid"] = await self._disk_offering(volume_type, size_gib)
-            if await self.b.offering_is_custom(self.cs, params["diskofferingid"]):
+            if await self.shared.offering_is_custom(self.cs, params["diskofferingid"]):
                 params["size"] = size_gib
         answer = await self.cs.submit("createVolume", params, kind="volume")
         if not size_gib and snapshot_id:
             snaps = await self.list_snapshots([snapshot_id])
             size_gib = snaps[0].size_gib if snaps else 0
         return Volume(id=str(answer.get("id") or ""), size_gib=int(size_gib or 0), state=VolumeState.CREATING,
-                      zone=zone or self.b.zone or "", created=_now(), snapshot_id=snapshot_id,
+                      zone=zone or self.settings.zone or "", created=_now(), snapshot_id=snapshot_id,
                       volume_type=volume_type, name=params["name"])
 
     async def delete_volume(self, volume_id: str) -> None:
@@ -446,7 +440,7 @@ class CloudStackCompute(Compute):
         return [m.address_from(a) for a in ips if not a.get("issourcenat")]
 
     async def allocate_address(self) -> FloatingAddress:
-        network = self.b.network_id or await self.b.default_network(self.cs)
+        network = self.settings.network_id or await self.shared.default_network(self.cs)
         params = {"networkid": network} if network else {"zoneid": await self._zone_id()}
         result = await self.cs.run("associateIpAddress", params, kind="address")
         return m.address_from(result.get("ipaddress") or {})

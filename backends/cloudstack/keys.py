@@ -1,10 +1,11 @@
 """AWS access keys on CloudStack: the access key IS the user's CloudStack apiKey, the secret their secretKey.
 
 The gateway's admin keys look the user up (`getUser userapikey=`) and read the secret (`getUserKeys id=`);
-the result is cached for `ttl` seconds (one lookup per key at a time, concurrent first requests wait for
-it). The gateway then verifies SigV2/SigV4 itself against the secret (`secret()` reveals it to the
-credential provider; `validate()` does the same check for callers that go through it), and every backend
-call for the request is signed with the caller's own keys, so CloudStack enforces isolation.
+the result is cached for `ttl` seconds, at most `max_keys` keys (one lookup per key at a time, concurrent
+first requests wait for it). `CloudStackKeys` is a neutral `SecretSource`: it reveals the secret and the
+gateway verifies SigV2/SigV4 itself (gateway/auth holds the only AWS signing code); every backend call for
+the request is then signed with the caller's own keys (CloudStack's signing, signing.py), so CloudStack
+enforces isolation.
 
 Trade-off, stated: a cached secret stays valid up to `ttl` seconds after the user's keys are regenerated or
 the user is disabled. Secrets are never logged, printed or put in exceptions.
@@ -13,10 +14,7 @@ the user is disabled. Secrets are never logged, printed or put in exceptions.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -26,8 +24,6 @@ from backends import base
 
 from .client import CloudStackClient
 
-_V2 = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
-
 
 @dataclass
 class _Entry:
@@ -36,25 +32,7 @@ class _Entry:
     until: float = 0.0
 
 
-def expected_signature(check: base.SignatureCheck, secret: str) -> str | None:
-    """The AWS signature `secret` gives `check.string_to_sign` (None when it cannot be computed)."""
-    if not check.string_to_sign:
-        return None
-    if check.version == "v4" and check.scope is not None:
-        key = ("AWS4" + secret).encode()
-        for part in (*check.scope, "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        return hmac.new(key, check.string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if check.version == "v2":
-        digest = _V2.get(dict(check.params).get("SignatureMethod", "HmacSHA256"))
-        if digest is None:
-            return None
-        mac = hmac.new(secret.encode(), check.string_to_sign.encode("utf-8", "surrogateescape"), digest)
-        return base64.b64encode(mac.digest()).decode()
-    return None
-
-
-class CloudStackValidator(base.SignatureValidator):
+class CloudStackKeys(base.SecretSource):
     def __init__(self, admin: CloudStackClient, *, ttl: float = 300.0, negative_ttl: float = 10.0,
                  max_keys: int = 10_000) -> None:
         self.admin = admin
@@ -64,15 +42,6 @@ class CloudStackValidator(base.SignatureValidator):
         self._keys: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[None]] = {}
         self.lookups = 0  # admin lookups made (tests prove warm keys cost none)
-
-    async def validate(self, check: base.SignatureCheck) -> base.Principal:
-        entry = await self._entry(check.access_key)
-        if entry.principal is None or entry.secret is None:
-            raise base.UnknownKey(check.access_key)
-        expected = expected_signature(check, entry.secret)
-        if expected is None or not hmac.compare_digest(expected.encode(), check.signature.encode()):
-            raise base.BadSignature(check.access_key)
-        return entry.principal
 
     async def secret(self, access_key: str) -> tuple[str, base.Principal] | None:
         entry = await self._entry(access_key)

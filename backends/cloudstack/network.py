@@ -31,15 +31,13 @@ import contextlib
 import ipaddress
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backends import base
 from backends.network import Network, NoFreeAddress, Port, PortSpec, Route, Subnet, Vpc
 
 from . import mapping as m
-
-if TYPE_CHECKING:
-    from .compute import CloudStackCompute
+from .session import Caller
 
 TIER_OFFERING = "DefaultIsolatedNetworkOfferingForVpcNetworks"
 
@@ -72,24 +70,25 @@ def _refined(kind: str = "") -> Iterator[None]:
 class CloudStackNetwork(Network):
     ports_made_ahead = False  # a NIC exists only on a VM (addNicToVirtualMachine)
 
-    def __init__(self, compute: CloudStackCompute) -> None:
-        self.compute = compute
-        self.b = compute.b
-        self.cs = compute.cs
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+        self.shared = caller.shared
+        self.settings = caller.shared.settings
+        self.cs = caller.cs
 
     # -- offerings -------------------------------------------------------------------------------------------------
     async def _vpc_offering(self) -> str:
         async def load() -> list[dict]:
             return await self.cs.list("listVPCOfferings", "vpcoffering", {"state": "Enabled"})
-        offerings = await self.b.cached(("vpc-offerings", self.cs.api_key), load)
-        return _pick(offerings, self.b.vpc_offering, lambda o: bool(o.get("isdefault")), "VPC offering")
+        offerings = await self.shared.cached(("vpc-offerings", self.cs.api_key), load)
+        return _pick(offerings, self.settings.vpc_offering, lambda o: bool(o.get("isdefault")), "VPC offering")
 
     async def _tier_offering(self) -> str:
         async def load() -> list[dict]:
             return await self.cs.list("listNetworkOfferings", "networkoffering",
                                       {"forvpc": True, "guestiptype": "Isolated", "state": "Enabled"})
-        offerings = await self.b.cached(("tier-offerings", self.cs.api_key), load)
-        return _pick(offerings, self.b.vpc_network_offering, lambda o: o.get("name") == TIER_OFFERING,
+        offerings = await self.shared.cached(("tier-offerings", self.cs.api_key), load)
+        return _pick(offerings, self.settings.vpc_network_offering, lambda o: o.get("name") == TIER_OFFERING,
                      "VPC tier network offering")
 
     # -- raw listings ----------------------------------------------------------------------------------------------
@@ -138,7 +137,7 @@ class CloudStackNetwork(Network):
         return [m.vpc_from(v) for v in vpcs if not ids or str(v.get("id")) in ids]
 
     async def create_vpc(self, cidr: str, *, default: bool = False) -> Vpc:
-        zone, offering = await asyncio.gather(self.compute._zone_id(), self._vpc_offering())
+        zone, offering = await asyncio.gather(self.caller.zone_id(), self._vpc_offering())
         with _refined("vpc"):
             result = await self.cs.run("createVPC", {
                 "name": m.DEFAULT_VPC_NAME if default else m.VPC_NAME, "displaytext": f"EC2 VPC {cidr}",
@@ -184,7 +183,10 @@ class CloudStackNetwork(Network):
         return [m.subnet_from(n, used.get(str(n.get("id")), 0)) for n in tiers]
 
     async def create_subnet(self, vpc_id: str, cidr: str, *, zone: str | None = None,
-                            dns_servers: list[str] | None = None) -> Subnet:
+                            dns_servers: list[str] | None = None,
+                            allocation_pool: tuple[str, str] | None = None) -> Subnet:
+        # `allocation_pool` is not applied: createNetwork's startip/endip are for shared networks, a VPC
+        # tier's VMs get addresses from CloudStack's own range (after the tier's gateway).
         if dns_servers:
             raise base.NotSupported("a CloudStack VPC tier gets its DNS from the VPC's router; other DNS servers "
                                     f"({', '.join(dns_servers)}) cannot be set")

@@ -1,4 +1,7 @@
-"""`OpenStackBackend`: one configured OpenStack cloud (Keystone + Nova, Glance, Cinder, Neutron).
+"""`OpenStackBackend`: one configured OpenStack cloud (Keystone + Nova, Glance, Cinder, Neutron, Swift).
+
+Object storage is the caller's project account in the catalog's `object-store` (Swift with keystoneauth),
+reached with the caller's own token (object_store.py); a cloud without Swift answers Unavailable there.
 
 Options (`backend.options` in the gateway's YAML):
 
@@ -25,9 +28,10 @@ Options (`backend.options` in the gateway's YAML):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
 
 from backends import base
 from backends.compute import Compute
@@ -37,9 +41,10 @@ from .compute import OpenStackCompute
 from .http import HttpClient
 from .keystone import KeystoneValidator, ServiceAuth
 from .network import OpenStackNetwork
-from .neutron import Neutron
-
-T = TypeVar("T")
+from .object_store import KeystoneObjectStores
+from .session import Shared
+from .swift import SwiftClient
+from .swift_backend import open_client
 
 _REQUIRED = ("auth_url", "service_user", "service_password")
 _DEFAULTS: dict[str, Any] = {
@@ -48,7 +53,6 @@ _DEFAULTS: dict[str, Any] = {
     "key_cache_ttl": 300.0, "encrypted_volume_type": None,
 }
 _INTERFACES = ("public", "internal", "admin")
-_CACHE_TTL = 300.0  # flavors and external networks change rarely
 
 
 class OpenStackBackend(base.Backend):
@@ -59,17 +63,32 @@ class OpenStackBackend(base.Backend):
                  region: str | None = None, interface: str = "public", timeout: float = 30.0,
                  connect_timeout: float = 5.0, public_network: str | None = None,
                  key_cache_ttl: float = 300.0, encrypted_volume_type: str | None = None) -> None:
-        self.region = region
-        self.encrypted_volume_type = encrypted_volume_type
-        self.interface = interface
-        self.public_network = public_network
-        self.http = HttpClient(timeout=timeout, connect_timeout=connect_timeout)
-        self.service_auth = ServiceAuth(self.http, auth_url, user=service_user, password=service_password,
-                                        project=service_project, user_domain=user_domain,
-                                        project_domain=project_domain)
-        self.validator: KeystoneValidator | None = KeystoneValidator(self.http, self.service_auth,
-                                                                     secret_ttl=key_cache_ttl)
-        self._cache: dict[Any, tuple[float, Any]] = {}
+        http = HttpClient(timeout=timeout, connect_timeout=connect_timeout)
+        service_auth = ServiceAuth(http, auth_url, user=service_user, password=service_password,
+                                   project=service_project, user_domain=user_domain, project_domain=project_domain)
+        self.shared = Shared(http, service_auth, KeystoneValidator(http, service_auth, secret_ttl=key_cache_ttl),
+                             region=region, interface=interface, public_network=public_network,
+                             encrypted_volume_type=encrypted_volume_type)
+        self.timeout, self.connect_timeout = timeout, connect_timeout
+        self._swift: tuple[aiohttp.ClientSession, SwiftClient] | None = None
+        self.object_stores = KeystoneObjectStores(interface=interface, region=region, forget=self._forget)
+
+    # The shared parts, as other code (tests, benches) reaches them through the backend.
+    @property
+    def http(self) -> HttpClient:
+        return self.shared.http
+
+    @property
+    def service_auth(self) -> ServiceAuth:
+        return self.shared.service_auth
+
+    @property
+    def validator(self) -> KeystoneValidator | None:
+        return self.shared.validator
+
+    @validator.setter
+    def validator(self, validator: KeystoneValidator | None) -> None:
+        self.shared.validator = validator
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> OpenStackBackend:
@@ -99,41 +118,32 @@ class OpenStackBackend(base.Backend):
         return cls(**values)
 
     async def start(self) -> None:
-        await self.http.start()
+        await self.shared.http.start()
 
     async def close(self) -> None:
-        await self.http.close()
+        await self.shared.http.close()
+        if self._swift is not None:
+            await self._swift[0].close()
+            self._swift = None
+
+    def _forget(self, access_key: str) -> None:
+        if self.validator is not None:
+            self.validator.forget(access_key)
+
+    async def object_store(self, principal: Any) -> base.ObjectStore:
+        """The caller's project account in Swift, with the caller's own token (object_store.py)."""
+        if self._swift is None:
+            self._swift = open_client(self.timeout, self.connect_timeout)
+        return self.object_stores.store(self._swift[1], principal)
 
     def signature_validator(self) -> base.SignatureValidator | None:
-        return self.validator
+        return self.shared.validator
 
     async def compute(self, principal: Any) -> Compute:
         """`principal`: what our validator returned, or the gateway's identity built from it (anything with
         `account_id` and the `attributes` holding the caller's token and catalog)."""
-        attributes = getattr(principal, "attributes", None)
-        if not isinstance(attributes, Mapping):
-            raise base.Forbidden("the OpenStack backend needs a caller validated by Keystone")
-        return OpenStackCompute(self, principal)
+        return OpenStackCompute(self.shared.caller(principal))
 
     async def network(self, principal: Any) -> Network:
         """VPC networking on Neutron as the caller (backends/openstack/network.py)."""
-        compute = await self.compute(principal)
-        assert isinstance(compute, OpenStackCompute)
-        return OpenStackNetwork(compute)
-
-    # -- small shared caches (per backend, keyed by what they depend on) -------------------------------------
-    async def cached(self, key: Any, load: Callable[[], Awaitable[T]], ttl: float = _CACHE_TTL) -> T:
-        hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = await load()
-        self._cache[key] = (now + ttl, value)
-        return value
-
-    async def external_networks(self, neutron: Neutron) -> dict[str, str]:
-        """name → id of the external networks (floating IP pools); the same for every project."""
-        async def load() -> dict[str, str]:
-            nets = await neutron.networks(**{"router:external": True})
-            return {n.get("name") or n["id"]: n["id"] for n in nets}
-        return await self.cached(("external-networks",), load)
+        return OpenStackNetwork(self.shared.caller(principal))

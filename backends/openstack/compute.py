@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backends import base
 from backends.compute import (
@@ -33,65 +33,37 @@ from backends.compute import (
 )
 
 from . import mapping as m
-from .catalog import Catalog
 from .cinder import Cinder
 from .glance import Glance
 from .neutron import Neutron
 from .nova import Nova
-
-if TYPE_CHECKING:
-    from .backend import OpenStackBackend
+from .session import Caller
 
 
 class OpenStackCompute(Compute):
     # Cinder answers 400 "still has N dependent snapshots"; `cascade=true` would delete the snapshots
     keeps_volumes_with_snapshots = True
 
-    def __init__(self, backend: OpenStackBackend, principal: Any) -> None:
-        attrs = principal.attributes
-        token, catalog = attrs.get("token"), attrs.get("catalog")
-        if not token or not isinstance(catalog, Catalog):
-            raise base.Forbidden("this caller has no OpenStack token (authenticate with a Keystone EC2 key)")
-        self.backend = backend
-        self.project_id = str(attrs.get("project_id") or principal.account_id)
-        access_key = attrs.get("access_key")
-
-        def forget() -> None:
-            if access_key and backend.validator is not None:
-                backend.validator.forget(str(access_key))
-
-        def url(service: str) -> str:
-            return catalog.url(service, interface=backend.interface, region=backend.region)
-
-        http = backend.http
-        self._clients: dict[str, Any] = {}
-        self._factory = {
-            "compute": lambda: Nova(http, url("compute"), token, forget),
-            "network": lambda: Neutron(http, url("network"), token, forget),
-            "image": lambda: Glance(http, url("image"), token, forget),
-            "block-storage": lambda: Cinder(http, url("block-storage"), token, forget),
-        }
-
-    def _client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._factory[service]()
-        return self._clients[service]
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+        self.shared = caller.shared
+        self.project_id = caller.project_id
 
     @property
     def nova(self) -> Nova:
-        return self._client("compute")
+        return self.caller.nova
 
     @property
     def neutron(self) -> Neutron:
-        return self._client("network")
+        return self.caller.neutron
 
     @property
     def glance(self) -> Glance:
-        return self._client("image")
+        return self.caller.glance
 
     @property
     def cinder(self) -> Cinder:
-        return self._client("block-storage")
+        return self.caller.cinder
 
     # -- catalogue --------------------------------------------------------------------------------------
     async def list_zones(self) -> list[Zone]:
@@ -100,7 +72,7 @@ class OpenStackCompute(Compute):
                 for z in zones if z.get("zoneName") and z.get("zoneName") != "internal"]
 
     async def list_flavors(self) -> list[Flavor]:
-        return await self.backend.cached(("flavors", self.project_id), self._load_flavors)
+        return await self.shared.cached(("flavors", self.project_id), self._load_flavors)
 
     async def _load_flavors(self) -> list[Flavor]:
         return [m.flavor_from(f) for f in await self.nova.flavors()]
@@ -147,9 +119,8 @@ class OpenStackCompute(Compute):
 
     async def create_servers(self, spec: ServerSpec) -> list[Server]:
         if not spec.network_id and not spec.ports:  # not in a VPC: the project's own network, not a VPC's
-            from .network import classic_network
 
-            spec = dataclasses.replace(spec, network_id=await classic_network(self.neutron))
+            spec = dataclasses.replace(spec, network_id=await self.caller.classic_network())
         body = m.server_body(spec, await self._flavor_id(spec.flavor_name))
         reservation = await self.nova.create_servers(body)
         created: list[dict] = []
@@ -199,7 +170,7 @@ class OpenStackCompute(Compute):
         without `allow_resize_to_same_host`) puts the server back as it was: NotSupported."""
         flavor_id = await self._flavor_id(flavor_name)
         await self.nova.action(server_id, {"resize": {"flavorRef": flavor_id}})
-        deadline = time.monotonic() + self.backend.http.timeout
+        deadline = time.monotonic() + self.shared.http.timeout
         delay = 0.2
         while time.monotonic() < deadline:
             await asyncio.sleep(delay)
@@ -400,9 +371,9 @@ class OpenStackCompute(Compute):
             if not await self._volume_encrypted(snap.get("volume_id")):
                 raise base.NotSupported("An encrypted volume cannot be created from an unencrypted snapshot.")
             return None
-        if not self.backend.encrypted_volume_type:
+        if not self.shared.encrypted_volume_type:
             raise base.NotSupported("Encrypted volumes are not supported.")
-        return self.backend.encrypted_volume_type
+        return self.shared.encrypted_volume_type
 
     async def _volume_encrypted(self, volume_id: str | None) -> bool:
         """Cinder shows `encrypted` on volumes only; a snapshot is encrypted when its volume is (Cinder keeps
@@ -472,23 +443,14 @@ class OpenStackCompute(Compute):
     async def list_addresses(self) -> list[FloatingAddress]:
         fips, ports, pools = await asyncio.gather(self.neutron.floating_ips(),
                                                   self.neutron.ports(fields=("id", "device_id")),
-                                                  self.backend.external_networks(self.neutron))
+                                                  self.shared.external_networks(self.neutron))
         device_by_port = {p.get("id", ""): p.get("device_id", "") for p in ports}
         names = {net_id: name for name, net_id in pools.items()}
         return [m.address_from(f, device_by_port, names) for f in fips]
 
     async def allocate_address(self) -> FloatingAddress:
-        pools = await self.backend.external_networks(self.neutron)
-        wanted = self.backend.public_network
-        if wanted:
-            if wanted not in pools and wanted not in pools.values():
-                raise base.Unavailable(f"the floating IP pool (external network) {wanted!r} is not visible")
-            network_id = pools.get(wanted, wanted)
-        elif len(pools) == 1:
-            (network_id,) = pools.values()
-        else:
-            raise base.Unavailable("set the backend option public_network: the cloud has "
-                                   f"{len(pools)} external networks")
+        pools = await self.shared.external_networks(self.neutron)
+        network_id = await self.shared.public_network_id(self.neutron, "floating IP pool (external network)")
         fip = await self.neutron.create_floating_ip(network_id)
         return m.address_from(fip, {}, {nid: name for name, nid in pools.items()})
 

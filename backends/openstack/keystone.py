@@ -7,8 +7,8 @@ How a signature is validated (the gateway holds no user secrets in its configura
   same round trip (concurrently) the EC2 credential itself is read with the service token —
   `GET /v3/credentials/{sha256(access)}`, the id Keystone gives every EC2 credential — as Swift's
   s3token does for aws-chunked uploads. Both are cached per access key.
-* Warm key: the signature of every request is still verified, locally, with the cached secret against
-  the string to sign the gateway computed (SigV4 via the scope's derived key, SigV2 HmacSHA1/256), and
+* Warm key: the signature of every request is still verified, locally, with the cached secret by the
+  gateway's own SigV4/SigV2 code (`SignatureCheck.matches`: backends hold no AWS signing code), and
   the cached project token is reused while it has more than `token_margin` seconds to live:
   0 Keystone calls. A signature that does not verify against a fresh secret is rejected locally, so
   forgeries cannot be used to hammer Keystone either.
@@ -25,11 +25,9 @@ next request revalidates through Keystone. Tokens and secrets are never logged o
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import datetime as dt
 import hashlib
-import hmac
 import json
 import logging
 import time
@@ -44,7 +42,6 @@ from .http import Fault, HttpClient
 
 LOG = logging.getLogger("cloudgate.backend.openstack.keystone")
 
-_V2_DIGESTS = {"HmacSHA256": hashlib.sha256, "HmacSHA1": hashlib.sha1}
 
 
 @dataclass(frozen=True)
@@ -129,27 +126,6 @@ def _service_rejected(fault: Fault) -> base.BackendError:
 def credential_id(access_key: str) -> str:
     """Keystone stores an EC2 credential under sha256(access) (keystone.common.utils.hash_access_key)."""
     return hashlib.sha256(access_key.encode()).hexdigest()
-
-
-def expected_signature(check: base.SignatureCheck, secret: str) -> str | None:
-    """The signature `secret` gives the string to sign, or None when it cannot be computed locally."""
-    if not check.string_to_sign:
-        return None
-    if check.version == "v4":
-        if check.scope is None:
-            return None
-        date, region, service = check.scope
-        key = ("AWS4" + secret).encode()
-        for part in (date, region, service, "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        return hmac.new(key, check.string_to_sign.encode(), hashlib.sha256).hexdigest()
-    if check.version == "v2":
-        digest = _V2_DIGESTS.get(dict(check.params).get("SignatureMethod", "HmacSHA256"))
-        if digest is None:
-            return None
-        mac = hmac.new(secret.encode(), check.string_to_sign.encode("utf-8", "surrogateescape"), digest)
-        return base64.b64encode(mac.digest()).decode()
-    return None
 
 
 def ec2_credentials(check: base.SignatureCheck) -> dict[str, Any]:
@@ -258,10 +234,10 @@ class KeystoneValidator(base.SignatureValidator):
 
     async def _warm(self, entry: _Key, check: base.SignatureCheck) -> Token:
         assert entry.secret is not None
-        expected = expected_signature(check, entry.secret)
-        if expected is not None and not hmac.compare_digest(expected.encode(), check.signature.encode()):
+        verdict = check.matches(entry.secret) if check.matches is not None else None  # the gateway's SigV4/V2
+        if verdict is False:
             raise base.BadSignature(check.access_key)
-        if expected is not None and entry.token is not None and entry.token.seconds_left() > self.token_margin:
+        if verdict and entry.token is not None and entry.token.seconds_left() > self.token_margin:
             return entry.token
         # A verified signature but no (fresh) token yet, or a claim we cannot check locally: Keystone.
         entry.token = await self._ec2tokens(check)

@@ -7,8 +7,8 @@ attaching ports), as one caller. The mapping is written down in docs/vpc-on-neut
   port     = a Neutron port; SourceDestCheck=false = allowed address pair 0.0.0.0/0
 
 Neutron 28 rejects clearing a subnet's gateway_ip while a router port uses it (ec2-api's VPC code failed
-on this): the subnet is created with its gateway at the AWS router address (.1) and the allocation pool
-already excluding AWS's reserved addresses, so nothing is ever changed afterwards.
+on this): the subnet is created with its gateway at the router address (.1) and the allocation pool the
+caller gives (the gateway's: AWS's reserved addresses left out), so nothing is ever changed afterwards.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from backends.network import Network, NoFreeAddress, Port, PortSpec, Route, Subn
 
 from . import vpc_mapping as vm
 from .http import Fault
+from .session import Caller
 
 if TYPE_CHECKING:
-    from .compute import OpenStackCompute
     from .neutron import Neutron
 
 _NO_ADDRESS = ("IpAddressGenerationFailure", "IpAddressAlreadyAllocated", "IpAddressInUse")
@@ -46,23 +46,14 @@ def _port_fault(fault: Fault) -> base.BackendError:
 _PORT_ERRORS = {400: _port_fault, 404: _port_fault, 409: _port_fault}
 
 
-async def classic_network(neutron: Neutron) -> str | None:
-    """The network an instance outside any VPC boots on: Nova's "auto" refuses to choose once VPC subnets
-    (networks of the project too) exist, so the one network that is not a VPC's is named; None lets Nova
-    decide (no network yet: auto-allocation; several: its own error)."""
-    nets = await neutron.all_networks(fields=["id", "tags", "router:external"])
-    candidates = [n["id"] for n in nets if not n.get("router:external") and vm.SUBNET_TAG not in (n.get("tags") or ())]
-    return candidates[0] if len(candidates) == 1 else None
-
-
 class OpenStackNetwork(Network):
-    def __init__(self, compute: OpenStackCompute) -> None:
-        self.compute = compute
-        self.project_id = compute.project_id
+    def __init__(self, caller: Caller) -> None:
+        self.caller = caller
+        self.project_id = caller.project_id
 
     @property
     def neutron(self) -> Neutron:
-        return self.compute.neutron
+        return self.caller.neutron
 
     # -- VPCs -------------------------------------------------------------------------------------------------
     async def list_vpcs(self, ids: list[str] | None = None) -> list[Vpc]:
@@ -100,15 +91,7 @@ class OpenStackNetwork(Network):
         return found[0]
 
     async def _public_network(self) -> str:
-        pools = await self.compute.backend.external_networks(self.neutron)
-        wanted = self.compute.backend.public_network
-        if wanted:
-            if wanted not in pools and wanted not in pools.values():
-                raise base.Unavailable(f"the external network {wanted!r} is not visible")
-            return pools.get(wanted, wanted)
-        if len(pools) == 1:
-            return next(iter(pools.values()))
-        raise base.Unavailable(f"set the backend option public_network: the cloud has {len(pools)} external networks")
+        return await self.caller.shared.public_network_id(self.neutron)
 
     async def set_external_gateway(self, vpc_id: str, enabled: bool) -> None:
         vpc = await self._vpc(vpc_id)
@@ -136,16 +119,17 @@ class OpenStackNetwork(Network):
         return [vm.subnet_from(s, by_id[s["network_id"]], ports) for s in subnets if s.get("network_id") in by_id]
 
     async def create_subnet(self, vpc_id: str, cidr: str, *, zone: str | None = None,
-                            dns_servers: list[str] | None = None) -> Subnet:
+                            dns_servers: list[str] | None = None,
+                            allocation_pool: tuple[str, str] | None = None) -> Subnet:
         await self._vpc(vpc_id)
         network = await self.neutron.create_network({"name": "cloudgate-subnet", "description": f"EC2 subnet {cidr}"})
         try:
             tags = vm.subnet_tags(vpc_id, zone)
             await self.neutron.set_tags("networks", network["id"], tags)
-            start, end = vm.allocation_pool(cidr)
             body: dict[str, Any] = {"network_id": network["id"], "cidr": cidr, "ip_version": 4,
-                                    "name": "cloudgate-subnet", "gateway_ip": vm.router_address(cidr),
-                                    "allocation_pools": [{"start": start, "end": end}]}
+                                    "name": "cloudgate-subnet", "gateway_ip": vm.router_address(cidr)}
+            if allocation_pool is not None:
+                body["allocation_pools"] = [{"start": allocation_pool[0], "end": allocation_pool[1]}]
             if dns_servers:
                 body["dns_nameservers"] = list(dns_servers)
             subnet = await self.neutron.create_subnet(body)
@@ -226,11 +210,11 @@ class OpenStackNetwork(Network):
         await self.neutron.delete_port(port_id)
 
     async def attach_port(self, port_id: str, server_id: str) -> None:
-        await self.compute.nova.call("POST", f"/servers/{server_id}/os-interface",
+        await self.caller.nova.call("POST", f"/servers/{server_id}/os-interface",
                                      json_body={"interfaceAttachment": {"port_id": port_id}}, kind="server")
 
     async def detach_port(self, port_id: str, server_id: str) -> None:
-        await self.compute.nova.call("DELETE", f"/servers/{server_id}/os-interface/{port_id}", kind="port")
+        await self.caller.nova.call("DELETE", f"/servers/{server_id}/os-interface/{port_id}", kind="port")
 
     async def associate_address(self, address_id: str, port_id: str, fixed_ip: str | None = None) -> None:
         await self.neutron.update_floating_ip(address_id, port_id, fixed_ip)

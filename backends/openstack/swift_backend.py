@@ -444,6 +444,13 @@ def _version_out(headers: Mapping[str, str]) -> str | None:
 
 
 # ---- the backend ------------------------------------------------------------------------------------------
+def open_client(timeout: float, connect_timeout: float) -> tuple[aiohttp.ClientSession, SwiftClient]:
+    """One pooled session for every caller's Swift requests (bodies stream as they are: no decompression)."""
+    connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, enable_cleanup_closed=True)
+    session = aiohttp.ClientSession(connector=connector, auto_decompress=False, read_bufsize=CHUNK * 2)
+    return session, SwiftClient(session, timeout=timeout, connect_timeout=connect_timeout)
+
+
 class SwiftBackend(base.Backend):
     """A Swift cluster reached with tempauth v1 credentials held per gateway user in config."""
 
@@ -484,11 +491,7 @@ class SwiftBackend(base.Backend):
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, enable_cleanup_closed=True)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
-                                                  read_bufsize=CHUNK * 2)
-            self._client = SwiftClient(self._session, timeout=self.timeout,
-                                       connect_timeout=self.connect_timeout)
+            self._session, self._client = open_client(self.timeout, self.connect_timeout)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -20,8 +20,6 @@ SUBNET_TAG = "cloudgate-subnet"
 VPC_OF_TAG = "cloudgate-vpc="
 ZONE_TAG = "cloudgate-az="
 ANYWHERE = "0.0.0.0/0"  # an allowed address pair for any source: EC2's SourceDestCheck=false
-RESERVED_LOW = 4  # AWS reserves the network address and the next three (router, DNS, future)...
-RESERVED_HIGH = 1  # ...and the broadcast address
 
 
 def tag_value(tags: Iterable[str] | None, prefix: str) -> str | None:
@@ -44,12 +42,6 @@ def vpc_from(router: Mapping[str, Any]) -> Vpc:
     return Vpc(id=router.get("id", ""), cidr=tag_value(tags, CIDR_TAG) or "", is_default=DEFAULT_TAG in tags,
                external_gateway=bool(router.get("external_gateway_info")),
                routes=[Route(r.get("destination", ""), r.get("nexthop", "")) for r in router.get("routes") or ()])
-
-
-def allocation_pool(cidr: str) -> tuple[str, str]:
-    """The allocatable range of a subnet: AWS's five reserved addresses left out."""
-    net = ipaddress.ip_network(cidr)
-    return str(net[RESERVED_LOW]), str(net[-1 - RESERVED_HIGH])
 
 
 def router_address(cidr: str) -> str:

@@ -40,6 +40,7 @@ class Ctx:
         self.target = target
         self._bucket: str | None = None
         self._bucket_skip: str | None = None
+        self._s3_skip: str | None = None  # "" once ListBuckets answered
 
     @property
     def wrong_secret(self) -> str:
@@ -107,8 +108,22 @@ class Ctx:
                 raise Skip("no aws-cli found (pass --aws-cli PATH)")
         elif need == "bucket":
             self.bucket()
+        elif need == "s3":
+            self.s3_service()
         else:
             raise ValueError(f"unknown need {need!r}")
+
+    def s3_service(self) -> None:
+        """Skip unless the endpoint serves S3 at all (ListBuckets answers): a CloudStack endpoint has none."""
+        if self._s3_skip is None:
+            try:
+                info = outcome_of(lambda: self.client("s3").list_buckets())
+            except BotoCoreError as exc:
+                self._s3_skip = f"no S3 on this endpoint: ListBuckets failed: {exc}"
+            else:
+                self._s3_skip = f"no S3 on this endpoint: ListBuckets answered {info.describe()}" if info else ""
+        if self._s3_skip:
+            raise Skip(self._s3_skip)
 
     def bucket(self) -> str:
         """A scratch bucket created once per run (deleted by `close`); Skip when CreateBucket fails."""

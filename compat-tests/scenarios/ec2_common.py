@@ -248,6 +248,12 @@ class Resources:
                   "TagSpecifications": [{"ResourceType": "instance",
                                          "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}],
                   **extra}
+        return self.run_instances(client=c, **kwargs)
+
+    def run_instances(self, *, client: Any = None, **kwargs: Any) -> dict:
+        """RunInstances with exactly `kwargs` (e.g. from a launch template), its instances terminated at the
+        end; give the scenario's marker tag in the TagSpecifications so a half-done launch is found too."""
+        c = client or self.ctx.client("ec2")
         if not any(w == "instances" for w, _ in self.undo):
             self.on_exit("instances", self._terminate_all)
         resp = call("RunInstances", lambda: c.run_instances(**kwargs))

@@ -32,6 +32,8 @@ SERVICES = {
     # Nova looks Cinder up as "volumev3"; current clients as "block-storage": register both, as devstack does
     "cinder": [("cinderv3", "volumev3", "http://127.0.0.1:8776/v3/%(project_id)s"),
                ("cinder", "block-storage", "http://127.0.0.1:8776/v3/%(project_id)s")],
+    # keystoneauth serves a project's data from account AUTH_<project id> (services.sh swift_up)
+    "swift": [("swift", "object-store", "http://127.0.0.1:28080/v1/AUTH_%(project_id)s")],
 }
 GATEWAY_USER = "cloudgate"  # validates /v3/ec2tokens and reads EC2 secrets: needs service + admin roles
 
@@ -262,7 +264,7 @@ def resources() -> None:
         "project_domain_name": "Default",
         "endpoints": {"identity": KS, "compute": "http://127.0.0.1:8774/v2.1", "network": "http://127.0.0.1:9696",
                       "image": "http://127.0.0.1:9292", "volumev3": "http://127.0.0.1:8776/v3",
-                      "placement": "http://127.0.0.1:8778"},
+                      "placement": "http://127.0.0.1:8778", "object-store": "http://127.0.0.1:28080"},
         "service": {"user_name": GATEWAY_USER, "user_id": gw.id, "password": os.environ["GATEWAY_PW"],
                     "project_name": "service", "project_id": service_project.id, "roles": ["admin", "service"]},
         "admin": {"user_name": "admin", "password": os.environ["ADMIN_PW"], "project_name": "admin"},

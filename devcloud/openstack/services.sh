@@ -465,3 +465,19 @@ $(log_tail "$name")"
     ok "up"
   done
 }
+
+# ---- Swift (object-store) ---------------------------------------------------------------------------
+# devcloud/swift.sh in its Keystone mode: authtoken + keystoneauth, one account per project, its own
+# state, rings and ports (the tempauth Swift of swift.sh is a separate cloud), Swift in our venv.
+SWIFT_PORT=28080   # proxy; the account/container/object servers and memcached take the four above
+swift_sh() {  # $1 = up|status|down
+  env SWIFT_AUTH=keystone SWIFT_STATE_DIR="$STATE/swift" SWIFT_VENV="$VENV" SWIFT_PROXY_PORT=$SWIFT_PORT \
+    SWIFT_KEYSTONE_URL=$KS_URL SWIFT_KEYSTONE_USER=swift SWIFT_KEYSTONE_PASSWORD="${SERVICE_PW:-}" \
+    bash "$ROOT/devcloud/swift.sh" "$1"
+}
+swift_up() {
+  step "swift (keystoneauth) on :$SWIFT_PORT"
+  swift_sh up > "$LOG/swift-up.log" 2>&1 || die "swift did not come up:
+$(log_tail swift-up 20)"
+  ok "up"
+}

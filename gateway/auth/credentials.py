@@ -83,6 +83,12 @@ class CredentialProvider(abc.ABC):
             raise SignatureMismatch(claim.access_key)
         return identity
 
+    async def identity_for_key(self, access_key: str) -> Identity | None:
+        """The identity of a long-term key's holder without a signature of theirs (the key already proved
+        itself when it made a session, see sessions.py), or None when unknown or this provider cannot tell."""
+        found = await self.lookup(access_key)
+        return found[1] if found is not None else None
+
     async def identity_for_account(self, account_id: str) -> Identity | None:
         """An identity that acts for `account_id` (its owner's), or None when unknown or this provider
         cannot tell. The gateway uses it to reach an owner's storage on another caller's behalf once

@@ -11,7 +11,14 @@ from . import sigv4
 from .canonical import canonical_uri, parse_query
 from .clock import current, parse_timestamp, skewed, too_early
 from .credentials import CredentialProvider, Identity, SignatureClaim, SignedRequest
-from .exceptions import MalformedAuth, ScopeMismatch, SignatureMismatch, UnknownAccessKey
+from .exceptions import (
+    MalformedAuth,
+    ScopeMismatch,
+    SignatureMismatch,
+    TokenExpired,
+    TokenInvalid,
+    UnknownAccessKey,
+)
 from .payload import SignedPayload, UnsignedPayload
 from .request import AuthRequest, AuthResult
 from .signing import V2_METHODS, V4_ALGORITHM, sha256_hex
@@ -50,7 +57,9 @@ def _params(req: AuthRequest) -> list[tuple[str, str]]:
 async def _verify(provider: CredentialProvider, claim: SignatureClaim) -> Identity:
     try:
         return await provider.verify(claim)
-    except (UnknownAccessKey, SignatureMismatch):
+    except TokenExpired:
+        raise errors.RequestExpired() from None  # what EC2 answers for expired temporary credentials
+    except (UnknownAccessKey, SignatureMismatch, TokenInvalid):
         raise errors.AuthFailure() from None
 
 

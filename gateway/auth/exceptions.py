@@ -19,6 +19,14 @@ class SignatureMismatch(AuthError):
     """The key exists but the signature does not match."""
 
 
+class TokenInvalid(AuthError):
+    """A security token that is not one of ours, belongs to another key, or outlived its parent key."""
+
+
+class TokenExpired(AuthError):
+    """A session token past its expiry."""
+
+
 class SecretUnavailable(AuthError):
     """The provider cannot reveal the secret (remote validator), so signed aws-chunked bodies cannot be checked."""
 

@@ -19,6 +19,8 @@ from .exceptions import (
     ScopeMismatch,
     SecretUnavailable,
     SignatureMismatch,
+    TokenExpired,
+    TokenInvalid,
     UnknownAccessKey,
 )
 from .payload import (
@@ -81,6 +83,10 @@ async def _verify(provider: CredentialProvider, claim: SignatureClaim) -> Identi
         return await provider.verify(claim)
     except UnknownAccessKey:
         raise errors.InvalidAccessKeyId(AWSAccessKeyId=claim.access_key) from None
+    except TokenExpired:
+        raise errors.ExpiredToken() from None
+    except TokenInvalid:
+        raise errors.InvalidToken() from None
     except SignatureMismatch:
         # The string to sign helps clients debug. The signature is never echoed, nor a session token (SigV2
         # signs it inline); the canonical request is left out because it would carry that token too.

@@ -1,23 +1,22 @@
-"""AWS's subnet addressing rule, THE one place it lives: a subnet's first four addresses (network, VPC router,
-DNS, future use) and its broadcast address are reserved; the rest is the allocation pool. Backends get the
-pool as data (create_subnet(allocation_pool=...))."""
+"""AWS's rule for a subnet's addresses, in one place: the first four (network, VPC router, DNS, future use)
+and the last (broadcast) are reserved, never allocatable. The rule reaches the cloud as data — the pool a
+backend's `create_subnet` gets — so backends know nothing of it."""
 
 from __future__ import annotations
 
 import ipaddress
-from ipaddress import IPv4Address, IPv4Network
 
 AWS_RESERVED = 5  # network, router, DNS, future use, broadcast
+_LOW, _HIGH = 4, 1  # how many of them sit at the start and at the end of the block
 
 
-def reserved(cidr: str | IPv4Network) -> set[IPv4Address]:
-    """The five addresses AWS reserves in a subnet."""
-    net = ipaddress.IPv4Network(cidr, strict=False)
-    first = int(net.network_address)
-    return {IPv4Address(first + i) for i in range(4)} | {net.broadcast_address}
+def reserved(cidr: str) -> set[str]:
+    """The subnet's five reserved addresses."""
+    net = ipaddress.ip_network(cidr)
+    return {str(net[i]) for i in range(_LOW)} | {str(net[-1 - i]) for i in range(_HIGH)}
 
 
-def allocation_pool(cidr: str | IPv4Network) -> tuple[str, str]:
-    """The first and last address instances may get: after the four reserved ones, before broadcast."""
-    net = ipaddress.IPv4Network(cidr, strict=False)
-    return str(net.network_address + 4), str(net.broadcast_address - 1)
+def allocation_pool(cidr: str) -> tuple[str, str]:
+    """(first, last) allocatable address of the subnet: its block without the reserved addresses."""
+    net = ipaddress.ip_network(cidr)
+    return str(net[_LOW]), str(net[-1 - _HIGH])

@@ -24,6 +24,7 @@ from backends.network import Vpc
 from ..context import RequestContext
 from ..protocol import errors
 from ..session import session
+from .addressing import allocation_pool
 from .error_map import backend_errors, not_found
 from .lookups import groups as vpc_groups
 from .lookups.ids import check_id, ec2_id
@@ -170,7 +171,7 @@ async def create_subnet(ctx: RequestContext, vpc: VpcView, cidr: str, zone: str 
                  default_for_az: bool = False) -> SubnetView:
     net = await network(ctx)
     with backend_errors("subnet"):
-        subnet = await net.create_subnet(vpc.vpc.id, cidr, zone=zone,
+        subnet = await net.create_subnet(vpc.vpc.id, cidr, zone=zone, allocation_pool=allocation_pool(cidr),
                                          dns_servers=await dns_servers_of(ctx, vpc.record.get("dhcp")))
     sid = await ec2_id(ctx, "subnet", subnet.id)
     assert sid is not None

@@ -71,6 +71,8 @@ SignatureDoesNotMatch = _error(
     "Check your key and signing method.")
 RequestTimeTooSkewed = _error("RequestTimeTooSkewed", "RequestTimeTooSkewed", 403,
                               "The difference between the request time and the current time is too large.")
+ExpiredToken = _error("ExpiredToken", "ExpiredToken", 400, "The provided token has expired.")
+InvalidToken = _error("InvalidToken", "InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
 AuthorizationHeaderMalformed = _error("AuthorizationHeaderMalformed", "AuthorizationHeaderMalformed", 400,
                                       "The authorization header is malformed.")
 AuthorizationQueryParametersError = _error("AuthorizationQueryParametersError",
@@ -145,9 +147,47 @@ NoSuchCORSConfiguration = _error("NoSuchCORSConfiguration", "NoSuchCORSConfigura
                                  "The CORS configuration does not exist")
 # A refused CORS preflight (not in S3's error table, but what S3 sends, with Method and ResourceType).
 AccessForbidden = _error("AccessForbidden", "AccessForbidden", 403)
+# ---- S3 access control: bucket policies, Block Public Access, Object Ownership ----------------------
+MalformedPolicy = _error("MalformedPolicy", "MalformedPolicy", 400, "Policies must be valid JSON and the first "
+                         "byte must be '{'")
+NoSuchBucketPolicy = _error("NoSuchBucketPolicy", "NoSuchBucketPolicy", 404, "The bucket policy does not exist")
+NoSuchPublicAccessBlockConfiguration = _error(
+    "NoSuchPublicAccessBlockConfiguration", "NoSuchPublicAccessBlockConfiguration", 404,
+    "The public access block configuration was not found")
+OwnershipControlsNotFoundError = _error("OwnershipControlsNotFoundError", "OwnershipControlsNotFoundError", 404,
+                                        "The bucket ownership controls were not found")
+AccessControlListNotSupported = _error("AccessControlListNotSupported", "AccessControlListNotSupported", 400,
+                                       "The bucket does not allow ACLs")
+InvalidBucketAclWithObjectOwnership = _error(
+    "InvalidBucketAclWithObjectOwnership", "InvalidBucketAclWithObjectOwnership", 400,
+    "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 NoSuchLifecycleConfiguration = _error("NoSuchLifecycleConfiguration", "NoSuchLifecycleConfiguration", 404,
                                       "The lifecycle configuration does not exist")
+InvalidBucketState = _error("InvalidBucketState", "InvalidBucketState", 409,
+                            "The request is not valid with the current state of the bucket.")
+NoSuchObjectLockConfiguration = _error("NoSuchObjectLockConfiguration", "NoSuchObjectLockConfiguration", 404,
+                                       "The specified object does not have a ObjectLock configuration")
+NoSuchWebsiteConfiguration = _error("NoSuchWebsiteConfiguration", "NoSuchWebsiteConfiguration", 404,
+                                    "The specified bucket does not have a website configuration")
+ReplicationConfigurationNotFoundError = _error(
+    "ReplicationConfigurationNotFoundError", "ReplicationConfigurationNotFoundError", 404,
+    "The replication configuration was not found")
+ServerSideEncryptionConfigurationNotFoundError = _error(
+    "ServerSideEncryptionConfigurationNotFoundError", "ServerSideEncryptionConfigurationNotFoundError", 404,
+    "The server side encryption configuration was not found")
+ObjectLockConfigurationNotFoundError = _error(
+    "ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFoundError", 404,
+    "Object Lock configuration does not exist for this bucket")
 
+
+# ---- STS and IAM (awsQuery) ------------------------------------------------------------------------
+ValidationError = _error("ValidationError", "ValidationError", 400)
+NoSuchEntity = _error("NoSuchEntity", "NoSuchEntity", 404)
+InvalidClientTokenId = _error("InvalidClientTokenId", "InvalidClientTokenId", 403,
+                              "The security token included in the request is invalid.")
+# S3's ExpiredToken (above) is the code's first class; STS says it in its own words
+ExpiredTokenQuery = _error("ExpiredTokenQuery", "ExpiredToken", 400,
+                           "The security token included in the request is expired")
 
 # ---- S3 multipart uploads -------------------------------------------------------------------------
 InvalidPart = _error("InvalidPart", "InvalidPart", 400,

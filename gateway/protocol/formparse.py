@@ -203,13 +203,15 @@ class FormRequestParser:
         return parse
 
     def _indexed(self, node: Node, name: str, item: Parse) -> list:
-        """`Name.N...` children in numeric order (N >= 1); gaps are allowed as AWS allows them."""
+        """`Name.N...` children in numeric order. AWS takes any integer index and orders by it: gaps,
+        0-based lists (apache-libcloud sends `ResourceId.0`, `Tag.0.Key`) and negative indices alike."""
         items = []
         for key, sub in node.items():
             if key is None:
                 raise self._unknown(name)
-            if not (key.isdigit() and key.isascii() and len(key) < 10) or int(key) < 1:
-                raise self._invalid(key, f"{name}.{key}", "positive integer list index")
+            digits = key[1:] if key.startswith("-") else key
+            if not (digits.isdigit() and digits.isascii() and len(digits) < 10):
+                raise self._invalid(key, f"{name}.{key}", "integer list index")
             items.append((int(key), item(sub, f"{name}.{key}")))
         items.sort(key=_first)
         return [v for _, v in items]

@@ -115,6 +115,9 @@ class _OutPlan:
     root: str = ""
     emit: Emit | None = None  # structure payload or body emitter (root element included)
     body_members: frozenset[str] = frozenset()
+    # A GET of a body document answers one even when nothing is set: S3 sends <BucketLoggingStatus/>,
+    # <AccelerateConfiguration/>, ... for a bucket without logging or acceleration (SDKs parse it).
+    always_body: bool = False
     text_root: str | None = None  # member whose text is the whole root element (GetBucketLocation)
     event_stream: bool = False  # binary event framing (SelectObjectContent): not supported
 
@@ -177,7 +180,7 @@ class RestXmlResponseSerializer:
             ns = ns_attr(self.root_xmlns)
             body = f"<{plan.root}{ns}>{text}</{plan.root}>" if text else f"<{plan.root}{ns}/>"
             return status, self._xml(headers), (XML_DECL + body).encode("utf-8")
-        if plan.emit is None or not plan.body_members.intersection(
+        if plan.emit is None or not plan.always_body and not plan.body_members.intersection(
                 k for k, v in result.items() if v is not None):
             return status, headers, b""
         out = [XML_DECL]
@@ -228,6 +231,7 @@ class RestXmlResponseSerializer:
         if not body:
             return plan
         plan.body_members = frozenset(body)
+        plan.always_body = op.http.get("method") == "GET"
         plan.root = shape.serialization.get("name") or self.root_tags.get(shape.name) or shape.name
         # A body that is one scalar named like the root is that root's text:
         # <LocationConstraint xmlns="...">EU</LocationConstraint>.

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401 - registers the handlers
     acl,
+    bucket_features,
     buckets,
     copy,
     cors,
@@ -10,7 +11,11 @@ from . import (  # noqa: F401 - registers the handlers
     listing,
     multipart,
     multipart_copy,
+    object_lock,
     objects,
+    ownership,
+    policy_api,
+    public_access,
     tagging,
     versioning,
 )

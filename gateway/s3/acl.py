@@ -15,8 +15,9 @@ AuthenticatedUsers (any signed caller) and LogDelivery (no caller of this gatewa
 Enforcement: the bucket owner may do anything in their bucket (ACLs grant others access; the owner's
 own access is never narrowed). Anyone else needs a grant: bucket READ lists, bucket WRITE writes and
 deletes keys, object READ reads an object, READ_ACP/WRITE_ACP read/replace an ACL, FULL_CONTROL is all
-of these. Object ownership is the bucket owner's unless the object's ACL names another owner (the
-"bucket owner preferred" model; AWS's newer default, ACLs disabled, is not modelled).
+of these. An object's owner is the one its ACL names (Object Ownership decides it at write:
+ownership.py); with BucketOwnerEnforced ACLs grant nothing, IgnorePublicAcls drops public grants
+(`effective`), and a bucket policy's Allow or Deny comes first (access.py).
 
 Reaching the owner's data on someone else's behalf needs the owner's backend identity: the backend
 object store is per principal. Once a grant allows the request, `require` binds the request's store to
@@ -34,6 +35,7 @@ from backends import base
 from ..context import RequestContext
 from ..protocol import errors
 from ..session import session
+from . import access
 from .common import (
     NS_BUCKET_OWNER,
     backend_errors,
@@ -229,32 +231,64 @@ async def resolve_owner(ctx: RequestContext, bucket: str) -> str:
     return ctx.identity.account_id
 
 
-async def require_owner(ctx: RequestContext, bucket: str) -> str:
-    """Bucket configuration (tagging, CORS, lifecycle...) is the owner's alone: NoSuchBucket or
-    AccessDenied otherwise. Returns the owner's account id."""
+async def require_owner(ctx: RequestContext, bucket: str, *, strict: bool = False) -> str:
+    """Bucket configuration (tagging, CORS, lifecycle...) is the owner's: NoSuchBucket or AccessDenied
+    otherwise, unless the bucket policy allows this request (then it acts on the owner's storage).
+    strict: the owner's account alone, whatever the policy says (AWS: the bucket policy, Block Public
+    Access and Object Ownership are managed by the owner's account only). Returns the owner's id."""
     owner_id = await resolve_owner(ctx, bucket)
-    if ctx.identity is None or ctx.identity.account_id != owner_id:
-        raise errors.AccessDenied()
-    return owner_id
+    if ctx.identity is not None and ctx.identity.account_id == owner_id:
+        return owner_id
+    if not strict and access.policy_allows(ctx, bucket):
+        await act_as_owner(ctx, owner_id)
+        return owner_id
+    raise errors.AccessDenied()
 
 
 async def get_bucket_acl_doc(ctx: RequestContext, bucket: str, owner_id: str) -> dict[str, Any]:
     return normalize(await get_bucket_config(ctx, bucket, "acl"), owner_id)
 
 
+def effective(acl: dict[str, Any], settings: access.BucketAccess | None) -> dict[str, Any]:
+    """The grants that count: none when ACLs are disabled (BucketOwnerEnforced), no public ones under
+    IgnorePublicAcls."""
+    if settings is None:
+        return acl
+    if not settings.acls_enabled:
+        return {"owner": settings.owner, "grants": []}
+    if settings.flag("IgnorePublicAcls"):
+        return {"owner": acl["owner"], "grants": [g for g in acl["grants"] if not is_public_grant(g)]}
+    return acl
+
+
+def is_public_grant(grant: dict[str, Any]) -> bool:
+    return (grant.get("grantee") or {}).get("uri") in (ALL_USERS, AUTHENTICATED_USERS)
+
+
+def is_public_acl(acl: dict[str, Any] | None) -> bool:
+    return bool(acl) and any(is_public_grant(g) for g in acl.get("grants", ()))  # type: ignore[union-attr]
+
+
 async def require(ctx: RequestContext, bucket: str, key: str | None = None, permission: str = "READ", *,
-                  version_id: str | None = None) -> None:
+                  version_id: str | None = None, action: str | None = None) -> None:
     """Raise AccessDenied (or NoSuchBucket/NoSuchKey where S3 would say so) unless the caller owns the
-    bucket or an ACL grants `permission` — on the bucket when key is None, else on the object
-    (version). Call it first in a handler that accepts anonymous or cross-account callers; when a
-    grant (not ownership) allows the request, the request then acts on the owner's storage."""
+    bucket, the bucket policy allows the request, or an ACL grants `permission` — on the bucket when
+    key is None, else on the object (version). Called first by every handler that accepts anonymous
+    or cross-account callers; when the policy or a grant (not ownership) allows the request, the
+    request then acts on the owner's storage. action: the IAM action when it is not the request's own
+    (a copy's source: s3:GetObject); the request's own decision comes from `access.authorize`."""
     owner_id = await resolve_owner(ctx, bucket)
     caller = ctx.identity.account_id if ctx.identity is not None else None
     if caller == owner_id:
         return
-    bucket_acl = await get_bucket_acl_doc(ctx, bucket, owner_id)
+    if action is not None:
+        by_policy = await access.decide(ctx, bucket, key, action) == "Allow"
+    else:
+        by_policy = access.policy_allows(ctx, bucket)
+    settings = await access.bucket_access(ctx, bucket)
+    bucket_acl = effective(await get_bucket_acl_doc(ctx, bucket, owner_id), settings)
     if key is None:
-        if not allows(bucket_acl, caller, permission):
+        if not by_policy and not allows(bucket_acl, caller, permission):
             raise errors.AccessDenied()
         await act_as_owner(ctx, owner_id)
         return
@@ -264,12 +298,15 @@ async def require(ctx: RequestContext, bucket: str, key: str | None = None, perm
             info = await store.head_object(bucket, key, version_id=version_id)
         except base.NotFound:
             # Only a caller who may list the bucket learns that a key does not exist.
-            if not allows(bucket_acl, caller, "READ"):
+            if not allows(bucket_acl, caller, "READ") and \
+                    await access.decide(ctx, bucket, None, "s3:ListBucket") != "Allow":
                 raise errors.AccessDenied() from None
             raise
-    acl = normalize((await get_object_extra(ctx, bucket, key, info.version_id)).get("acl"), owner_id, owner_id)
-    if acl["owner"] != caller and not allows(acl, caller, permission):
-        raise errors.AccessDenied()
+    if not by_policy:
+        stored = (await get_object_extra(ctx, bucket, key, info.version_id)).get("acl")
+        acl = effective(normalize(stored, owner_id, owner_id), settings)
+        if acl["owner"] != caller and not allows(acl, caller, permission):
+            raise errors.AccessDenied()
     _bind(ctx, store)
 
 
@@ -334,12 +371,29 @@ def _acl_to_set(ctx: RequestContext, owner_id: str, bucket_owner_id: str | None)
     return acl
 
 
+async def _checked_acl(ctx: RequestContext, bucket: str, owner_id: str, bucket_owner_id: str) -> dict[str, Any]:
+    """The ACL a Put*Acl request sets, refused where Object Ownership or Block Public Access say so."""
+    from .ownership import check_acl_write  # ownership builds on this module
+
+    doc = _acl_to_set(ctx, owner_id, bucket_owner_id)
+    check_acl_write(await access.bucket_access(ctx, bucket), doc, bucket_owner_id)
+    return doc
+
+
+async def _shown(ctx: RequestContext, bucket: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """ACLs disabled (BucketOwnerEnforced): reads show the bucket owner's FULL_CONTROL alone."""
+    settings = await access.bucket_access(ctx, bucket)
+    if settings is not None and not settings.acls_enabled:
+        return canned_acl("private", settings.owner)
+    return doc
+
+
 @s3_handler("PutBucketAcl", anonymous=True)
 async def put_bucket_acl(ctx: RequestContext) -> dict:
     bucket = ctx.params["Bucket"]
     await require(ctx, bucket, permission="WRITE_ACP")
     owner_id = await resolve_owner(ctx, bucket)
-    await set_bucket_config(ctx, bucket, "acl", _acl_to_set(ctx, owner_id, None))
+    await set_bucket_config(ctx, bucket, "acl", await _checked_acl(ctx, bucket, owner_id, owner_id))
     return {}
 
 
@@ -348,7 +402,7 @@ async def get_bucket_acl(ctx: RequestContext) -> dict:
     bucket = ctx.params["Bucket"]
     await require(ctx, bucket, permission="READ_ACP")
     owner_id = await resolve_owner(ctx, bucket)
-    return await render(ctx, await get_bucket_acl_doc(ctx, bucket, owner_id))
+    return await render(ctx, await _shown(ctx, bucket, await get_bucket_acl_doc(ctx, bucket, owner_id)))
 
 
 async def _object_version(ctx: RequestContext) -> tuple[str, str, str | None]:
@@ -368,7 +422,7 @@ async def put_object_acl(ctx: RequestContext) -> dict:
     bucket, key, version_id = await _object_version(ctx)
     extra = await get_object_extra(ctx, bucket, key, version_id)
     object_owner = normalize(extra.get("acl"), bucket_owner_id, bucket_owner_id)["owner"]
-    extra["acl"] = _acl_to_set(ctx, object_owner, bucket_owner_id)
+    extra["acl"] = await _checked_acl(ctx, bucket, object_owner, bucket_owner_id)
     await set_object_extra(ctx, bucket, key, version_id, extra)
     return {}
 
@@ -380,4 +434,5 @@ async def get_object_acl(ctx: RequestContext) -> dict:
     bucket_owner_id = await resolve_owner(ctx, bucket)
     bucket, key, version_id = await _object_version(ctx)
     extra = await get_object_extra(ctx, bucket, key, version_id)
-    return await render(ctx, normalize(extra.get("acl"), bucket_owner_id, bucket_owner_id))
+    return await render(ctx, await _shown(ctx, bucket, normalize(extra.get("acl"), bucket_owner_id,
+                                                                  bucket_owner_id)))

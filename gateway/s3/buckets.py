@@ -22,7 +22,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, names
+from . import access, acl, names, object_lock, ownership
 from .common import (
     NS_BUCKET_CONFIG,
     NS_BUCKET_OWNER,
@@ -103,18 +103,10 @@ def _owner_of(value: Any) -> str | None:
 
 def _check_create_options(ctx: RequestContext) -> None:
     p = ctx.params
-    if p.get("ObjectLockEnabledForBucket"):
-        raise errors.S3NotImplemented("Object Lock is not supported by this gateway.",
-                                      Header="x-amz-bucket-object-lock-enabled")
-    ownership = p.get("ObjectOwnership")
-    if ownership is not None:
-        if ownership not in ("BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"):
-            raise errors.InvalidArgument("Invalid x-amz-object-ownership header",
-                                         ArgumentName="x-amz-object-ownership", ArgumentValue=ownership)
-        if ownership == "ObjectWriter":
-            # ACLs here follow the bucket-owner-preferred model: an object's writer never owns it.
-            raise errors.S3NotImplemented("ObjectWriter object ownership is not supported.",
-                                          Header="x-amz-object-ownership")
+    object_ownership = p.get("ObjectOwnership")
+    if object_ownership is not None and object_ownership not in access.OWNERSHIPS:
+        raise errors.InvalidArgument("Invalid x-amz-object-ownership header",
+                                     ArgumentName="x-amz-object-ownership", ArgumentValue=object_ownership)
     config = p.get("CreateBucketConfiguration") or {}
     if config.get("Location") or config.get("Bucket"):
         raise errors.S3NotImplemented("Directory buckets are not supported by this gateway.")
@@ -135,6 +127,8 @@ async def create_bucket(ctx: RequestContext) -> dict:
     account = ctx.identity.account_id
     check_expected_owner(ctx)
     acl_doc = acl.acl_from_request(ctx.params, account)  # validated before anything is created
+    access_record = access.new_bucket_defaults(ctx)  # Object Ownership, Block Public Access (config)
+    ownership.check_create(ctx, access_record, acl_doc, account)
 
     state = ctx.gateway.store
     previous = await state.put_if_absent(NS_BUCKET_OWNER, bucket, account)
@@ -155,6 +149,12 @@ async def create_bucket(ctx: RequestContext) -> dict:
     elif here != US_EAST_1:
         raise errors.BucketAlreadyOwnedByYou(BucketName=bucket)
     await set_bucket_config(ctx, bucket, "acl", acl_doc)
+    if created or access_record:  # us-east-1's re-create resets the ACL; it keeps a configured policy
+        record = await access.read_record(ctx, bucket) if not created else {}
+        record.update(access_record)
+        await set_bucket_config(ctx, bucket, access.ACCESS_KIND, record or None)
+    if ctx.params.get("ObjectLockEnabledForBucket"):
+        await object_lock.enable(ctx, bucket)
     return {"Location": f"/{bucket}"}
 
 
@@ -228,6 +228,7 @@ async def _forget_bucket_state(ctx: RequestContext, bucket: str, keep_owner: boo
     state = ctx.gateway.store
     await state.delete_prefix(NS_BUCKET_CONFIG, f"{bucket}/")
     await state.delete_prefix(NS_OBJECT_EXTRA, f"{bucket}/")
+    await state.delete_prefix(object_lock.NS_OBJECT_LOCK, f"{bucket}/")
     if not keep_owner:
         await state.delete(NS_BUCKET_OWNER, bucket)
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, conditions, names
+from . import acl, checksums, conditions, names, object_lock, ownership
 from .buckets import check_expected_owner
 from .checksums import MAX_OBJECT_SIZE
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -72,7 +72,7 @@ async def copy_object(ctx: RequestContext) -> dict:
     bucket, key = p["Bucket"], p["Key"]
     names.check_bucket_name(bucket)
     names.check_key(key)
-    refuse_unsupported_write(p)
+    refuse_unsupported_write(p, lock=True)
     try:
         src_bucket, src_key, src_version = parse_copy_source(p["CopySource"])
     except UnicodeDecodeError:
@@ -86,7 +86,8 @@ async def copy_object(ctx: RequestContext) -> dict:
     metadata = user_metadata(p) if replace else None
     tags_given = parse_tagging_header(p.get("Tagging") or "") if tagging_directive == "REPLACE" else None
 
-    await acl.require(ctx, src_bucket, src_key, "READ", version_id=src_version)
+    await acl.require(ctx, src_bucket, src_key, "READ", version_id=src_version,
+                      action="s3:GetObjectVersion" if src_version else "s3:GetObject")
     src_owner = await acl.resolve_owner(ctx, src_bucket)
     await acl.require(ctx, bucket, permission="WRITE")
     dst_owner = await acl.resolve_owner(ctx, bucket)
@@ -97,7 +98,8 @@ async def copy_object(ctx: RequestContext) -> dict:
     expected_source_owner = p.get("ExpectedSourceBucketOwner")
     if expected_source_owner is not None and expected_source_owner != src_owner:
         raise errors.AccessDenied()
-    acl_doc = acl.acl_from_request(p, dst_owner, dst_owner)
+    acl_doc = await ownership.object_acl_for_write(ctx, bucket, dst_owner)
+    lock = await object_lock.for_new_version(ctx, bucket, p, integrity=False)
     store = await object_store(ctx)
 
     with backend_errors(bucket=src_bucket, key=src_key, version_id=src_version):
@@ -139,6 +141,7 @@ async def copy_object(ctx: RequestContext) -> dict:
     if acl_doc is not None:
         extra["acl"] = acl_doc
     await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
+    await object_lock.record(ctx, bucket, key, info.version_id, lock)  # the source's lock is not copied
 
     result: dict[str, Any] = {"ETag": s3_etag(info), "LastModified": info.last_modified}
     result.update(checksums.from_private(private))

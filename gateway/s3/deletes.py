@@ -17,7 +17,7 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, conditions, names
+from . import access, acl, conditions, names, object_lock
 from .buckets import check_expected_owner
 from .common import backend_errors, object_store, s3_handler, set_object_extra
 from .listing import s3_etag
@@ -48,8 +48,10 @@ async def _check_delete_conditions(store: base.ObjectStore, bucket: str, key: st
 
 
 async def delete_one(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: str,
-                     version_id: str | None) -> base.ObjectInfo | None:
-    """Delete a key or one version; None when there was nothing to delete. NoSuchBucket propagates."""
+                     version_id: str | None, *, bypass: bool = False) -> base.ObjectInfo | None:
+    """Delete a key or one version; None when there was nothing to delete. NoSuchBucket propagates; a
+    version under Object Lock is AccessDenied (`bypass`: an allowed governance bypass)."""
+    await object_lock.check_delete(ctx, bucket, key, version_id, bypass=bypass)
     with backend_errors(bucket=bucket, key=key, version_id=version_id):
         try:
             result = await store.delete_object(bucket, key, version_id=version_id)
@@ -59,6 +61,7 @@ async def delete_one(ctx: RequestContext, store: base.ObjectStore, bucket: str, 
             result = None
     if version_id is not None:
         await set_object_extra(ctx, bucket, key, version_id, None)
+        await object_lock.forget(ctx, bucket, key, version_id)
     elif result is None or not result.delete_marker:
         # The current (unversioned, or "null") object is gone: so is what the gateway kept for it.
         await set_object_extra(ctx, bucket, key, result.version_id if result else None, None)
@@ -66,9 +69,9 @@ async def delete_one(ctx: RequestContext, store: base.ObjectStore, bucket: str, 
 
 
 async def _delete_tolerant(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: str,
-                           version_id: str | None) -> base.ObjectInfo | None:
+                           version_id: str | None, bypass: bool) -> base.ObjectInfo | None:
     try:
-        return await delete_one(ctx, store, bucket, key, version_id)
+        return await delete_one(ctx, store, bucket, key, version_id, bypass=bypass)
     except errors.NoSuchBucket:
         raise
     except (errors.NoSuchKey, errors.NoSuchVersion):
@@ -91,13 +94,15 @@ async def delete_object(ctx: RequestContext) -> dict:
     bucket, key, version_id = p["Bucket"], p["Key"], version_id_param(p.get("VersionId"))
     names.check_bucket_name(bucket)
     await acl.require(ctx, bucket, permission="WRITE")
-    check_expected_owner(ctx, await acl.resolve_owner(ctx, bucket))
+    owner_id = await acl.resolve_owner(ctx, bucket)
+    check_expected_owner(ctx, owner_id)
     if p.get("MFA") is not None:
         raise errors.S3NotImplemented("MFA delete is not supported.", Header="x-amz-mfa")
     store = await object_store(ctx)
     await _check_delete_conditions(store, bucket, key, version_id, etag=p.get("IfMatch"),
                                    modified=p.get("IfMatchLastModifiedTime"), size=p.get("IfMatchSize"))
-    result = await _delete_tolerant(ctx, store, bucket, key, version_id)
+    bypass = object_lock.bypass_allowed(ctx, owner_id, p.get("BypassGovernanceRetention"))
+    result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)
     return _result_headers(result, version_id)
 
 
@@ -120,7 +125,9 @@ async def delete_objects(ctx: RequestContext) -> dict:
     if p.get("MFA") is not None:
         raise errors.S3NotImplemented("MFA delete is not supported.", Header="x-amz-mfa")
     await acl.require(ctx, bucket, permission="WRITE")
-    check_expected_owner(ctx, await acl.resolve_owner(ctx, bucket))
+    owner_id = await acl.resolve_owner(ctx, bucket)
+    check_expected_owner(ctx, owner_id)
+    bypass = object_lock.bypass_allowed(ctx, owner_id, p.get("BypassGovernanceRetention"))
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         await store.head_container(bucket)  # NoSuchBucket for the whole request, not per key
@@ -132,9 +139,11 @@ async def delete_objects(ctx: RequestContext) -> dict:
         async with gate:
             try:
                 version_id = version_id_param(version_id)
+                # The policy's word per key (AWS checks each key): a Deny is this key's AccessDenied.
+                await access.decide(ctx, bucket, key, "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject")
                 await _check_delete_conditions(store, bucket, key, version_id, etag=item.get("ETag"),
                                                modified=item.get("LastModifiedTime"), size=item.get("Size"))
-                result = await _delete_tolerant(ctx, store, bucket, key, version_id)
+                result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)
             except errors.AwsError as e:
                 failure = {"Key": key, "Code": e.code, "Message": e.message}
                 if version_id:

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from backends import base
 
-from . import lifecycle
+from . import lifecycle, object_lock
 from . import multipart_state as uploads
 from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, NS_OBJECT_EXTRA, object_extra_key
 
@@ -204,7 +204,8 @@ class Sweeper:
                 if noncurrent_rank < keep or not lifecycle.applies(rule, version.key, version.size, tags):
                     continue
                 due = lifecycle.noncurrent_due(rule, versions[index - 1].last_modified)
-                if due is not None and due <= now:
+                if due is not None and due <= now and \
+                        not await object_lock.is_locked(self.gw.store, bucket, version.key, version.version_id):
                     with contextlib.suppress(base.NotFound):
                         await store.delete_object(bucket, version.key, version_id=version.version_id)
                         await self.gw.store.delete(NS_OBJECT_EXTRA,

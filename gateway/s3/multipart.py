@@ -22,7 +22,7 @@ from backends.base import ObjectInfo, ObjectStore, Segment
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, names, object_input, tagging
+from . import checksums, names, object_input, object_lock, ownership, tagging
 from . import multipart_state as state
 from .buckets import bucket_access
 from .common import backend_errors, object_store, owner, s3_handler, set_object_extra
@@ -111,7 +111,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     p = ctx.params
     bucket, key = p["Bucket"], p["Key"]
     names.check_key(key)
-    object_input.refuse_unsupported_write(p)
+    object_input.refuse_unsupported_write(p, lock=True)
     algorithm = p.get("ChecksumAlgorithm")
     if algorithm is not None and str(algorithm).upper() not in checksums.ALGORITHMS:
         raise errors.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of "
@@ -119,12 +119,13 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     account = await bucket_access(ctx, bucket, "WRITE")
     caller = owner(ctx)
     tags = tagging.parse_tagging_header(p["Tagging"]) if p.get("Tagging") is not None else None
-    object_acl = acl.acl_from_request(p, account, account)  # objects belong to the bucket owner
+    object_acl = await ownership.object_acl_for_write(ctx, bucket, account)  # Object Ownership decides
+    lock = await object_lock.for_new_version(ctx, bucket, p, explicit_only=True, integrity=False)
     record = {"owner": caller, "initiator": caller, "storage_class": "STANDARD",
               "content_type": p.get("ContentType") or object_input.DEFAULT_CONTENT_TYPE,
               "metadata": object_input.user_metadata(p), "headers": object_input.content_headers(p),
               "private": object_input.redirect_private(p), "tags": tags, "acl": object_acl,
-              "checksum_algorithm": algorithm and str(algorithm).upper(), "checksum_type": p.get("ChecksumType")}
+              "checksum_algorithm": algorithm and str(algorithm).upper(), "checksum_type": p.get("ChecksumType"), "lock": lock}
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         await store.create_container(state.segments_container(bucket))  # False when it exists already
@@ -274,6 +275,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
                 raise errors.InvalidPart(UploadId=upload.upload_id) from None
         extra = {k: v for k, v in (("tags", rec.get("tags")), ("acl", rec.get("acl"))) if v}
         await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
+        await object_lock.record(ctx, bucket, key, info.version_id,
+                                 await object_lock.at_completion(ctx, bucket, rec.get("lock")))
         await state.drop_upload(ctx, upload)
     keep = frozenset(n for n, _ in requested if stored[n].size)
     try:  # parts uploaded but not listed are freed, as S3 does; failures only leave garbage behind

@@ -57,7 +57,8 @@ def parse_copy_range(value: str | None) -> tuple[int, int] | None:
 async def _stores(ctx: RequestContext, owner_id: str, src_bucket: str, src_key: str,
                   src_version: str | None) -> tuple[ObjectStore, ObjectStore]:
     """(source store, destination store). Access to the destination is already checked."""
-    await acl.require(ctx, src_bucket, src_key, "READ", version_id=src_version)
+    await acl.require(ctx, src_bucket, src_key, "READ", version_id=src_version,
+                      action="s3:GetObjectVersion" if src_version else "s3:GetObject")
     src_owner = await acl.resolve_owner(ctx, src_bucket)
     if src_owner == owner_id:
         store = await object_store(ctx)

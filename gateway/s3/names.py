@@ -77,3 +77,18 @@ def known_regions() -> frozenset[str]:
     for partition in session.get_available_partitions():
         names.update(session.get_available_regions("s3", partition_name=partition))
     return frozenset(names)
+
+
+# Version ids this gateway hands out are short printable tokens (Swift: a timestamp such as
+# "1700000000.12345"); anything else cannot name a version and is refused before reaching the backend.
+_VERSION_ID = re.compile(r"[A-Za-z0-9._~+=-]{1,128}\Z")
+
+
+def version_id_param(value: str | None) -> str | None:
+    """A request's versionId: None when absent, "null" for the null version, else the id.
+    InvalidArgument (400) for a value that cannot be a version id, as S3 answers."""
+    if value is None:
+        return None
+    if not _VERSION_ID.match(value):
+        raise errors.InvalidArgument("Invalid version id specified", ArgumentName="versionId", ArgumentValue=value)
+    return value

@@ -47,13 +47,14 @@ def refuse_sse(params: Mapping[str, Any]) -> None:
                                           Header=header)
 
 
-def refuse_unsupported_write(params: Mapping[str, Any]) -> None:
-    """Everything a PutObject/CopyObject may ask that this gateway does not do."""
+def refuse_unsupported_write(params: Mapping[str, Any], *, lock: bool = False) -> None:
+    """Everything a PutObject/CopyObject may ask that this gateway does not do. `lock`: the caller
+    handles the Object Lock headers (object_lock.for_new_version); otherwise they are refused."""
     refuse_sse(params)
     storage_class = params.get("StorageClass")
     if storage_class is not None and storage_class != "STANDARD":
         raise errors.InvalidStorageClass(StorageClassRequested=storage_class)
-    if any(params.get(m) is not None for m in _LOCK_MEMBERS):
+    if not lock and any(params.get(m) is not None for m in _LOCK_MEMBERS):
         raise errors.InvalidRequest("Bucket is missing Object Lock Configuration")
     if params.get("WriteOffsetBytes") is not None:
         raise errors.S3NotImplemented("Appending to objects is not supported.", Header="x-amz-write-offset-bytes")

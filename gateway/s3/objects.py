@@ -19,7 +19,7 @@ from backends.base import ObjectInfo
 from ..context import RequestContext
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp, to_datetime
-from . import acl, checksums, conditions, lifecycle, names
+from . import acl, checksums, conditions, lifecycle, names, object_lock, ownership
 from .buckets import check_expected_owner
 from .checksums import ChecksumSpec, VerifiedBody, body_errors
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -71,7 +71,7 @@ async def put_object(ctx: RequestContext) -> dict:
     bucket, key = p["Bucket"], p["Key"]
     names.check_bucket_name(bucket)
     names.check_key(key)
-    refuse_unsupported_write(p)
+    refuse_unsupported_write(p, lock=True)
     size = declared_size(ctx.request)
     spec = ChecksumSpec.from_request(p, ctx.request.headers)
     metadata, headers = user_metadata(p), content_headers(p)
@@ -83,7 +83,8 @@ async def put_object(ctx: RequestContext) -> dict:
     await acl.require(ctx, bucket, permission="WRITE")
     bucket_owner = await acl.resolve_owner(ctx, bucket)
     check_expected_owner(ctx, bucket_owner)
-    acl_doc = acl.acl_from_request(p, bucket_owner, bucket_owner)
+    acl_doc = await ownership.object_acl_for_write(ctx, bucket, bucket_owner)
+    lock = await object_lock.for_new_version(ctx, bucket, p)
     store = await object_store(ctx)
     if p.get("IfMatch") is not None:
         # Not atomic with the write (the backend has no compare-and-swap on ETags); checked just before.
@@ -113,6 +114,7 @@ async def put_object(ctx: RequestContext) -> dict:
     # An overwrite must not inherit the previous object's tags or ACL; a new version id has none to clear.
     if extra or info.version_id is None:
         await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
+    await object_lock.record(ctx, bucket, key, info.version_id, lock)
     out: dict[str, Any] = {"ETag": f'"{info.etag}"'}
     out.update(checksums.from_private(checksums.to_private(body.result.checksums)))
     if info.version_id:
@@ -269,6 +271,7 @@ async def get_object(ctx: RequestContext) -> dict:
         extra = await get_object_extra(ctx, bucket, key, info.version_id)
         # A checksum describes the whole object: never sent with a part of it.
         out = _output(ctx, info, extra, with_checksums=with_checksums and resolved is None)
+        out.update(await object_lock.read_output(ctx, bucket, key, info.version_id))
         out["Expiration"] = await lifecycle.expiration(ctx, bucket, info, extra.get("tags", []))  # lifecycle
     except BaseException:
         with contextlib.suppress(Exception):
@@ -297,6 +300,7 @@ async def head_object(ctx: RequestContext) -> dict:
     extra = await get_object_extra(ctx, bucket, key, info.version_id)
     rng = conditions.parse_range(p.get("Range"))
     out = _output(ctx, info, extra, with_checksums=with_checksums and rng is None)
+    out.update(await object_lock.read_output(ctx, bucket, key, info.version_id))
     out["Expiration"] = await lifecycle.expiration(ctx, bucket, info, extra.get("tags", []))  # lifecycle
     if rng is not None:
         resolved = conditions.resolve_range(rng, info.size, p["Range"])

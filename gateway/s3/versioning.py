@@ -10,7 +10,6 @@ version id in the backend (`version_id` None) and is version "null" to S3 client
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -18,27 +17,14 @@ from backends.base import ObjectInfo
 
 from ..context import RequestContext
 from ..protocol import errors
+from . import object_lock
 from .buckets import bucket_access, owned_bucket
 from .common import backend_errors, object_store, owner, s3_handler
 from .listing import s3_etag
+from .names import version_id_param  # noqa: F401 - re-exported: the per-version modules import it here
 
 NULL_VERSION = "null"
 MAX_KEYS = 1000
-# Version ids this gateway hands out are short printable tokens (Swift: a timestamp such as
-# "1700000000.12345"); anything else cannot name a version and is refused before reaching the backend.
-_VERSION_ID = re.compile(r"[A-Za-z0-9._~+=-]{1,128}\Z")
-
-
-def version_id_param(value: str | None) -> str | None:
-    """A request's versionId: None when absent, "null" for the null version, else the id.
-    InvalidArgument (400) for a value that cannot be a version id, as S3 answers."""
-    if value is None:
-        return None
-    if not _VERSION_ID.match(value):
-        raise errors.InvalidArgument("Invalid version id specified", ArgumentName="versionId", ArgumentValue=value)
-    return value
-
-
 def version_out(info: ObjectInfo) -> str:
     """The version id clients see for a stored version."""
     return info.version_id or NULL_VERSION
@@ -57,6 +43,9 @@ async def put_bucket_versioning(ctx: RequestContext) -> dict:
     if mfa_delete == "Enabled" or ctx.params.get("MFA") is not None:
         # MFA delete needs the root account's MFA device: there is no such thing behind this gateway.
         raise errors.S3NotImplemented("MFA Delete is not supported by this gateway.")
+    if status == "Suspended" and await object_lock.bucket_config(ctx, bucket) is not None:
+        raise errors.InvalidBucketState("An Object Lock configuration is present on this bucket, so the "
+                                        "versioning state cannot be changed.")
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         await store.set_versioning(bucket, status == "Enabled")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from .base import Store
@@ -105,6 +105,33 @@ class CachedStore(Store):
             return await self.inner.delete_prefix(ns, prefix)
         finally:
             self._written(ns, prefix=prefix)
+
+    async def get_versioned(self, ns: str, key: str) -> tuple[Any | None, int]:
+        return await self.inner.get_versioned(ns, key)  # a CAS must start from the database's row
+
+    async def put_if_version(self, ns: str, key: str, value: Any, version: int) -> bool:
+        if not self._cached(ns):
+            return await self.inner.put_if_version(ns, key, value, version)
+        self._written(ns, key)
+        try:
+            return await self.inner.put_if_version(ns, key, value, version)
+        finally:
+            self._written(ns, key)
+
+    async def delete_if_version(self, ns: str, key: str, version: int) -> bool:
+        if not self._cached(ns):
+            return await self.inner.delete_if_version(ns, key, version)
+        self._written(ns, key)
+        try:
+            return await self.inner.delete_if_version(ns, key, version)
+        finally:
+            self._written(ns, key)
+
+    def dump(self, batch: int = 1000) -> AsyncIterator[tuple[str, str, Any]]:
+        return self.inner.dump(batch)
+
+    async def migrate(self) -> list[int]:
+        return await self.inner.migrate()
 
     async def close(self) -> None:
         self._entries.clear()

@@ -14,20 +14,35 @@ import asyncio
 import json
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from .base import Store
+from .schema import MIGRATIONS
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kv (
-    ns TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (ns, key)
-) WITHOUT ROWID
-"""
+
+def _migrate(db: sqlite3.Connection) -> list[int]:
+    """Apply the missing schema versions in one write transaction: a second process opening the file
+    at the same moment waits for it (busy_timeout), then finds them applied."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                   " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+        done = {v for (v,) in db.execute("SELECT version FROM schema_migrations")}
+        applied = []
+        for version, statements in MIGRATIONS["sqlite"]:
+            if version not in done:
+                for sql in statements:
+                    db.execute(sql)
+                db.execute("INSERT INTO schema_migrations(version) VALUES (?)", (version,))
+                applied.append(version)
+        db.execute("COMMIT")
+        return applied
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _upper(prefix: str) -> str:
@@ -43,18 +58,24 @@ class SqliteStore(Store):
         self._db: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None  # used on `_reader_thread` only
         self._reader_thread: int | None = None
+        self._applied: list[int] = []
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL waits for another opener too
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=5000")
-            db.execute(_SCHEMA)
+            self._applied = _migrate(db)
             self._db = db
         return self._db
+
+    async def migrate(self) -> list[int]:
+        """The versions applied when this store opened its file (the first call opens it)."""
+        await self._run(self._conn)
+        return list(self._applied)
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -89,7 +110,7 @@ class SqliteStore(Store):
         text = json.dumps(value)
         await self._run(lambda: self._conn().execute(
             "INSERT INTO kv(ns, key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT(ns, key) DO UPDATE SET value=excluded.value", (ns, key, text)))
+            "ON CONFLICT(ns, key) DO UPDATE SET value=excluded.value, version=kv.version+1", (ns, key, text)))
 
     async def put_if_absent(self, ns: str, key: str, value: Any) -> Any | None:
         text = json.dumps(value)
@@ -120,6 +141,40 @@ class SqliteStore(Store):
         cur = await self._run(lambda: self._conn().execute(
             "DELETE FROM kv WHERE ns=? AND key>=? AND key<?", (ns, prefix, _upper(prefix))))
         return cur.rowcount
+
+    async def get_versioned(self, ns: str, key: str) -> tuple[Any | None, int]:
+        def q():
+            row = self._conn().execute("SELECT value, version FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone()
+            return (None, 0) if row is None else (json.loads(row[0]), row[1])
+        return await self._run(q)
+
+    async def put_if_version(self, ns: str, key: str, value: Any, version: int) -> bool:
+        text = json.dumps(value)
+        if version == 0:
+            cur = await self._run(lambda: self._conn().execute(
+                "INSERT INTO kv(ns, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (ns, key, text)))
+        else:
+            cur = await self._run(lambda: self._conn().execute(
+                "UPDATE kv SET value=?, version=version+1 WHERE ns=? AND key=? AND version=?",
+                (text, ns, key, version)))
+        return cur.rowcount == 1
+
+    async def delete_if_version(self, ns: str, key: str, version: int) -> bool:
+        cur = await self._run(lambda: self._conn().execute(
+            "DELETE FROM kv WHERE ns=? AND key=? AND version=?", (ns, key, version)))
+        return cur.rowcount == 1
+
+    async def dump(self, batch: int = 1000) -> AsyncIterator[tuple[str, str, Any]]:
+        after: tuple[str, str] = ("", "")
+        while True:
+            rows = await self._run(lambda a=after: self._conn().execute(
+                "SELECT ns, key, value FROM kv WHERE (ns, key) > (?, ?) ORDER BY ns, key LIMIT ?",
+                (*a, batch)).fetchall())
+            for ns, key, value in rows:
+                yield ns, key, json.loads(value)
+            if len(rows) < batch:
+                return
+            after = (rows[-1][0], rows[-1][1])
 
     async def close(self) -> None:
         if self._reader is not None:

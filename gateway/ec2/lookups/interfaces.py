@@ -131,7 +131,7 @@ def check_ips(subnet: SubnetView, ips: list[str]) -> None:
         except ValueError:
             raise errors.InvalidParameterValue(f"Value ({ip}) for parameter privateIpAddress is invalid. "
                                                "It is not a valid IPv4 address.") from None
-        if addr not in block or addr in reserved(block):
+        if addr not in block or str(addr) in reserved(str(block)):
             raise errors.InvalidParameterValue(f"Address {ip} does not fall within the subnet's address range "
                                                f"({subnet.subnet.cidr}) or is reserved.")
 

@@ -1,8 +1,9 @@
-"""The gateway state store (SQLite): atomic put-if-absent, prefix scans, durability."""
+"""What is particular to the SQLite store: durability across reopen, point reads on the loop thread, a
+state file from before schema migrations brought up to date. The contract itself: test_store_contract.py."""
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
 
 import pytest
 
@@ -14,32 +15,6 @@ async def store(tmp_path):
     s = open_store(f"sqlite:///{tmp_path}/state.db")
     yield s
     await s.close()
-
-
-async def test_put_get_delete_roundtrip_json(store):
-    await store.put("ns", "k", {"a": [1, "x"]})
-    assert await store.get("ns", "k") == {"a": [1, "x"]}
-    assert await store.get("other", "k") is None
-    assert await store.delete("ns", "k") is True
-    assert await store.delete("ns", "k") is False
-    assert await store.get("ns", "k") is None
-
-
-async def test_put_if_absent_has_exactly_one_winner_under_concurrency(store):
-    results = await asyncio.gather(*(store.put_if_absent("ns", "token", {"by": i}) for i in range(50)))
-    winners = [i for i, r in enumerate(results) if r is None]
-    assert len(winners) == 1
-    assert all(r == {"by": winners[0]} for r in results if r is not None)
-
-
-async def test_scan_is_prefix_exact_case_sensitive_and_ordered(store):
-    for key in ["a/2", "a/1", "A/3", "a%/4", "a_5", "b/1", "a/\u00e9"]:
-        await store.put("ns", key, key)
-    assert [k for k, _ in await store.scan("ns", "a/")] == ["a/1", "a/2", "a/\u00e9"]
-    assert [k for k, _ in await store.scan("ns", "a%")] == ["a%/4"]
-    assert [k for k, _ in await store.scan("ns", "a/", limit=1)] == ["a/1"]
-    assert await store.delete_prefix("ns", "a/") == 3
-    assert [k for k, _ in await store.scan("ns")] == ["A/3", "a%/4", "a_5", "b/1"]
 
 
 async def test_data_survives_reopen(tmp_path):
@@ -75,5 +50,22 @@ async def test_point_reads_skip_the_worker_thread_and_see_every_committed_write(
         await s.delete("ns", "k")
         assert await s.get("ns", "k") is None
         assert len(hops) == 21  # the writes alone
+    finally:
+        await s.close()
+
+
+async def test_a_state_file_from_before_migrations_keeps_its_rows_and_gains_versions(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE kv (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+               " PRIMARY KEY (ns, key)) WITHOUT ROWID")
+    db.execute("INSERT INTO kv VALUES ('ec2:token', 'acct/t1', '\"r-1\"')")
+    db.commit()
+    db.close()
+    s = open_store(f"sqlite:///{path}")
+    try:
+        assert await s.migrate() == [1, 2]  # 1 finds its table there (IF NOT EXISTS) and records itself
+        assert await s.get_versioned("ec2:token", "acct/t1") == ("r-1", 1)
+        assert await s.put_if_version("ec2:token", "acct/t1", "r-2", 1) is True
     finally:
         await s.close()

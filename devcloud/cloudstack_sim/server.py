@@ -15,15 +15,19 @@ left out a required one (a required one missing is also refused with 431, as Clo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
-from .. import signing
+from backends.cloudstack import signing
+
 from . import cmd_compute, cmd_network, cmd_storage, cmd_vpc, core  # noqa: F401 - the cmd_* register commands
 from .core import Account, CsError, Handler, Job, Record, World, new_id, now, public, seed
 
@@ -32,10 +36,14 @@ LOG = logging.getLogger("cloudgate.cloudstack.simulator")
 # Parameters every command takes (they are not in listApis' per-command lists).
 GLOBAL_PARAMS = frozenset({"command", "apikey", "signature", "response", "signatureversion", "expires",
                            "sessionkey", "_"})
-DEFAULT_APIS = Path(__file__).resolve().parents[4] / "shared" / "contracts" / "cloudstack" / "listApis.json"
+DEFAULT_APIS = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "cloudstack" / "listApis.json"
 DEFAULT_ACCOUNTS = {"a": ("CSSIM-TENANT-A-APIKEY", "cs-sim-secret-a"),
                     "b": ("CSSIM-TENANT-B-APIKEY", "cs-sim-secret-b")}
 DEFAULT_ADMIN = ("CSSIM-ADMIN-APIKEY", "cs-sim-secret-admin")
+# The simulator's service offerings under the EC2 instance types clients ask for (a gateway config's
+# `instance_types` in front of it; config/cloudstack-sim.example.yaml names the same).
+INSTANCE_TYPES = {"t2.micro": "Tiny", "m1.small": "Small Instance", "m1.medium": "Medium Instance",
+                  "m1.large": "Large Instance"}
 
 # the cmd_* modules register their commands in core.COMMANDS; queryAsyncJobResult is answered here
 COMMANDS: dict[str, Handler] = {**core.COMMANDS, "queryAsyncJobResult": lambda world, account, params: {}}
@@ -216,9 +224,19 @@ class Simulator:
         return out
 
 
-def run_forever(config: SimConfig) -> None:  # pragma: no cover - `python -m backends.cloudstack.simulator`
-    async def main() -> None:
-        sim = Simulator(config)
-        print(f"CloudStack simulator at {await sim.start()}", flush=True)
-        await asyncio.Event().wait()
-    asyncio.run(main())
+@contextlib.contextmanager
+def running(config: SimConfig | None = None) -> Iterator[Simulator]:
+    """The simulator on its own event loop in a daemon thread, apart from the gateway's loop as a real cloud
+    would be; yields it started (`sim.endpoint` set) and always stops it."""
+    sim = Simulator(config)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(sim.start())
+    thread = threading.Thread(target=loop.run_forever, name="cloudstack-sim", daemon=True)
+    thread.start()
+    try:
+        yield sim
+    finally:
+        asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
