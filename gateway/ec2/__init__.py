@@ -9,6 +9,7 @@ from . import (  # noqa: F401 - importing registers the handlers
     instances,
     internet_gateways,
     keypairs,
+    launch_templates,
     network_interfaces,
     regions,
     route_tables,

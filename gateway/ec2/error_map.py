@@ -82,6 +82,7 @@ _VPC_NOT_FOUND = {
     "attachment": (errors.InvalidAttachmentIDNotFound, "attachment ID"),
     "route-table-association": (errors.InvalidAssociationIDNotFound, "association ID"),
     "customer-gateway": (errors.InvalidCustomerGatewayIDNotFound, "customerGateway ID"),
+    "launch-template": (errors.InvalidLaunchTemplateIdNotFound, "launch template ID"),
 }
 
 

@@ -24,6 +24,7 @@ PREFIXES = {
     "key-pair": "key", "vpc": "vpc", "subnet": "subnet", "route-table": "rtb", "internet-gateway": "igw",
     "nat-gateway": "nat", "network-interface": "eni", "dhcp-options": "dopt", "attachment": "eni-attach",
     "route-table-association": "rtbassoc", "vpc-cidr-association": "vpc-cidr-assoc", "customer-gateway": "cgw",
+    "launch-template": "lt",
 }
 # A hex body of 1 to 17 digits is well-formed (AWS has issued 8 and 17; a shorter one such as `i-0` is
 # merely unknown, `InvalidInstanceID.NotFound`, which the EC2 suite expects); anything else is Malformed.

@@ -23,6 +23,7 @@ from .error_map import backend_errors
 from .idempotency import once
 from .ids import derive
 from .lookups import instances as lookup
+from .lookups import launch_templates as launch_template_lookup
 from .lookups.ids import ec2_id, resolve
 from .lookups.tags import apply_tags
 from .model import PENDING, RUNNING, SHUTTING_DOWN, STOPPED, STOPPING, TERMINATED, Instance, State, ebs_backed
@@ -142,7 +143,7 @@ async def _resolve_groups(ctx: RequestContext, groups: list[SecurityGroup], name
 
 @ec2_handler("RunInstances")
 async def run_instances(ctx: RequestContext) -> dict[str, Any]:
-    p = ctx.params
+    p = ctx.params = await launch_template_lookup.run_parameters(ctx, ctx.params)
     lo, hi = _check_counts(p)
     if not p.get("ImageId"):
         raise errors.MissingParameter("The request must contain the parameter ImageId")

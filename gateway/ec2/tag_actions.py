@@ -14,6 +14,7 @@ from ..protocol import errors
 from . import filters, ids, paging
 from .error_map import backend_errors, not_found
 from .lookups import instances as instance_lookup
+from .lookups import launch_templates as launch_template_lookup
 from .lookups.addresses import all_addresses
 from .lookups.ids import backend_id, resolve_many
 from .lookups.keypairs import key_items
@@ -53,6 +54,8 @@ async def _existing(ctx: RequestContext, kind: str, wanted: list[str]) -> set[st
         return {a.allocation_id for a in await all_addresses(ctx)}
     if kind == "key-pair":
         return {i["KeyPairId"] for i in await key_items(ctx)}
+    if kind == "launch-template":
+        return await launch_template_lookup.existing(ctx, wanted)
     # Kinds whose families live elsewhere (VPC resources, rules): known to the id map.
     return {w for w in wanted if await backend_id(ctx, kind, w) is not None}
 

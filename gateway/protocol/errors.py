@@ -238,6 +238,19 @@ for _cls in list(globals().values()):
 
 # ---- EC2 resource semantics (gateway/ec2 handlers) --------------------------------------------------------
 InvalidID = _error("InvalidID", "InvalidID", 400)
+InvalidLaunchTemplateIdMalformed = _error("InvalidLaunchTemplateIdMalformed", "InvalidLaunchTemplateId.Malformed", 400)
+InvalidLaunchTemplateIdNotFound = _error("InvalidLaunchTemplateIdNotFound", "InvalidLaunchTemplateId.NotFound", 400)
+InvalidLaunchTemplateIdVersionNotFound = _error("InvalidLaunchTemplateIdVersionNotFound",
+                                                "InvalidLaunchTemplateId.VersionNotFound", 400)
+InvalidLaunchTemplateNameMalformed = _error("InvalidLaunchTemplateNameMalformed",
+                                            "InvalidLaunchTemplateName.MalformedException", 400)
+InvalidLaunchTemplateNameNotFound = _error("InvalidLaunchTemplateNameNotFound",
+                                           "InvalidLaunchTemplateName.NotFoundException", 400)
+InvalidLaunchTemplateNameAlreadyExists = _error("InvalidLaunchTemplateNameAlreadyExists",
+                                                "InvalidLaunchTemplateName.AlreadyExistsException", 400)
+LaunchTemplateVersionLimitExceeded = _error("LaunchTemplateVersionLimitExceeded",
+                                            "LaunchTemplateVersionLimitExceeded", 400,
+                                            "The maximum number of launch template versions has been reached.")
 InvalidInstanceIDMalformed = _error("InvalidInstanceIDMalformed", "InvalidInstanceID.Malformed", 400)
 InvalidInstanceIDNotFound = _error("InvalidInstanceIDNotFound", "InvalidInstanceID.NotFound", 400)
 IncorrectInstanceState = _error("IncorrectInstanceState", "IncorrectInstanceState", 400)
