@@ -104,13 +104,16 @@ def test_run_instances_takes_the_templates_data_under_its_own(ec2, ami):
                                                      "Tags": [{"Key": "from", "Value": "template"}]}]))[
         "LaunchTemplate"]["LaunchTemplateId"]
     ec2.create_launch_template_version(LaunchTemplateId=lt_id, SourceVersion="1",
-                                       LaunchTemplateData={"InstanceType": "t2.small"})
+                                       LaunchTemplateData={"InstanceType": "m1.small"})
     try:
         first = ec2.run_instances(MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateId": lt_id})["Instances"][0]
         assert first["InstanceType"] == "t2.micro" and first["ImageId"] == ami  # $Default = version 1
-        latest = ec2.run_instances(MinCount=1, MaxCount=1, InstanceType="t2.medium", LaunchTemplate={
+        latest = ec2.run_instances(MinCount=1, MaxCount=1, LaunchTemplate={
             "LaunchTemplateName": "run-lt", "Version": "$Latest"})["Instances"][0]
-        assert latest["InstanceType"] == "t2.medium"  # the request's own value wins
+        assert latest["InstanceType"] == "m1.small"
+        own = ec2.run_instances(MinCount=1, MaxCount=1, InstanceType="t2.micro", LaunchTemplate={
+            "LaunchTemplateName": "run-lt", "Version": "$Latest"})["Instances"][0]
+        assert own["InstanceType"] == "t2.micro"  # the request's own value wins
         tags = {t["Key"]: t["Value"] for t in ec2.describe_instances(InstanceIds=[first["InstanceId"]])[
             "Reservations"][0]["Instances"][0].get("Tags", [])}
         assert tags == {"from": "template"}
@@ -118,6 +121,6 @@ def test_run_instances_takes_the_templates_data_under_its_own(ec2, ami):
         assert base64.b64decode(attr["UserData"]["Value"]) == b"#!/bin/sh\necho from the template\n"
         assert error(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={
             "LaunchTemplateId": lt_id, "Version": "42"}) == ("InvalidLaunchTemplateId.VersionNotFound", 400)
-        ec2.terminate_instances(InstanceIds=[first["InstanceId"], latest["InstanceId"]])
+        ec2.terminate_instances(InstanceIds=[first["InstanceId"], latest["InstanceId"], own["InstanceId"]])
     finally:
         ec2.delete_launch_template(LaunchTemplateId=lt_id)
