@@ -184,3 +184,36 @@ def test_instance_status_and_types(ec2, ami):
     assert types[0]["MemoryInfo"]["SizeInMiB"] == 512
     assert error(ec2.describe_instance_types, InstanceTypes=["x9.huge"]) == ("InvalidInstanceType", 400)
     ec2.terminate_instances(InstanceIds=[iid])
+
+
+# ---- instance metadata options ------------------------------------------------------------------------------------
+def test_metadata_options_at_launch_in_describe_and_modified(ec2, ami):
+    [iid] = launch(ec2, ami, MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 2})
+    try:
+        shown = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["MetadataOptions"]
+        assert shown == {"State": "applied", "HttpTokens": "required", "HttpPutResponseHopLimit": 2,
+                         "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled", "InstanceMetadataTags": "disabled"}
+        changed = ec2.modify_instance_metadata_options(InstanceId=iid, HttpTokens="optional",
+                                                       InstanceMetadataTags="enabled")
+        assert changed["InstanceMetadataOptions"]["State"] == "pending"
+        after = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["MetadataOptions"]
+        assert (after["State"], after["HttpTokens"], after["InstanceMetadataTags"], after["HttpPutResponseHopLimit"]) \
+            == ("applied", "optional", "enabled", 2)
+        assert error(ec2.modify_instance_metadata_options, InstanceId=iid, HttpTokens="sometimes") == (
+            "InvalidParameterValue", 400)
+        assert error(ec2.modify_instance_metadata_options, InstanceId="i-0123456789abcdef0", HttpTokens="required") \
+            == ("InvalidInstanceID.NotFound", 400)
+    finally:
+        ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_default_metadata_options_and_a_bad_hop_limit(ec2, ami):
+    [iid] = launch(ec2, ami)
+    try:
+        shown = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["MetadataOptions"]
+        assert (shown["HttpTokens"], shown["HttpPutResponseHopLimit"], shown["HttpEndpoint"]) == ("optional", 1,
+                                                                                                  "enabled")
+    finally:
+        ec2.terminate_instances(InstanceIds=[iid])
+    assert error(ec2.run_instances, ImageId=ami, MinCount=1, MaxCount=1,
+                 MetadataOptions={"HttpPutResponseHopLimit": 65}) == ("InvalidParameterValue", 400)

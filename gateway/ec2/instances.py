@@ -22,6 +22,7 @@ from .block_devices import block_devices
 from .error_map import backend_errors
 from .idempotency import once
 from .ids import derive
+from .instance_options import validated
 from .lookups import instances as lookup
 from .lookups import launch_templates as launch_template_lookup
 from .lookups.ids import ec2_id, resolve
@@ -149,6 +150,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter("The request must contain the parameter ImageId")
     image_bid = await resolve(ctx, "image", p["ImageId"])
     tagging = tag_specs(p, "instance", "volume")
+    metadata_options = validated(p.get("MetadataOptions"))
     instance_type = p.get("InstanceType") or DEFAULT_INSTANCE_TYPE
     behavior = p.get("InstanceInitiatedShutdownBehavior") or "stop"
     if behavior not in ("stop", "terminate"):
@@ -208,6 +210,8 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         attrs = {"disableApiTermination": bool(p.get("DisableApiTermination")),
                  "disableApiStop": bool(p.get("DisableApiStop")),
                  "instanceInitiatedShutdownBehavior": behavior}
+        if p.get("UserData"):  # a cloud may show user data to admins only (Nova): kept for the instance
+            attrs["userData"] = p["UserData"]
         recs, iids = {}, []
         for index, server in enumerate(servers):
             iid = await ec2_id(ctx, "instance", server.id)
@@ -218,7 +222,8 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
                          "groups": list(server.security_groups), "ebs_root": ebs_root,
                          "root_device": image.root_device if image is not None else None,
                          "launch_devices": [v[0] for v in volumes],
-                         "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", [])}
+                         "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", []),
+                         "metadata_options": metadata_options}
             await lookup.save_record(ctx, iid, recs[iid])
         await apply_tags(ctx, iids, tagging.get("instance"))
         if launch is None and ctx.gateway.config.ec2.public_ip_on_launch:

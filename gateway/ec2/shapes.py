@@ -11,6 +11,7 @@ from typing import Any
 
 from backends.compute import ServerState
 
+from . import instance_options
 from .ids import derive
 from .model import (
     PENDING,
@@ -92,6 +93,7 @@ def instance(inst: Instance, region: str) -> dict[str, Any]:
         "EnaSupport": False,
         "PlatformDetails": "Linux/UNIX",
         "UsageOperation": "RunInstances",
+        "MetadataOptions": instance_options.shown(record),
     })
     if server.state == ServerState.DELETED:
         return terminated(item)
