@@ -58,6 +58,7 @@ class Gateway:
         self.s3_serializer = RestXmlResponseSerializer(s3)
         self._vhost_suffixes = tuple("." + d.lower() for d in config.s3.virtual_host_domains)
         self._tasks: set[asyncio.Task] = set()
+        self.draining = False  # set on SIGTERM (cli._serve): see handle
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Work a request starts and does not wait for (bounded by its own deadline); cancelled at close."""
@@ -79,7 +80,19 @@ class Gateway:
         return bool(payload) and shape.members[payload].type_name == "blob"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.draining:
+            return await self._handle_draining(request)
         return await pipeline.run(self, request)
+
+    async def _handle_draining(self, request: web.Request) -> web.StreamResponse:
+        """While draining, /healthz fails (the load balancer takes this replica out of rotation) and every
+        response closes its connection, so no client or proxy keeps reusing one to a stopping replica."""
+        if request.path == "/healthz" and pipeline._is_internal(request):
+            response: web.StreamResponse = web.json_response({"status": "draining"}, status=503)
+        else:
+            response = await pipeline.run(self, request)
+        response.force_close()
+        return response
 
     async def start(self, _app: web.Application | None = None) -> None:
         # NextToken signing key shared by every replica through the state store.

@@ -8,15 +8,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import signal
 import sys
 
 from aiohttp import web
 
 from .config import Config, ConfigError, load_config
 from .logs import setup_logging
-
-# In-flight requests get this long to finish after SIGTERM/SIGINT before connections are closed.
-SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,9 +56,33 @@ def main(argv: list[str] | None = None) -> int:
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
-    web.run_app(app, host=listen.host, port=listen.port, print=None, access_log=None,
-                shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=True)
+    asyncio.run(_serve(app, config, log))
     return 0
+
+
+async def _serve(app: web.Application, config: Config, log: logging.Logger) -> None:
+    """Serve until SIGTERM/SIGINT, then drain (config.server): /healthz answers 503 while requests are
+    still served, so the load balancer stops sending new ones; then the listener closes, in-flight
+    requests finish (bounded), idle keep-alive connections close, and the process exits 0."""
+    from .app import GATEWAY_KEY
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           shutdown_timeout=config.server.drain_seconds)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, config.listen.host, config.listen.port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        app[GATEWAY_KEY].draining = True
+        log.info("draining", extra={"fields": {"notice_seconds": config.server.drain_notice_seconds,
+                                               "drain_seconds": config.server.drain_seconds}})
+        await asyncio.sleep(config.server.drain_notice_seconds)
+    finally:
+        await runner.cleanup()  # stops listening, waits for in-flight requests ≤ drain_seconds, closes
+    log.info("stopped")
 
 
 async def _migrate_at_start(config: Config, log: logging.Logger) -> None:
