@@ -5,11 +5,15 @@ load, the database stopped under load. Clients never retry (max_attempts=1): eve
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -215,6 +219,29 @@ class Load:
             with self._lock:
                 self.outcomes.append((start, outcome, time.monotonic() - start))
             time.sleep(0.02)
+
+
+def test_sigterm_drains_healthz_503_then_exit_0(cluster):
+    """SIGTERM: /healthz answers 503 while requests are still served, then the replica exits 0."""
+    proc = cluster.procs[0]
+    assert proc is not None
+    proc.send_signal(signal.SIGTERM)
+    statuses = []
+    try:
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(cluster.replica_endpoint(0) + "/healthz", timeout=2) as r:
+                    statuses.append(r.status)
+            except urllib.error.HTTPError as e:
+                statuses.append(e.code)
+                assert json.loads(e.read()) == {"status": "draining"}
+                break
+            time.sleep(0.05)
+        assert statuses[-1] == 503, statuses
+        s3(cluster.replica_endpoint(0)).list_buckets()  # still served while the notice runs
+        assert proc.wait(60) == 0
+    finally:
+        cluster.start_replica(0)
 
 
 def test_rolling_restart_under_load_no_failed_request(cluster):
