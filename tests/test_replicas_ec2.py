@@ -1,0 +1,81 @@
+"""EC2 over three real `cloudgate serve` replicas on one real PostgreSQL behind a real HAProxy, on the
+CloudStack simulator (devcloud/cloudstack_sim): ClientToken retries spread over replicas launch once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+
+from devcloud.cloudstack_sim import SimConfig
+from devcloud.cloudstack_sim import running as sim_running
+from devcloud.replicas import running
+from tests.cloudstack_support import REGION, instances_of, sim_options
+from tests.db_servers import Postgres
+
+TOKENS, REQUESTS = 3, 30
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"):
+        message = "haproxy is not installed (Debian: apt-get install haproxy)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    pg = Postgres()
+    directory = Path(tempfile.mkdtemp(prefix="cg-replicas-ec2-"))
+    try:
+        pg.start()
+        with sim_running(SimConfig(job_delay=0.05)) as sim:
+            config = {"region": REGION, "logging": {"level": "warning"}, "auth": {"static": []},
+                      "state": {"url": pg.url(), "pool_size": 5},
+                      "server": {"drain_notice_seconds": 1, "drain_seconds": 20},
+                      "backend": {"type": "cloudstack",
+                                  "options": sim_options(sim, job_deadline=10, timeout=10)}}
+            with running(config, 3, directory, check_ms=200) as replicas:
+                yield replicas, sim
+    finally:
+        pg.destroy()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def ec2(endpoint: str, sim, tenant: str = "a"):
+    ak, sk = sim.keys(tenant)
+    return boto3.client("ec2", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ak,
+                        aws_secret_access_key=sk,
+                        config=BotoConfig(retries={"total_max_attempts": 1}, max_pool_connections=15,
+                                          read_timeout=60))
+
+
+def test_run_instances_client_tokens_over_replicas_launch_once(cluster):
+    replicas, sim = cluster
+    clients = [ec2(replicas.replica_endpoint(i), sim) for i in range(3)] + [ec2(replicas.endpoint, sim)]
+    ami = clients[0].describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    before = {i["InstanceId"] for i in instances_of(clients[3].describe_instances())}
+    tokens = [f"tok-{os.getpid()}-{n}" for n in range(TOKENS)]
+
+    def launch(i: int) -> tuple[str, str, tuple[str, ...]]:
+        token = tokens[i % TOKENS]
+        r = clients[i % len(clients)].run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                                                    ClientToken=token)
+        return token, r["ReservationId"], tuple(x["InstanceId"] for x in r["Instances"])
+
+    with ThreadPoolExecutor(15) as pool:
+        results = list(pool.map(launch, range(REQUESTS)))
+    answers: dict[str, set] = defaultdict(set)
+    for token, reservation, ids in results:
+        answers[token].add((reservation, ids))
+    assert all(len(a) == 1 for a in answers.values()), answers  # every retry: the same reservation
+    launched = {iid for a in answers.values() for _, ids in a for iid in ids}
+    assert len(launched) == TOKENS
+    after = {i["InstanceId"] for i in instances_of(clients[3].describe_instances())}
+    assert after - before == launched  # exactly TOKENS launches in the cloud, no stray one
+    clients[3].terminate_instances(InstanceIds=sorted(launched))
