@@ -79,3 +79,31 @@ def test_run_instances_client_tokens_over_replicas_launch_once(cluster):
     after = {i["InstanceId"] for i in instances_of(clients[3].describe_instances())}
     assert after - before == launched  # exactly TOKENS launches in the cloud, no stray one
     clients[3].terminate_instances(InstanceIds=sorted(launched))
+
+
+@pytest.mark.xfail(reason="ec2:tags is still a get + put (gateway/ec2/tags.py): two replicas lose each other's "
+                          "writes until the EC2 redesign moves it to store.update() (docs/state.md, Still to do)",
+                   strict=False)
+def test_create_delete_tags_racing_over_replicas_serializable(cluster):
+    """20 CreateTags (distinct keys) and 10 DeleteTags (keys present before) on one instance at once, spread
+    over the replicas: every serial order ends with all 20 added and all 10 deleted."""
+    replicas, sim = cluster
+    clients = [ec2(replicas.replica_endpoint(i), sim) for i in range(3)]
+    ami = clients[0].describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    iid = clients[0].run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    try:
+        clients[0].create_tags(Resources=[iid], Tags=[{"Key": f"d{n}", "Value": "x"} for n in range(10)])
+
+        def change(i: int) -> None:
+            c = clients[i % 3]
+            if i < 20:
+                c.create_tags(Resources=[iid], Tags=[{"Key": f"k{i}", "Value": str(i)}])
+            else:
+                c.delete_tags(Resources=[iid], Tags=[{"Key": f"d{i - 20}"}])
+
+        with ThreadPoolExecutor(15) as pool:
+            list(pool.map(change, range(30)))
+        tags = clients[1].describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+        assert {t["Key"]: t["Value"] for t in tags} == {f"k{i}": str(i) for i in range(20)}
+    finally:
+        clients[0].terminate_instances(InstanceIds=[iid])
