@@ -288,3 +288,12 @@ def test_database_stopped_under_load_503_then_recovers(cluster, pg):
     assert a.get_object(Bucket=bucket, Key="after")["Body"].read() == b"new"
     last_failure = max(start for start, outcome, _ in load.outcomes if outcome != "ok")
     assert any(outcome == "ok" and start > last_failure for start, outcome, _ in load.outcomes)
+
+
+def test_server_drain_keys_validated():
+    from gateway.config import ConfigError, parse_config
+
+    assert parse_config({"server": {"drain_seconds": 5, "drain_notice_seconds": 0.5}}, "t").server.drain_seconds == 5
+    for key, value in (("drain_seconds", -1), ("drain_notice_seconds", "soon"), ("drain_seconds", True)):
+        with pytest.raises(ConfigError, match=f"server.{key}"):
+            parse_config({"server": {key: value}}, "t")
