@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections import defaultdict
+import threading
+import time
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
 
 from devcloud.cloudstack_sim import SimConfig
 from devcloud.cloudstack_sim import running as sim_running
@@ -107,3 +110,50 @@ def test_create_delete_tags_racing_over_replicas_serializable(cluster):
         assert {t["Key"]: t["Value"] for t in tags} == {f"k{i}": str(i) for i in range(20)}
     finally:
         clients[0].terminate_instances(InstanceIds=[iid])
+
+
+def test_rolling_restart_under_ec2_load_no_failed_request(cluster):
+    """Each replica SIGTERMed (drains, exits 0) and restarted in turn under a steady EC2 load through HAProxy
+    (DescribeInstances, CreateTags, DescribeTags on 3 threads; nothing retried): 0 failed requests."""
+    replicas, sim = cluster
+    c = ec2(replicas.endpoint, sim)
+    ami = c.describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    iid = c.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    outcomes: list[str] = []
+    stop = threading.Event()
+
+    def load(n: int) -> None:
+        for i in range(100_000):
+            if stop.is_set():
+                return
+            try:
+                if i % 3 == 0:
+                    c.describe_instances(InstanceIds=[iid])
+                elif i % 3 == 1:
+                    c.create_tags(Resources=[iid], Tags=[{"Key": f"t{n}", "Value": str(i)}])
+                else:
+                    c.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])
+                outcomes.append("ok")
+            except ClientError as e:
+                outcomes.append(e.response["Error"]["Code"])
+            except Exception as e:  # a connection error counts as a failure too
+                outcomes.append(type(e).__name__)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=load, args=(n,), daemon=True) for n in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        for i in range(3):
+            assert replicas.terminate(i) == 0
+            replicas.start_replica(i)
+            time.sleep(0.6)  # back in rotation (rise 2 × 200 ms)
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+        c.terminate_instances(InstanceIds=[iid])
+    counts = Counter(outcomes)
+    assert counts["ok"] > 30 and set(counts) == {"ok"}, counts
