@@ -66,8 +66,9 @@ async def _serve(app: web.Application, config: Config, log: logging.Logger) -> N
     requests finish (bounded), idle keep-alive connections close, and the process exits 0."""
     from .app import GATEWAY_KEY
 
-    runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           shutdown_timeout=config.server.drain_seconds)
+    # aiohttp's own shutdown stops reading every connection at once (a request whose body is still
+    # arriving would stall until cancelled), so the in-flight requests are waited for first, below.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     try:
         await web.TCPSite(runner, config.listen.host, config.listen.port).start()
@@ -76,12 +77,20 @@ async def _serve(app: web.Application, config: Config, log: logging.Logger) -> N
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        app[GATEWAY_KEY].draining = True
+        gateway = app[GATEWAY_KEY]
+        gateway.draining = True
         log.info("draining", extra={"fields": {"notice_seconds": config.server.drain_notice_seconds,
                                                "drain_seconds": config.server.drain_seconds}})
         await asyncio.sleep(config.server.drain_notice_seconds)
+        for site in list(runner.sites):
+            await site.stop()  # no new connections; open ones keep being read
+        deadline = loop.time() + config.server.drain_seconds
+        while gateway.metrics.in_flight > 0 and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if gateway.metrics.in_flight:
+            log.warning("drain deadline passed", extra={"fields": {"in_flight": gateway.metrics.in_flight}})
     finally:
-        await runner.cleanup()  # stops listening, waits for in-flight requests ≤ drain_seconds, closes
+        await runner.cleanup()  # closes idle connections; what still runs gets 1 s, then is cancelled
     log.info("stopped")
 
 

@@ -5,6 +5,7 @@ load, the database stopped under load. Clients never retry (max_attempts=1): eve
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -242,6 +244,36 @@ def test_sigterm_drains_healthz_503_then_exit_0(cluster):
         assert proc.wait(60) == 0
     finally:
         cluster.start_replica(0)
+
+
+def test_sigterm_finishes_an_in_flight_upload(cluster):
+    """A PutObject streaming its body slowly (2 s) while its replica gets SIGTERM: the listener closes
+    (drain notice 1 s) but the request is finished, answered 200 and stored whole; then the replica exits 0."""
+    a = s3(cluster.endpoint)
+    bucket = new_bucket(a)
+    url = s3(cluster.replica_endpoint(2)).generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "slow"}, ExpiresIn=300)
+    parts = urllib.parse.urlsplit(url)
+    body = os.urandom(20 * 64 * 1024)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    proc = cluster.procs[2]
+    assert proc is not None
+    try:
+        conn.putrequest("PUT", f"{parts.path}?{parts.query}")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        for n in range(20):
+            conn.send(body[n * 65536:(n + 1) * 65536])
+            if n == 2:
+                proc.send_signal(signal.SIGTERM)
+            time.sleep(0.1)
+        response = conn.getresponse()
+        assert response.status == 200, response.read()
+        assert proc.wait(60) == 0
+        assert a.get_object(Bucket=bucket, Key="slow")["Body"].read() == body
+    finally:
+        conn.close()
+        cluster.start_replica(2)
 
 
 def test_rolling_restart_under_load_no_failed_request(cluster):
