@@ -3,6 +3,7 @@ behind them), side by side; `--outage S` then stops PostgreSQL for S seconds und
 clients saw (the issue's 20 s).
 
     SWIFT_STATE_DIR=... .venv/bin/python bench/replicas.py [--n 300] [--threads 1,8] [--outage 20]
+    .venv/bin/python bench/replicas.py --ec2 [--n 300]   # DescribeInstances on the CloudStack simulator
 
 Baseline = one replica reached directly; the same replica set is then reached through HAProxy (3 replicas,
 round robin), so the ratio holds the proxy hop and the spreading. Prints figures, asserts nothing.
@@ -101,12 +102,75 @@ def outage(c, bucket: str, pg: Postgres, seconds: float) -> None:
           f"{c.get_object(Bucket=bucket, Key='obj-0')['Body'].read() == b'o' * 1024}")
 
 
+def timed(call, n: int, threads: int) -> tuple[float, float, float]:
+    def one(_i: int) -> float:
+        start = time.perf_counter()
+        call()
+        return time.perf_counter() - start
+
+    begin = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        lat = sorted(pool.map(one, range(n)))
+    wall = time.perf_counter() - begin
+    return statistics.median(lat) * 1000, lat[int(len(lat) * 0.95) - 1] * 1000, n / wall
+
+
+def ec2_bench(args) -> int:
+    """DescribeInstances (5 instances) through 1 replica vs 3 behind HAProxy, on the CloudStack simulator
+    (in this process, on its own thread: it shares the client's CPU)."""
+    from devcloud.cloudstack_sim import INSTANCE_TYPES, SimConfig
+    from devcloud.cloudstack_sim import running as sim_running
+
+    directory = Path(tempfile.mkdtemp(prefix="cg-bench-replicas-"))
+    directory.chmod(0o755)
+    pg = Postgres(directory / "postgres")
+    pg.start()
+    try:
+        with sim_running(SimConfig(job_delay=0.05)) as sim:
+            admin = sim.config.admin
+            config = {"region": REGION, "logging": {"level": "warning"}, "auth": {"static": []},
+                      "state": {"url": pg.url}, "server": {"drain_notice_seconds": 1},
+                      "backend": {"type": "cloudstack", "options": {
+                          "endpoint": sim.endpoint, "api_key": admin[0], "secret_key": admin[1], "expunge": True,
+                          "instance_types": dict(INSTANCE_TYPES), "job_deadline": 10}}}
+            with running(config, 3, directory / "replicas") as cluster:
+                ak, sk = sim.keys("a")
+
+                def ec2(endpoint: str, pool: int):
+                    return boto3.client("ec2", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ak,
+                                        aws_secret_access_key=sk, config=BotoConfig(
+                                            retries={"total_max_attempts": 1}, max_pool_connections=pool))
+
+                c = ec2(cluster.endpoint, 2)
+                ami = c.describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+                c.run_instances(ImageId=ami, MinCount=5, MaxCount=5)
+                print(f"DescribeInstances (5 instances) on the CloudStack simulator, state on one PostgreSQL, "
+                      f"n={args.n} per row")
+                print(f"{'threads':>7} | {'1 replica p50/p95 ms':>21} {'req/s':>7} | "
+                      f"{'3 via HAProxy p50/p95':>21} {'req/s':>7} | {'req/s 3/1':>9}")
+                for threads in (int(t) for t in args.threads.split(",")):
+                    one, three = ec2(cluster.replica_endpoint(0), threads), ec2(cluster.endpoint, threads)
+                    timed(one.describe_instances, 20, threads)
+                    timed(three.describe_instances, 20, threads)
+                    a = timed(one.describe_instances, args.n, threads)
+                    b = timed(three.describe_instances, args.n, threads)
+                    print(f"{threads:7} | {a[0]:9.1f} / {a[1]:9.1f} {a[2]:7.0f} | "
+                          f"{b[0]:9.1f} / {b[1]:9.1f} {b[2]:7.0f} | {b[2] / a[2]:8.2f}x")
+    finally:
+        pg.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--threads", default="1,8")
     parser.add_argument("--outage", type=float, default=0)
+    parser.add_argument("--ec2", action="store_true", help="DescribeInstances on the CloudStack simulator")
     args = parser.parse_args()
+    if args.ec2:
+        return ec2_bench(args)
     config = yaml.safe_load((ROOT / "config/swift.example.yaml").read_text())
     tenant = config["auth"]["static"][0]
     directory = Path(tempfile.mkdtemp(prefix="cg-bench-replicas-"))
