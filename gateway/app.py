@@ -49,6 +49,7 @@ class Gateway:
         self.store = CachedStore(store if store is not None else open_store(config.state.url, **config.state.store_options()),
                                  namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
+        self.draining = False  # set on SIGTERM (cli._serve): see handle
         self.backend_name = config.backend.type if config.backend else "none"
         self.ec2_parser = Ec2RequestParser()
         self.ec2_serializer = Ec2ResponseSerializer()
@@ -58,7 +59,6 @@ class Gateway:
         self.s3_serializer = RestXmlResponseSerializer(s3)
         self._vhost_suffixes = tuple("." + d.lower() for d in config.s3.virtual_host_domains)
         self._tasks: set[asyncio.Task] = set()
-        self.draining = False  # set on SIGTERM (cli._serve): see handle
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Work a request starts and does not wait for (bounded by its own deadline); cancelled at close."""
@@ -87,7 +87,7 @@ class Gateway:
     async def _handle_draining(self, request: web.Request) -> web.StreamResponse:
         """While draining, /healthz fails (the load balancer takes this replica out of rotation) and every
         response closes its connection, so no client or proxy keeps reusing one to a stopping replica."""
-        if request.path == "/healthz" and pipeline._is_internal(request):
+        if _is_health_check(request):
             response: web.StreamResponse = web.json_response({"status": "draining"}, status=503)
         else:
             response = await pipeline.run(self, request)
@@ -109,6 +109,17 @@ class Gateway:
         if self.backend is not None:
             await self.backend.close()
         await self.store.close()
+
+
+def _is_health_check(request: web.Request) -> bool:
+    """An unsigned GET/HEAD of /healthz (a signed one is S3: a bucket may be called `healthz`)."""
+    return (request.path == "/healthz" and request.method in ("GET", "HEAD")
+            and "Authorization" not in request.headers
+            and not any(k.lower() in _SIGNED_QUERY for k in request.query))
+
+
+_SIGNED_QUERY = frozenset({"signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
+                           "awsaccesskeyid"})
 
 
 def create_app(config: Config, registry: Registry | None = None,

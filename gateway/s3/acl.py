@@ -365,13 +365,11 @@ async def put_object_acl(ctx: RequestContext) -> dict:
     await require(ctx, bucket, key, "WRITE_ACP", version_id=ctx.params.get("VersionId"))
     bucket_owner_id = await resolve_owner(ctx, bucket)
     bucket, key, version_id = await _object_version(ctx)
-
-    def put(extra: dict) -> dict:  # atomic with a racing tags write (another replica's included)
-        object_owner = normalize(extra.get("acl"), bucket_owner_id, bucket_owner_id)["owner"]
-        extra["acl"] = _acl_to_set(ctx, object_owner, bucket_owner_id)
-        return extra
-
-    await update_object_extra(ctx, bucket, key, version_id, put)
+    extra = await get_object_extra(ctx, bucket, key, version_id)
+    object_owner = normalize(extra.get("acl"), bucket_owner_id, bucket_owner_id)["owner"]
+    extra["acl"] = _acl_to_set(ctx, object_owner, bucket_owner_id)
+    # only the ACL is written, atomically: a tags write racing on another replica is not undone
+    await update_object_extra(ctx, bucket, key, version_id, lambda current: {**current, "acl": extra["acl"]})
     return {}
 
 
