@@ -32,6 +32,16 @@ log = logging.getLogger("cloudgate.app")
 # State read on every S3 request and written only by bucket-level calls: cached (gateway/store/cache.py).
 CACHED_NAMESPACES = ("s3:bucket-owner", "s3:bucket-config")
 GATEWAY_KEY = web.AppKey("gateway", object)
+# Query parameters that make a request signed: a signed GET /healthz is S3 (a bucket called healthz).
+_SIGNED_QUERY = frozenset({"signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
+                           "awsaccesskeyid"})
+
+
+def _is_health_check(request: web.Request) -> bool:
+    """An unsigned GET/HEAD of /healthz: what a load balancer's health check sends."""
+    return (request.path == "/healthz" and request.method in ("GET", "HEAD")
+            and "Authorization" not in request.headers
+            and not any(k.lower() in _SIGNED_QUERY for k in request.query))
 
 
 class Gateway:
@@ -109,17 +119,6 @@ class Gateway:
         if self.backend is not None:
             await self.backend.close()
         await self.store.close()
-
-
-def _is_health_check(request: web.Request) -> bool:
-    """An unsigned GET/HEAD of /healthz (a signed one is S3: a bucket may be called `healthz`)."""
-    return (request.path == "/healthz" and request.method in ("GET", "HEAD")
-            and "Authorization" not in request.headers
-            and not any(k.lower() in _SIGNED_QUERY for k in request.query))
-
-
-_SIGNED_QUERY = frozenset({"signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
-                           "awsaccesskeyid"})
 
 
 def create_app(config: Config, registry: Registry | None = None,
