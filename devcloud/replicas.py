@@ -171,6 +171,7 @@ class Replicas:
         return f"http://127.0.0.1:{self.ports[i]}"
 
     def start_replica(self, i: int, wait: bool = True) -> None:
+        _stop(self.procs[i], signal.SIGKILL)  # one process per slot: never leak a still-running one
         exe = Path(sys.executable).with_name("cloudgate")
         log = self.dir / f"replica-{i}.log"
         with open(log, "ab") as out:
