@@ -3,6 +3,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 CONFIG ?= openstack
+REPLICAS ?= 1
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) devcloud/run.py $(CONFIG)
+	$(PY) devcloud/run.py $(CONFIG) --replicas $(REPLICAS)
 
 test: $(STAMP)
 	$(PY) tests/testdata.py >/dev/null

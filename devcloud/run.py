@@ -7,6 +7,9 @@ it (both stop together). For each tenant it writes `.devcloud/aws-<letter>.env`
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL), so
 `. .devcloud/aws-a.env && aws s3 ls` works. Then it becomes `cloudgate serve`.
 
+`--replicas N` (`make run REPLICAS=N`): N gateway processes on a private PostgreSQL behind HAProxy on the
+listen port (devcloud/replicas.py) instead of one `cloudgate serve`.
+
 `openstack` instead of a config path: the devcloud OpenStack (devcloud/openstack.sh) with the EC2 API;
 the config is generated from `.devcloud/openstack.json` and the tenants' own Keystone EC2 keys are used.
 """
@@ -50,7 +53,7 @@ def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
     return str(path.relative_to(ROOT)), tenants
 
 
-def main(config_path: str) -> int:
+def main(config_path: str, replicas: int = 1) -> int:
     tenants = None
     if config_path == "openstack":
         config_path, tenants = openstack_config()
@@ -85,7 +88,11 @@ def main(config_path: str) -> int:
         print(f"credentials for {name}: . {env.relative_to(ROOT)}")
     print(f"cloudgate endpoint: {endpoint}  (config {config_path})", flush=True)
     if sim_port is not None:
-        return serve_beside_simulator(config_path, sim_port)
+        return serve_beside_simulator(config_path, sim_port, replicas)
+    if replicas > 1:
+        from devcloud.replicas import main as run_replicas
+
+        return run_replicas(config_path, replicas)
     exe = Path(sys.executable).with_name("cloudgate")
     os.execv(str(exe), [str(exe), "serve", "--config", config_path])
     return 0  # not reached
@@ -101,15 +108,25 @@ def cloudstack_sim_port(cfg: Config) -> int | None:
     return url.port or 80
 
 
-def serve_beside_simulator(config_path: str, port: int) -> int:
+def serve_beside_simulator(config_path: str, port: int, replicas: int = 1) -> int:
     from devcloud.cloudstack_sim import SimConfig, running
     from gateway.cli import main as cloudgate
 
     job_delay = float(os.environ.get("CS_SIM_JOB_DELAY", "0.5"))
     with running(SimConfig(port=port, job_delay=job_delay)) as sim:
         print(f"CloudStack simulator: {sim.endpoint} (jobs take {job_delay} s)", flush=True)
+        if replicas > 1:
+            from devcloud.replicas import main as run_replicas
+
+            return run_replicas(config_path, replicas)
         return cloudgate(["serve", "--config", config_path])
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "openstack"))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", nargs="?", default="openstack")
+    parser.add_argument("--replicas", type=int, default=1, help="gateway processes behind HAProxy (default 1)")
+    args = parser.parse_args()
+    sys.exit(main(args.config, max(1, args.replicas)))

@@ -35,6 +35,16 @@ log = logging.getLogger("cloudgate.app")
 # State read on every S3 request and written only by bucket-level calls: cached (gateway/store/cache.py).
 CACHED_NAMESPACES = ("s3:bucket-owner", "s3:bucket-config")
 GATEWAY_KEY = web.AppKey("gateway", object)
+# Query parameters that make a request signed: a signed GET /healthz is S3 (a bucket called healthz).
+_SIGNED_QUERY = frozenset({"signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
+                           "awsaccesskeyid"})
+
+
+def _is_health_check(request: web.Request) -> bool:
+    """An unsigned GET/HEAD of /healthz: what a load balancer's health check sends."""
+    return (request.path == "/healthz" and request.method in ("GET", "HEAD")
+            and "Authorization" not in request.headers
+            and not any(k.lower() in _SIGNED_QUERY for k in request.query))
 
 
 class Gateway:
@@ -55,6 +65,7 @@ class Gateway:
         self.store = CachedStore(store if store is not None else open_store(config.state.url, **config.state.store_options()),
                                  namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
+        self.draining = False  # set on SIGTERM (cli._serve): see handle
         self.backend_name = config.backend.type if config.backend else "none"
         self._vhost_suffixes = tuple("." + d.lower() for d in config.s3.virtual_host_domains)
         self._tasks: set[asyncio.Task] = set()
@@ -82,7 +93,19 @@ class Gateway:
         return self.frontends.s3.router
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.draining:
+            return await self._handle_draining(request)
         return await pipeline.run(self, request)
+
+    async def _handle_draining(self, request: web.Request) -> web.StreamResponse:
+        """While draining, /healthz fails (the load balancer takes this replica out of rotation) and every
+        response closes its connection, so no client or proxy keeps reusing one to a stopping replica."""
+        if _is_health_check(request):
+            response: web.StreamResponse = web.json_response({"status": "draining"}, status=503)
+        else:
+            response = await pipeline.run(self, request)
+        response.force_close()
+        return response
 
     async def start(self, _app: web.Application | None = None) -> None:
         # NextToken signing key shared by every replica through the state store.

@@ -8,15 +8,13 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import signal
 import sys
 
 from aiohttp import web
 
 from .config import Config, ConfigError, load_config
 from .logs import setup_logging
-
-# In-flight requests get this long to finish after SIGTERM/SIGINT before connections are closed.
-SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,11 +56,44 @@ def main(argv: list[str] | None = None) -> int:
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
-    # keepalive_timeout is also aiohttp's only deadline on a request head still arriving (slowloris).
-    web.run_app(app, host=listen.host, port=listen.port, print=None, access_log=None,
-                shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handle_signals=True,
-                keepalive_timeout=config.limits.header_timeout_seconds)
+    asyncio.run(_serve(app, config, log))
     return 0
+
+
+async def _serve(app: web.Application, config: Config, log: logging.Logger) -> None:
+    """Serve until SIGTERM/SIGINT, then drain (config.server): /healthz answers 503 while requests are
+    still served, so the load balancer stops sending new ones; then the listener closes, in-flight
+    requests finish (bounded), idle keep-alive connections close, and the process exits 0."""
+    from .app import GATEWAY_KEY
+
+    # aiohttp's own shutdown stops reading every connection at once (a request whose body is still
+    # arriving would stall until cancelled), so the in-flight requests are waited for first, below.
+    # keepalive_timeout is also aiohttp's only deadline on a request head still arriving (slowloris)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                           keepalive_timeout=config.limits.header_timeout_seconds)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, config.listen.host, config.listen.port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        gateway = app[GATEWAY_KEY]
+        gateway.draining = True
+        log.info("draining", extra={"fields": {"notice_seconds": config.server.drain_notice_seconds,
+                                               "drain_seconds": config.server.drain_seconds}})
+        await asyncio.sleep(config.server.drain_notice_seconds)
+        for site in list(runner.sites):
+            await site.stop()  # no new connections; open ones keep being read
+        deadline = loop.time() + config.server.drain_seconds
+        while gateway.metrics.in_flight > 0 and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if gateway.metrics.in_flight:
+            log.warning("drain deadline passed", extra={"fields": {"in_flight": gateway.metrics.in_flight}})
+    finally:
+        await runner.cleanup()  # closes idle connections; what still runs gets 1 s, then is cancelled
+    log.info("stopped")
 
 
 async def _migrate_at_start(config: Config, log: logging.Logger) -> None:

@@ -28,6 +28,15 @@ class Listen:
 
 
 @dataclass(frozen=True)
+class Server:
+    # SIGTERM drains a replica: /healthz answers 503 for `drain_notice_seconds` while requests are still
+    # served (the load balancer's health checks take it out of rotation), then the listener closes and
+    # in-flight requests get up to `drain_seconds` to finish before the process exits 0.
+    drain_notice_seconds: float = 3.0
+    drain_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class StaticCredential:
     access_key: str
     secret_key: str = field(repr=False)  # never printed, never logged
@@ -131,6 +140,7 @@ class State:
 @dataclass(frozen=True)
 class Config:
     listen: Listen = field(default_factory=Listen)
+    server: Server = field(default_factory=Server)
     region: str = "us-east-1"
     auth: Auth = field(default_factory=Auth)
     s3: S3 = field(default_factory=S3)
@@ -199,6 +209,10 @@ def _join(path: str, name: str) -> str:
 def _check(cfg: Config) -> None:
     if not 0 < cfg.listen.port < 65536:
         raise ConfigError(f"listen.port: {cfg.listen.port} is not a TCP port")
+    for name in ("drain_notice_seconds", "drain_seconds"):
+        value = getattr(cfg.server, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3600:
+            raise ConfigError(f"server.{name}: must be a number of seconds from 0 to 3600")
     if not _REGION.match(cfg.region):
         raise ConfigError(f"region: {cfg.region!r} is not a region name")
     if cfg.logging.level not in _LEVELS:

@@ -44,7 +44,7 @@ from .common import (
     object_store,
     s3_handler,
     set_bucket_config,
-    set_object_extra,
+    update_object_extra,
 )
 
 log = logging.getLogger("cloudgate.s3.acl")
@@ -423,7 +423,8 @@ async def put_object_acl(ctx: RequestContext) -> dict:
     extra = await get_object_extra(ctx, bucket, key, version_id)
     object_owner = normalize(extra.get("acl"), bucket_owner_id, bucket_owner_id)["owner"]
     extra["acl"] = await _checked_acl(ctx, bucket, object_owner, bucket_owner_id)
-    await set_object_extra(ctx, bucket, key, version_id, extra)
+    # only the ACL is written, atomically: a tags write racing on another replica is not undone
+    await update_object_extra(ctx, bucket, key, version_id, lambda current: {**current, "acl": extra["acl"]})
     return {}
 
 

@@ -112,3 +112,11 @@ async def set_object_extra(ctx: RequestContext, bucket: str, key: str, version_i
         await ctx.gateway.store.put(NS_OBJECT_EXTRA, k, extra)
     else:
         await ctx.gateway.store.delete(NS_OBJECT_EXTRA, k)
+
+
+async def update_object_extra(ctx: RequestContext, bucket: str, key: str, version_id: str | None,
+                              fn: Callable[[dict], dict]) -> None:
+    """Read-modify-write of an object's extras, atomic across replicas (a tags write and an ACL write
+    racing on two replicas both land): `fn(current extras) -> new extras` ({} deletes), maybe retried."""
+    await ctx.gateway.store.update(NS_OBJECT_EXTRA, object_extra_key(bucket, key, version_id),
+                                   lambda cur: fn(dict(cur or {})) or None)

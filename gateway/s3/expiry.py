@@ -96,14 +96,11 @@ class Sweeper:
         """Hold the sweep lease for this interval (one replica sweeps at a time)."""
         store, now = self.gw.store, time.time()
         mine = {"holder": self._holder, "until": now + self.interval * 0.9}
-        held = await store.put_if_absent(NS_SWEEP, "lease", mine)
-        if held is None or held.get("holder") == self._holder:
-            await store.put(NS_SWEEP, "lease", mine)
-            return True
-        if float(held.get("until", 0)) > now:
+        held, version = await store.get_versioned(NS_SWEEP, "lease")
+        if held is not None and held.get("holder") != self._holder and float(held.get("until", 0)) > now:
             return False
-        await store.delete(NS_SWEEP, "lease")
-        return await store.put_if_absent(NS_SWEEP, "lease", mine) is None
+        # Absent, ours, or expired: renew/take over only if unchanged since read (one of two racers wins).
+        return await store.put_if_version(NS_SWEEP, "lease", mine, version)
 
     # ---- one pass -----------------------------------------------------------------------------------------
     async def run_once(self, now: dt.datetime | None = None) -> SweepStats:

@@ -26,6 +26,7 @@ import logging
 import re
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -164,18 +165,20 @@ async def finishing(ctx: RequestContext, upload: Upload, op: str) -> AsyncIterat
     """Exclusive right to complete or abort `upload`, across requests and replicas. A second Complete or
     an Abort racing a Complete gets OperationAborted (409) rather than a manifest over deleted parts."""
     store, now = ctx.gateway.store, time.time()
-    held = await store.put_if_absent(NS_UPLOAD_LEASE, upload.store_key, {"op": op, "at": now})
-    if held is not None:
-        if now - float(held.get("at", 0)) < LEASE_SECONDS:
-            raise errors.OperationAborted()
-        # The holder died mid-operation: take over (whoever re-inserts first wins).
-        await store.delete(NS_UPLOAD_LEASE, upload.store_key)
-        if await store.put_if_absent(NS_UPLOAD_LEASE, upload.store_key, {"op": op, "at": now}) is not None:
-            raise errors.OperationAborted()
+    mine = {"op": op, "at": now, "holder": uuid.uuid4().hex}
+    held, version = await store.get_versioned(NS_UPLOAD_LEASE, upload.store_key)
+    if held is not None and now - float(held.get("at", 0)) < LEASE_SECONDS:
+        raise errors.OperationAborted()
+    # Absent (version 0), or its holder died mid-operation: take it over only if nobody changed it since
+    # we read it, so of two replicas seeing the same expired lease exactly one wins.
+    if not await store.put_if_version(NS_UPLOAD_LEASE, upload.store_key, mine, version):
+        raise errors.OperationAborted()
     try:
         yield
-    finally:
-        await store.delete(NS_UPLOAD_LEASE, upload.store_key)
+    finally:  # release only our own lease (after LEASE_SECONDS another holder may have taken it)
+        current, version = await store.get_versioned(NS_UPLOAD_LEASE, upload.store_key)
+        if current is not None and current.get("holder") == mine["holder"]:
+            await store.delete_if_version(NS_UPLOAD_LEASE, upload.store_key, version)
 
 
 # ---- parts in the backend ------------------------------------------------------------------------

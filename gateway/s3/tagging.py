@@ -25,7 +25,7 @@ from .common import (
     object_store,
     s3_handler,
     set_bucket_config,
-    set_object_extra,
+    update_object_extra,
 )
 
 MAX_OBJECT_TAGS = 10
@@ -147,12 +147,15 @@ def _version_out(version_id: str | None) -> dict[str, str]:
 async def put_object_tagging(ctx: RequestContext) -> dict:
     bucket, key, version_id = await _object(ctx)
     tags = validate_tags(_tag_set(ctx))
-    extra = await get_object_extra(ctx, bucket, key, version_id)
-    if tags:
-        extra["tags"] = tags
-    else:
-        extra.pop("tags", None)  # an empty tag set deletes the tags
-    await set_object_extra(ctx, bucket, key, version_id, extra)
+
+    def put(extra: dict) -> dict:
+        if tags:
+            extra["tags"] = tags
+        else:
+            extra.pop("tags", None)  # an empty tag set deletes the tags
+        return extra
+
+    await update_object_extra(ctx, bucket, key, version_id, put)
     return _version_out(version_id)
 
 
@@ -166,7 +169,7 @@ async def get_object_tagging(ctx: RequestContext) -> dict:
 @s3_handler("DeleteObjectTagging")
 async def delete_object_tagging(ctx: RequestContext) -> dict:
     bucket, key, version_id = await _object(ctx)
-    extra = await get_object_extra(ctx, bucket, key, version_id)
-    if extra.pop("tags", None) is not None:
-        await set_object_extra(ctx, bucket, key, version_id, extra)
+    if (await get_object_extra(ctx, bucket, key, version_id)).get("tags") is not None:
+        await update_object_extra(ctx, bucket, key, version_id,
+                                  lambda extra: {k: v for k, v in extra.items() if k != "tags"})
     return _version_out(version_id)

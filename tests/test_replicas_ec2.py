@@ -1,0 +1,159 @@
+"""EC2 over three real `cloudgate serve` replicas on one real PostgreSQL behind a real HAProxy, on the
+CloudStack simulator (devcloud/cloudstack_sim): ClientToken retries spread over replicas launch once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from devcloud.cloudstack_sim import SimConfig
+from devcloud.cloudstack_sim import running as sim_running
+from devcloud.replicas import running
+from tests.cloudstack_support import REGION, instances_of, sim_options
+from tests.db_servers import Postgres
+
+TOKENS, REQUESTS = 3, 30
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"):
+        message = "haproxy is not installed (Debian: apt-get install haproxy)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    pg = Postgres()
+    directory = Path(tempfile.mkdtemp(prefix="cg-replicas-ec2-"))
+    try:
+        pg.start()
+        with sim_running(SimConfig(job_delay=0.05)) as sim:
+            config = {"region": REGION, "logging": {"level": "warning"}, "auth": {"static": []},
+                      "state": {"url": pg.url(), "pool_size": 5},
+                      "server": {"drain_notice_seconds": 1, "drain_seconds": 20},
+                      "backend": {"type": "cloudstack",
+                                  "options": sim_options(sim, job_deadline=10, timeout=10)}}
+            with running(config, 3, directory, check_ms=200) as replicas:
+                yield replicas, sim
+    finally:
+        pg.destroy()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def ec2(endpoint: str, sim, tenant: str = "a"):
+    ak, sk = sim.keys(tenant)
+    return boto3.client("ec2", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ak,
+                        aws_secret_access_key=sk,
+                        config=BotoConfig(retries={"total_max_attempts": 1}, max_pool_connections=15,
+                                          read_timeout=60))
+
+
+def test_run_instances_client_tokens_over_replicas_launch_once(cluster):
+    replicas, sim = cluster
+    clients = [ec2(replicas.replica_endpoint(i), sim) for i in range(3)] + [ec2(replicas.endpoint, sim)]
+    ami = clients[0].describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    before = {i["InstanceId"] for i in instances_of(clients[3].describe_instances())}
+    tokens = [f"tok-{os.getpid()}-{n}" for n in range(TOKENS)]
+
+    def launch(i: int) -> tuple[str, str, tuple[str, ...]]:
+        token = tokens[i % TOKENS]
+        r = clients[i % len(clients)].run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
+                                                    ClientToken=token)
+        return token, r["ReservationId"], tuple(x["InstanceId"] for x in r["Instances"])
+
+    with ThreadPoolExecutor(15) as pool:
+        results = list(pool.map(launch, range(REQUESTS)))
+    answers: dict[str, set] = defaultdict(set)
+    for token, reservation, ids in results:
+        answers[token].add((reservation, ids))
+    assert all(len(a) == 1 for a in answers.values()), answers  # every retry: the same reservation
+    launched = {iid for a in answers.values() for _, ids in a for iid in ids}
+    assert len(launched) == TOKENS
+    after = {i["InstanceId"] for i in instances_of(clients[3].describe_instances())}
+    assert after - before == launched  # exactly TOKENS launches in the cloud, no stray one
+    clients[3].terminate_instances(InstanceIds=sorted(launched))
+
+
+@pytest.mark.xfail(reason="ec2:tags is still a get + put (gateway/ec2/tags.py): two replicas lose each other's "
+                          "writes until the EC2 redesign moves it to store.update() (docs/state.md, Still to do)",
+                   strict=False)
+def test_create_delete_tags_racing_over_replicas_serializable(cluster):
+    """20 CreateTags (distinct keys) and 10 DeleteTags (keys present before) on one instance at once, spread
+    over the replicas: every serial order ends with all 20 added and all 10 deleted."""
+    replicas, sim = cluster
+    clients = [ec2(replicas.replica_endpoint(i), sim) for i in range(3)]
+    ami = clients[0].describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    iid = clients[0].run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    try:
+        clients[0].create_tags(Resources=[iid], Tags=[{"Key": f"d{n}", "Value": "x"} for n in range(10)])
+
+        def change(i: int) -> None:
+            c = clients[i % 3]
+            if i < 20:
+                c.create_tags(Resources=[iid], Tags=[{"Key": f"k{i}", "Value": str(i)}])
+            else:
+                c.delete_tags(Resources=[iid], Tags=[{"Key": f"d{i - 20}"}])
+
+        with ThreadPoolExecutor(15) as pool:
+            list(pool.map(change, range(30)))
+        tags = clients[1].describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+        assert {t["Key"]: t["Value"] for t in tags} == {f"k{i}": str(i) for i in range(20)}
+    finally:
+        clients[0].terminate_instances(InstanceIds=[iid])
+
+
+def test_rolling_restart_under_ec2_load_no_failed_request(cluster):
+    """Each replica SIGTERMed (drains, exits 0) and restarted in turn under a steady EC2 load through HAProxy
+    (DescribeInstances, CreateTags, DescribeTags on 3 threads; nothing retried): 0 failed requests."""
+    replicas, sim = cluster
+    c = ec2(replicas.endpoint, sim)
+    ami = c.describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    iid = c.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    outcomes: list[str] = []
+    stop = threading.Event()
+
+    def load(n: int) -> None:
+        for i in range(100_000):
+            if stop.is_set():
+                return
+            try:
+                if i % 3 == 0:
+                    c.describe_instances(InstanceIds=[iid])
+                elif i % 3 == 1:
+                    c.create_tags(Resources=[iid], Tags=[{"Key": f"t{n}", "Value": str(i)}])
+                else:
+                    c.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])
+                outcomes.append("ok")
+            except ClientError as e:
+                outcomes.append(e.response["Error"]["Code"])
+            except Exception as e:  # a connection error counts as a failure too
+                outcomes.append(type(e).__name__)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=load, args=(n,), daemon=True) for n in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        for i in range(3):
+            assert replicas.terminate(i) == 0
+            replicas.start_replica(i)
+            time.sleep(0.6)  # back in rotation (rise 2 × 200 ms)
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+        c.terminate_instances(InstanceIds=[iid])
+    counts = Counter(outcomes)
+    assert counts["ok"] > 30 and set(counts) == {"ok"}, counts
