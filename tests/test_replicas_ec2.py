@@ -84,9 +84,6 @@ def test_run_instances_client_tokens_over_replicas_launch_once(cluster):
     clients[3].terminate_instances(InstanceIds=sorted(launched))
 
 
-@pytest.mark.xfail(reason="ec2:tags is still a get + put (gateway/ec2/tags.py): two replicas lose each other's "
-                          "writes until the EC2 redesign moves it to store.update() (docs/state.md, Still to do)",
-                   strict=False)
 def test_create_delete_tags_racing_over_replicas_serializable(cluster):
     """20 CreateTags (distinct keys) and 10 DeleteTags (keys present before) on one instance at once, spread
     over the replicas: every serial order ends with all 20 added and all 10 deleted."""

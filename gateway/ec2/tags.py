@@ -60,29 +60,32 @@ class Tags:
 
     async def add(self, ec2_ids: Iterable[str], tags: Sequence[dict[str, Any]]) -> None:
         validate(tags)
-        for ec2_id in ec2_ids:
-            current = await self.get(ec2_id)
-            current.update({t["Key"]: t.get("Value") or "" for t in tags})
-            if len(current) > MAX_TAGS:
+        given = {t["Key"]: t.get("Value") or "" for t in tags}
+
+        def merged(current: dict[str, str] | None) -> dict[str, str]:
+            out = {**(current or {}), **given}
+            if len(out) > MAX_TAGS:
                 raise errors.TagLimitExceeded(
                     f"The maximum number of tags per resource ({MAX_TAGS}) has been exceeded")
-            await self.store.put(NS_TAGS, self._key(ec2_id), current)
+            return out
+
+        for ec2_id in ec2_ids:  # compare-and-set: a concurrent change on another replica is never undone
+            await self.store.update(NS_TAGS, self._key(ec2_id), merged)
 
     async def remove(self, ec2_ids: Iterable[str], tags: Sequence[dict[str, Any]] | None) -> None:
         """No tags: remove all. A tag with a Value removes it only when the value matches (AWS)."""
+        def without(current: dict[str, str] | None) -> dict[str, str] | None:
+            out = dict(current or {})
+            for t in tags or ():
+                if t["Key"] in out and ("Value" not in t or t["Value"] is None or out[t["Key"]] == t["Value"]):
+                    del out[t["Key"]]
+            return out or None
+
         for ec2_id in ec2_ids:
             if not tags:
                 await self.store.delete(NS_TAGS, self._key(ec2_id))
-                continue
-            current = await self.get(ec2_id)
-            for t in tags:
-                if t["Key"] in current and ("Value" not in t or t["Value"] is None
-                                            or current[t["Key"]] == t["Value"]):
-                    del current[t["Key"]]
-            if current:
-                await self.store.put(NS_TAGS, self._key(ec2_id), current)
             else:
-                await self.store.delete(NS_TAGS, self._key(ec2_id))
+                await self.store.update(NS_TAGS, self._key(ec2_id), without)
 
     async def all(self) -> list[tuple[str, dict[str, str]]]:
         prefix = f"{self.account}/"
