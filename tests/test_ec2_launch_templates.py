@@ -116,7 +116,9 @@ def test_run_instances_takes_the_templates_data_under_its_own(ec2, ami):
         assert own["InstanceType"] == "t2.micro"  # the request's own value wins
         tags = {t["Key"]: t["Value"] for t in ec2.describe_instances(InstanceIds=[first["InstanceId"]])[
             "Reservations"][0]["Instances"][0].get("Tags", [])}
-        assert tags == {"from": "template"}
+        assert tags == {"from": "template", "aws:ec2launchtemplate:id": lt_id, "aws:ec2launchtemplate:version": "1"}
+        assert error(ec2.create_tags, Resources=[first["InstanceId"]], Tags=[
+            {"Key": "aws:ec2launchtemplate:id", "Value": "forged"}]) == ("InvalidParameterValue", 400)
         attr = ec2.describe_instance_attribute(InstanceId=first["InstanceId"], Attribute="userData")
         assert base64.b64decode(attr["UserData"]["Value"]) == b"#!/bin/sh\necho from the template\n"
         assert error(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={

@@ -30,7 +30,7 @@ from .lookups.tags import apply_tags
 from .model import PENDING, RUNNING, SHUTTING_DOWN, STOPPED, STOPPING, TERMINATED, Instance, State, ebs_backed
 from .output import compact, tag_specs
 from .registration import ec2_handler
-from .services import account, compute
+from .services import account, compute, tags_of
 
 DEFAULT_INSTANCE_TYPE = "m1.small"
 
@@ -144,7 +144,8 @@ async def _resolve_groups(ctx: RequestContext, groups: list[SecurityGroup], name
 
 @ec2_handler("RunInstances")
 async def run_instances(ctx: RequestContext) -> dict[str, Any]:
-    p = ctx.params = await launch_template_lookup.run_parameters(ctx, ctx.params)
+    ctx.params, system_tags = await launch_template_lookup.run_parameters(ctx, ctx.params)
+    p = ctx.params
     lo, hi = _check_counts(p)
     if not p.get("ImageId"):
         raise errors.MissingParameter("The request must contain the parameter ImageId")
@@ -226,11 +227,13 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
                          "metadata_options": metadata_options}
             await lookup.save_record(ctx, iid, recs[iid])
         await apply_tags(ctx, iids, tagging.get("instance"))
+        if system_tags:  # EC2's own aws: tags, which a caller may not set
+            await tags_of(ctx).add(iids, system_tags, system=True)
         if launch is None and ctx.gateway.config.ec2.public_ip_on_launch:
             public_ips.later(ctx, {s.id: iid for s, iid in zip(servers, iids, strict=True)})
         known = lookup.known_groups(groups)
-        tags = [{"Key": t["Key"], "Value": t.get("Value") or ""} for t in tagging["instance"]] \
-            if tagging.get("instance") else None
+        tags = [{"Key": t["Key"], "Value": t.get("Value") or ""}
+                for t in (tagging.get("instance") or []) + system_tags] or None
         pairs = []
         for iid, server in zip(iids, servers, strict=True):
             inst = await lookup.from_server(ctx, server, iid, recs[iid], known, tags)

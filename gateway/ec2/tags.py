@@ -58,8 +58,10 @@ class Tags:
     async def get(self, ec2_id: str) -> dict[str, str]:
         return await self.store.get(NS_TAGS, self._key(ec2_id)) or {}
 
-    async def add(self, ec2_ids: Iterable[str], tags: Sequence[dict[str, Any]]) -> None:
-        validate(tags)
+    async def add(self, ec2_ids: Iterable[str], tags: Sequence[dict[str, Any]], *, system: bool = False) -> None:
+        """`system`: EC2's own `aws:` tags, set by the gateway (a caller's are validated)."""
+        if not system:
+            validate(tags)
         given = {t["Key"]: t.get("Value") or "" for t in tags}
 
         def merged(current: dict[str, str] | None) -> dict[str, str]:

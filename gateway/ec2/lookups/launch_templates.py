@@ -100,12 +100,14 @@ def resolve_version(lt_id: str, record: dict[str, Any], version: str | None) -> 
     return int(version)
 
 
-async def run_parameters(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+async def run_parameters(ctx: RequestContext, params: dict[str, Any]
+                         ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """RunInstances parameters with a LaunchTemplate's data under them (the request's own values win; tag
-    specifications of both are kept). Without LaunchTemplate, the parameters as given."""
+    specifications of both are kept), and the tags EC2 itself puts on instances launched from a template
+    (tools find the template by them). Without LaunchTemplate, the parameters as given and no tags."""
     spec = params.get("LaunchTemplate")
     if not spec:
-        return params
+        return params, []
     lt_id, record = await find(ctx, spec.get("LaunchTemplateId"), spec.get("LaunchTemplateName"))
     number = resolve_version(lt_id, record, spec.get("Version"))
     run_input = service_model("ec2").operation_model("RunInstances").input_shape
@@ -113,4 +115,5 @@ async def run_parameters(ctx: RequestContext, params: dict[str, Any]) -> dict[st
     merged = {**data, **{k: v for k, v in params.items() if k != "LaunchTemplate"}}
     if data.get("TagSpecifications") and params.get("TagSpecifications"):
         merged["TagSpecifications"] = data["TagSpecifications"] + params["TagSpecifications"]
-    return merged
+    return merged, [{"Key": "aws:ec2launchtemplate:id", "Value": lt_id},
+                    {"Key": "aws:ec2launchtemplate:version", "Value": str(number)}]
