@@ -280,8 +280,12 @@ def test_instances_in_a_subnet(ec2, vpc, ami):
         ("InvalidParameterCombination", 400)
     assert error(ec2.run_instances, ImageId=ami, MinCount=1, MaxCount=1, SubnetId=sid,
                  PrivateIpAddress="10.20.7.9") == ("InvalidParameterValue", 400)
-    iid = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SubnetId=sid, PrivateIpAddress="10.20.6.9")[
-        "Instances"][0]["InstanceId"]
+    launched = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, SubnetId=sid, PrivateIpAddress="10.20.6.9")[
+        "Instances"][0]
+    iid = launched["InstanceId"]
+    # the RunInstances answer already names the interface, subnet and VPC (Ansible's ec2_instance reads them)
+    assert (launched["VpcId"], launched["SubnetId"], launched["PrivateIpAddress"]) == (vpc, sid, "10.20.6.9")
+    assert [n["PrivateIpAddress"] for n in launched["NetworkInterfaces"]] == ["10.20.6.9"]
     inst = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     assert (inst["VpcId"], inst["SubnetId"], inst["PrivateIpAddress"]) == (vpc, sid, "10.20.6.9")
     ni = inst["NetworkInterfaces"][0]

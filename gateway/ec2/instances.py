@@ -234,10 +234,11 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         known = lookup.known_groups(groups)
         tags = [{"Key": t["Key"], "Value": t.get("Value") or ""}
                 for t in (tagging.get("instance") or []) + system_tags] or None
-        pairs = []
-        for iid, server in zip(iids, servers, strict=True):
-            inst = await lookup.from_server(ctx, server, iid, recs[iid], known, tags)
-            pairs.append((inst, shapes.launched(inst, ctx.gateway.config.region)))
+        insts = [await lookup.from_server(ctx, server, iid, recs[iid], known, tags)
+                 for iid, server in zip(iids, servers, strict=True)]
+        if launch:  # the answer names the instance's interface, subnet and VPC, as EC2's does
+            await lookup.place_in_vpcs(ctx, insts)
+        pairs = [(inst, shapes.launched(inst, ctx.gateway.config.region)) for inst in insts]
         [reservation] = shapes.reservations(pairs, owner)
         return {**reservation, "ReservationId": rid}
 

@@ -189,7 +189,7 @@ async def _assemble(ctx: RequestContext, servers: list[Server], recs: dict[str, 
             inst.tags = tags.get(iid) if tags is not None else None
             out[iid] = inst
     if groups is not None:
-        await _place_in_vpcs(ctx, list(out.values()))
+        await place_in_vpcs(ctx, list(out.values()))
     return out
 
 
@@ -260,7 +260,7 @@ async def primary_interface(ctx: RequestContext, iid: str) -> Interface:
 
 
 # ---- instances in a VPC ---------------------------------------------------------------------------------------------
-async def _place_in_vpcs(ctx: RequestContext, insts: list[Instance]) -> None:
+async def place_in_vpcs(ctx: RequestContext, insts: list[Instance]) -> None:
     """Give instances in a VPC their VPC, subnet and interfaces (device order) and the VPC view of their groups.
     An account without VPCs pays one scan of its (empty) VPC records."""
     live = [i for i in insts if i.server is not None and i.state != TERMINATED
