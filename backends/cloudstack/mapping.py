@@ -93,9 +93,13 @@ def server_from(vm: Mapping[str, Any], *, flavor_names: Mapping[str, str] | None
         addresses.append(ServerAddress(ip=vm["publicip"], floating=True))
     offering = vm.get("serviceofferingname") or _id(vm.get("serviceofferingid"))
     vid = _id(vm.get("id"))
-    attachments = [Attachment(volume_id=_id(v.get("id")), server_id=vid, device=device_name(v.get("deviceid")),
-                              attached_at=parse_time(v.get("attached") or v.get("created")))
-                   for v in volumes if v.get("type") != "ROOT"]
+    # the ROOT volume is the instance's root device (CloudStack deletes it with the VM, as EC2's
+    # DeleteOnTermination=true root volume); data disks keep their own lives
+    attachments = [Attachment(volume_id=_id(v.get("id")), server_id=vid,
+                              device="/dev/sda1" if v.get("type") == "ROOT" else device_name(v.get("deviceid")),
+                              attached_at=parse_time(v.get("attached") or v.get("created")),
+                              delete_on_termination=v.get("type") == "ROOT")
+                   for v in volumes]
     state = server_state(vm.get("state"), ever_ran)
     created = parse_time(vm.get("created")) or _epoch()
     return Server(
