@@ -9,6 +9,7 @@ clients per tenant, and the backend's HTTP observers (to count backend calls).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import subprocess
@@ -34,6 +35,9 @@ def gateway_config(env: dict[str, Any], *, retention: int = 3600) -> dict[str, A
     return {
         "region": env["region"], "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
         "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
+        # new buckets encrypted by default, as on AWS since 2023 (a test-only master key)
+        "s3": {"encrypt_new_buckets": True, "sse_write_key_id": "test",
+               "sse_master_keys": {"test": base64.b64encode(b"devcloud-test-master-key-32bytes").decode()}},
         "backend": {"type": "openstack", "options": {
             "auth_url": env["auth_url"], "region": env["region"], "service_user": svc["user_name"],
             "service_password": svc["password"], "service_project": svc["project_name"],

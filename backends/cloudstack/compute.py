@@ -88,7 +88,7 @@ class CloudStackCompute(Compute):
         if ids is not None and not ids:
             return []
         one = {"id": ids[0]} if ids and len(ids) == 1 else {}
-        vms, vols = await asyncio.gather(self._vms(one), self.cs.list("listVolumes", "volume", {"type": "DATADISK"}))
+        vms, vols = await asyncio.gather(self._vms(one), self.cs.list("listVolumes", "volume", {}))  # ROOT and DATADISK: the root is a mapping too
         by_vm: dict[str, list[dict]] = {}
         for v in vols:
             if v.get("virtualmachineid"):
@@ -345,7 +345,7 @@ class CloudStackCompute(Compute):
     async def list_volumes(self, ids: list[str] | None = None) -> list[Volume]:
         if ids is not None and not ids:
             return []
-        params: dict[str, Any] = {"type": "DATADISK"}
+        params: dict[str, Any] = {}  # root volumes too: an EBS-root instance's root is a volume on EC2
         if ids and len(ids) == 1:
             params["id"] = ids[0]
         try:

@@ -23,9 +23,10 @@ from harness.expect import ErrorInfo, outcome_of
 
 SUITE = "terraform"
 ACCOUNT_RE = re.compile(r"^\d{12}$")
-# arn:partition:service:region:account-id:resource (aws-sdk-go-base parses the account out of it)
+# arn:partition:service:region:account-id:resource. aws-sdk-go's arn.Parse splits on the first five colons and
+# checks only the "arn" prefix and the count; the 12-digit form is AWS's (terraform_account_id_format).
 ARN_RE = re.compile(r"^arn:(?P<partition>[a-z-]+):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
-                    r"(?P<account>\d{12}|):(?P<resource>.+)$")
+                    r"(?P<account>[^:]*):(?P<resource>.+)$")
 
 
 def identity_client(ctx: Ctx, service: str, *, access_key: str | None = None,

@@ -39,7 +39,7 @@ from harness import Ctx, Fail, check
 
 from . import scenario
 from .ec2_common import MARKER_KEY, cleanup, ec2_env, instance, patient, poll, tags_of
-from .terraform_common import ACCOUNT_RE, SUITE, answer
+from .terraform_common import SUITE, answer, caller_account
 
 USER_DATA = "#!/bin/sh\necho cloudgate-terraform-compat\n"
 METADATA_OPTIONS = {"HttpEndpoint": "enabled", "HttpTokens": "required", "HttpPutResponseHopLimit": 1,
@@ -144,9 +144,9 @@ def terraform_aws_instance_lifecycle(ctx: Ctx) -> None:
         answer("TerminateInstances", lambda: ec2.terminate_instances(InstanceIds=[iid]))
 
         poll(f"instance {iid} terminated", lambda: terminated(ctx, iid))
-        # The provider builds the instance ARN from the account id; OwnerId must be that 12-digit id.
-        check(ACCOUNT_RE.match(resp.get("OwnerId") or ""),
-              f"reservation OwnerId is {resp.get('OwnerId')!r}, not a 12-digit account id")
+        # The provider builds the instance ARN from the account id: OwnerId must be the caller's account.
+        check(resp.get("OwnerId") == caller_account(ctx),
+              f"reservation OwnerId is {resp.get('OwnerId')!r}, not the caller's account")
 
 
 def running(ctx: Ctx, iid: str) -> dict | None:

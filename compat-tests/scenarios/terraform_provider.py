@@ -33,8 +33,7 @@ def terraform_provider_start(ctx: Ctx) -> None:
     sts = identity_client(ctx, "sts")
     out, _ = answer("STS GetCallerIdentity (credential validation)", sts.get_caller_identity)
     account, arn, user_id = out.get("Account"), out.get("Arn"), out.get("UserId")
-    check(isinstance(account, str) and ACCOUNT_RE.match(account),
-          f"GetCallerIdentity Account is {account!r}, not a 12-digit account id")
+    check(isinstance(account, str) and account, f"GetCallerIdentity Account is {account!r}")
     parts = parse_arn(arn, "GetCallerIdentity Arn")
     check(parts["account"] == account, f"the Arn's account {parts['account']!r} differs from Account {account!r}")
     check(parts["service"] in ("iam", "sts") and parts["region"] == "",
@@ -54,6 +53,17 @@ def terraform_provider_start(ctx: Ctx) -> None:
               f"GetUser lacks UserName/UserId/CreateDate (required in IAM's model): {u!r}")
     # Then STS again (the fallback): the same answer.
     check(caller_account(ctx) == account, "a second GetCallerIdentity names another account")
+
+
+@scenario(SUITE)
+def terraform_account_id_format(ctx: Ctx) -> None:
+    """The account id is AWS's 12 digits (GetCallerIdentity, the ARN, OwnerId): what configurations and
+    IAM policies written for AWS hold (the provider itself parses any account field)."""
+    account = caller_account(ctx)
+    check(ACCOUNT_RE.match(account), f"GetCallerIdentity Account is {account!r}, not a 12-digit account id")
+    groups, _ = answer("DescribeSecurityGroups", ctx.client("ec2").describe_security_groups)
+    owners = {g.get("OwnerId", "") for g in groups.get("SecurityGroups", [])}
+    check(owners and all(ACCOUNT_RE.match(o) for o in owners), f"OwnerIds {sorted(owners)} are not 12-digit")
 
 
 @scenario(SUITE)

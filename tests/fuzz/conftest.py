@@ -41,17 +41,19 @@ def fuzz_s3(swift_endpoint: SwiftEndpoint) -> Iterator[Target]:
 
 @pytest.fixture(scope="session")
 def fuzz_ec2() -> Iterator[Target]:
-    config = parse_config({
-        "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
-        "auth": {"static": []}, "limits": FUZZ_LIMITS,
-        "backend": {"type": "cloudstack-sim", "options": {"job_delay": 0.0, "job_deadline": 5.0, "timeout": 10}}},
-        "tests/fuzz")
-    app = create_app(config)
-    with serve_app(app) as (endpoint, _loop):
-        from gateway.app import GATEWAY_KEY
+    from devcloud.cloudstack_sim import SimConfig, running
+    from tests.cloudstack_support import sim_options
 
-        ak, sk = app[GATEWAY_KEY].backend.simulator.keys("a")
-        yield Target("127.0.0.1", int(endpoint.rsplit(":", 1)[1]), ak, sk)
+    with running(SimConfig(job_delay=0.0)) as sim:
+        config = parse_config({
+            "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
+            "auth": {"static": []}, "limits": FUZZ_LIMITS,
+            "backend": {"type": "cloudstack", "options": sim_options(sim, job_deadline=5.0, timeout=10)}},
+            "tests/fuzz")
+        app = create_app(config)
+        with serve_app(app) as (endpoint, _loop):
+            ak, sk = sim.keys("a")
+            yield Target("127.0.0.1", int(endpoint.rsplit(":", 1)[1]), ak, sk)
 
 
 def send(target: Target, request, timeout: float = 20.0):

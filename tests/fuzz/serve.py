@@ -19,29 +19,35 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.app import GATEWAY_KEY, create_app
+from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.logs import setup_logging
+from tests.cloudstack_support import sim_options
 from tests.conftest import TENANTS, SwiftEndpoint, gateway_config
 from tests.server import free_port
 
 LIMITS = {"body_idle_timeout_seconds": 2, "header_timeout_seconds": 10}
 
 
-def config_for(service: str) -> Any:
+def config_for(service: str, sim: Any = None) -> Any:
     if service == "s3":
         swift = SwiftEndpoint("http://127.0.0.1:18080", "http://127.0.0.1:18080/auth/v1.0")
         data = {**gateway_config(swift), "limits": LIMITS, "logging": {"level": "info", "format": "json"}}
     else:
         data = {"region": "us-east-1", "logging": {"level": "info", "format": "json"},
                 "state": {"url": "sqlite://:memory:"}, "auth": {"static": []}, "limits": LIMITS,
-                "backend": {"type": "cloudstack-sim",
-                            "options": {"job_delay": 0.0, "job_deadline": 5.0, "timeout": 10}}}
+                "backend": {"type": "cloudstack", "options": sim_options(sim, job_deadline=5.0, timeout=10)}}
     return parse_config(data, f"tests/fuzz/serve {service}")
 
 
 async def main(service: str, port: int) -> None:
-    config = config_for(service)
+    sim = None
+    if service == "ec2":  # the CloudStack simulator, on this process's loop
+        from devcloud.cloudstack_sim import SimConfig, Simulator
+
+        sim = Simulator(SimConfig(job_delay=0.0))
+        await sim.start()
+    config = config_for(service, sim)
     setup_logging(config.logging)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.limits.header_timeout_seconds)
@@ -58,7 +64,7 @@ async def main(service: str, port: int) -> None:
                               aws_access_key_id=a["access_key"], aws_secret_access_key=a["secret_key"])
         await asyncio.to_thread(client.create_bucket, Bucket=info["bucket"])
     else:
-        info["access_key"], info["secret_key"] = app[GATEWAY_KEY].backend.simulator.keys("a")
+        info["access_key"], info["secret_key"] = sim.keys("a")
     print(json.dumps(info), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -66,6 +72,8 @@ async def main(service: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
+    if sim is not None:
+        await sim.stop()
 
 
 if __name__ == "__main__":
