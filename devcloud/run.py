@@ -30,6 +30,19 @@ from gateway.config import Config, ConfigError, load_config  # noqa: E402 - afte
 DEVCLOUD_SCRIPTS = {"swift": "devcloud/swift.sh"}
 
 
+def master_key() -> str:
+    """The devcloud gateway's SSE-S3 master key: random, made once, kept beside its state (0600)."""
+    import base64
+    import secrets
+
+    path = ROOT / ".devcloud/sse-master.key"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
     """Bring up devcloud OpenStack; write a gateway config for it; return it and the tenants' keys."""
     import json
@@ -45,6 +58,9 @@ def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
                   "service_project": cloud["service"]["project_name"], "region": cloud["region"],
                   "public_network": cloud["networks"]["floating_ip_pool"],
                   "encrypted_volume_type": cloud.get("volume_types", {}).get("encrypted")}},
+              # new buckets encrypted with SSE-S3 by default, as on AWS since 2023 (docs/s3-encryption.md)
+              "s3": {"encrypt_new_buckets": True, "sse_write_key_id": "devcloud",
+                     "sse_master_keys": {"devcloud": master_key()}},
               "state": {"url": "sqlite:///.devcloud/state-openstack.db"}}
     path = ROOT / ".devcloud/cloudgate-openstack.yaml"
     path.write_text(yaml.safe_dump(config))
