@@ -35,16 +35,6 @@ log = logging.getLogger("cloudgate.app")
 # State read on every S3 request and written only by bucket-level calls: cached (gateway/store/cache.py).
 CACHED_NAMESPACES = ("s3:bucket-owner", "s3:bucket-config")
 GATEWAY_KEY = web.AppKey("gateway", object)
-# Query parameters that make a request signed: a signed GET /healthz is S3 (a bucket called healthz).
-_SIGNED_QUERY = frozenset({"signature", "x-amz-signature", "x-amz-security-token", "x-amz-credential",
-                           "awsaccesskeyid"})
-
-
-def _is_health_check(request: web.Request) -> bool:
-    """An unsigned GET/HEAD of /healthz: what a load balancer's health check sends."""
-    return (request.path == "/healthz" and request.method in ("GET", "HEAD")
-            and "Authorization" not in request.headers
-            and not any(k.lower() in _SIGNED_QUERY for k in request.query))
 
 
 class Gateway:
@@ -100,7 +90,7 @@ class Gateway:
     async def _handle_draining(self, request: web.Request) -> web.StreamResponse:
         """While draining, /healthz fails (the load balancer takes this replica out of rotation) and every
         response closes its connection, so no client or proxy keeps reusing one to a stopping replica."""
-        if _is_health_check(request):
+        if request.path == "/healthz" and self.frontends.internal.matches(request):  # the health check
             response: web.StreamResponse = web.json_response({"status": "draining"}, status=503)
         else:
             response = await pipeline.run(self, request)
