@@ -30,13 +30,13 @@ from gateway.config import parse_config
 from tests.server import serve_app
 
 
-def gateway_config(env: dict[str, Any], *, retention: int = 3600) -> dict[str, Any]:
+def gateway_config(env: dict[str, Any], *, retention: int = 3600, encrypt: bool = True) -> dict[str, Any]:
     svc = env["service"]
     return {
         "region": env["region"], "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
         "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
         # new buckets encrypted by default, as on AWS since 2023 (a test-only master key)
-        "s3": {"encrypt_new_buckets": True, "sse_write_key_id": "test",
+        "s3": {"encrypt_new_buckets": encrypt, "sse_write_key_id": "test",
                "sse_master_keys": {"test": base64.b64encode(b"devcloud-test-master-key-32bytes").decode()}},
         "backend": {"type": "openstack", "options": {
             "auth_url": env["auth_url"], "region": env["region"], "service_user": svc["user_name"],
@@ -78,9 +78,9 @@ class Gateway:
 
 
 @contextlib.contextmanager
-def devcloud_gateway(env: dict[str, Any], *, retention: int = 3600) -> Iterator[Gateway]:
+def devcloud_gateway(env: dict[str, Any], *, retention: int = 3600, encrypt: bool = True) -> Iterator[Gateway]:
 
-    config = parse_config(gateway_config(env, retention=retention), "ec2-openstack-tests")
+    config = parse_config(gateway_config(env, retention=retention, encrypt=encrypt), "ec2-openstack-tests")
     app = create_app(config)
     with serve_app(app) as (endpoint, loop):
         gw = Gateway(endpoint, env, app, loop)

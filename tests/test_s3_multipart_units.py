@@ -15,6 +15,7 @@ from gateway.protocol import errors
 from gateway.s3 import multipart, multipart_copy
 from gateway.s3 import multipart_state as state
 from gateway.s3.common import NS_BUCKET_OWNER
+from gateway.session import Session
 from gateway.store import open_store
 
 MiB = 1024 * 1024
@@ -151,7 +152,7 @@ async def test_complete_accepts_exactly_10000_parts_and_writes_one_manifest(gate
     account, bucket, key = "111122223333", "bkt", "big/object"
     await gateway_store.put(NS_BUCKET_OWNER, bucket, account)
     identity = SimpleNamespace(account_id=account, display_name="a", access_key="AK")
-    ctx = SimpleNamespace(params={"Bucket": bucket, "Key": key}, identity=identity, route=None,
+    ctx = SimpleNamespace(params={"Bucket": bucket, "Key": key}, identity=identity, route=None, session=None,
                           request=SimpleNamespace(scheme="http", host="gw:1"),
                           gateway=SimpleNamespace(store=gateway_store))
     upload = await state.create_upload(ctx, account, bucket, key, {
@@ -165,7 +166,8 @@ async def test_complete_accepts_exactly_10000_parts_and_writes_one_manifest(gate
         parts[upload.part(n)] = ObjectInfo(key=upload.part(n), size=size, etag=md5, last_modified=_NOW)
     parts[upload.part(1) + "x"] = ObjectInfo(key=upload.part(1) + "x", size=1, etag="0" * 32, last_modified=_NOW)
     store = PartsOnlyStore(state.segments_container(bucket), parts)
-    ctx._object_store = store
+    ctx.session = Session(ctx)
+    ctx.session.act_on_object_store(store)  # the request's object store: the parts-only fake
     ctx.params.update(UploadId=upload.upload_id, MultipartUpload={
         "Parts": [{"PartNumber": n, "ETag": f'"{md5s[n - 1]}"'} for n in range(1, state.MAX_PART_NUMBER + 1)]})
 
@@ -185,14 +187,15 @@ async def test_complete_refuses_a_small_middle_part_with_entity_too_small(gatewa
     await gateway_store.put(NS_BUCKET_OWNER, bucket, account)
     ctx = SimpleNamespace(params={"Bucket": bucket, "Key": key},
                           identity=SimpleNamespace(account_id=account, display_name="a", access_key="AK"),
-                          route=None, request=SimpleNamespace(scheme="http", host="gw"),
+                          route=None, session=None, request=SimpleNamespace(scheme="http", host="gw"),
                           gateway=SimpleNamespace(store=gateway_store))
     upload = await state.create_upload(ctx, account, bucket, key, {"owner": {}, "initiator": {},
                                                                    "storage_class": "STANDARD"})
     sizes = {1: 5 * MiB, 2: 5 * MiB - 1, 3: 10}
     parts = {upload.part(n): ObjectInfo(key=upload.part(n), size=s, etag=f"{n:032x}", last_modified=_NOW)
              for n, s in sizes.items()}
-    ctx._object_store = PartsOnlyStore(state.segments_container(bucket), parts)
+    ctx.session = Session(ctx)
+    ctx.session.act_on_object_store(PartsOnlyStore(state.segments_container(bucket), parts))
     ctx.params.update(UploadId=upload.upload_id,
                       MultipartUpload={"Parts": [{"PartNumber": n, "ETag": f"{n:032x}"} for n in sizes]})
     with pytest.raises(errors.EntityTooSmall) as e:

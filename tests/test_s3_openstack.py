@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.config import Config as BotoConfig
 
-from tests.ec2_os_support import Gateway, aws_cli, error_of, gw_fixture, quietly  # noqa: F401 - fixture
+from tests.ec2_os_support import Gateway, aws_cli, devcloud_gateway, error_of, quietly
 from tests.openstack_env import openstack_env_fixture  # noqa: F401 - fixture
 
 MIB = 1 << 20
@@ -36,6 +36,14 @@ def s3_client(gw: Gateway, tenant: str) -> Any:
                         aws_access_key_id=t["ec2_access"], aws_secret_access_key=t["ec2_secret"],
                         config=BotoConfig(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"},
                                           read_timeout=120))
+
+
+@pytest.fixture(scope="module")
+def gw(openstack_env: dict[str, Any]) -> Iterator[Gateway]:
+    """Plain (unencrypted) new buckets, so Swift's bytes can be compared with what was written; encryption at
+    rest is proven in tests/test_s3_sse.py."""
+    with devcloud_gateway(openstack_env, encrypt=False) as gw:
+        yield gw
 
 
 @pytest.fixture(scope="module")
