@@ -160,6 +160,17 @@ class Cloud:
         while await self.compute.nova.servers(name=f"^{prefix}") and time.monotonic() < deadline:
             await asyncio.sleep(3)
 
+    def clean_up(self, prefix: str, raised: int | None) -> None:
+        """Delete the bench's servers and put back the quota it raised; say what is left if that fails."""
+        try:
+            self.delete(prefix)
+        except Exception as exc:  # noqa: BLE001 - say what is left behind, then fail
+            print(f"\ncould not delete the bench's servers: {exc}; delete servers named {prefix}-* in tenant A")
+            raise
+        if raised is not None:
+            self.set_quota(raised)
+        print(f"\ndeleted the bench's servers ({prefix}-*)" + ("; quota restored" if raised is not None else ""))
+
     def delete(self, prefix: str) -> None:
         self.run(self._delete(prefix), timeout=400)
 
@@ -214,15 +225,7 @@ def main() -> None:
                 print(f"{size:>5} {listed:>6} {gw_ms:>13.1f} {nova_ms:>8.1f} {gw_ms / nova_ms:>5.2f}x {calls:>13} "
                       f"{xml_size / 1024:>7.0f} {json_size / 1024:>7.0f}", flush=True)
         finally:
-            try:
-                cloud.delete(prefix)
-            except Exception as exc:  # noqa: BLE001 - say what is left behind, then fail
-                print(f"\ncould not delete the bench's servers: {exc}; delete servers named {prefix}-* "
-                      "in tenant A")
-                raise
-            if raised is not None:
-                cloud.set_quota(raised)
-            print(f"\ndeleted the bench's servers ({prefix}-*)" + ("; quota restored" if raised is not None else ""))
+            cloud.clean_up(prefix, raised)
 
 
 if __name__ == "__main__":

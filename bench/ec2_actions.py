@@ -166,15 +166,7 @@ def main() -> None:
                     print(f"  {name:<34} {ms_l / ms_s:>5.2f}x {same:>14} "
                           f"{gets_s + rows_s:>4} -> {gets_l + rows_l:<4}")
         finally:
-            try:
-                cloud.delete(prefix)
-            except Exception as exc:  # noqa: BLE001 - say what is left behind, then fail
-                print(f"\ncould not delete the bench's servers: {exc}; delete servers named {prefix}-* "
-                      "in tenant A")
-                raise
-            if raised is not None:
-                cloud.set_quota(raised)
-            print(f"\ndeleted the bench's servers ({prefix}-*)" + ("; quota restored" if raised is not None else ""))
+            cloud.clean_up(prefix, raised)
 
 
 if __name__ == "__main__":
