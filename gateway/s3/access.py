@@ -27,7 +27,7 @@ from ..protocol import errors
 from ..registry import default_registry
 from . import policy as pol
 from . import policy_actions
-from .common import NS_BUCKET_OWNER, get_bucket_config, set_bucket_config
+from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, get_bucket_config
 
 ACCESS_KIND = "access"
 BPA_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -62,14 +62,18 @@ async def read_record(ctx: RequestContext, bucket: str) -> dict[str, Any]:
 
 
 async def update_record(ctx: RequestContext, bucket: str, **changes: Any) -> None:
-    """Set (value) or remove (None) members of the bucket's access record."""
-    record = await read_record(ctx, bucket)
-    for name, value in changes.items():
-        if value is None:
-            record.pop(name, None)
-        else:
-            record[name] = value
-    await set_bucket_config(ctx, bucket, ACCESS_KIND, record or None)
+    """Set (value) or remove (None) members of the bucket's access record, by compare-and-set: a policy and
+    a Block Public Access change made at once (on two replicas) both stay."""
+    def changed(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        record = dict(current or {})
+        for name, value in changes.items():
+            if value is None:
+                record.pop(name, None)
+            else:
+                record[name] = value
+        return record or None
+
+    await ctx.gateway.store.update(NS_BUCKET_CONFIG, f"{bucket}/{ACCESS_KIND}", changed)
     _cache(ctx).pop(bucket, None)
 
 
