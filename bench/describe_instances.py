@@ -160,6 +160,17 @@ class Cloud:
         while await self.compute.nova.servers(name=f"^{prefix}") and time.monotonic() < deadline:
             await asyncio.sleep(3)
 
+    def make_room(self, count: int) -> tuple[int, int, int | None]:
+        """(instances used, quota, the quota to restore or None): raises tenant A's quota when `count` more
+        would not fit."""
+        limits = self.limits()
+        used, quota = limits["totalInstancesUsed"], limits["maxTotalInstances"]
+        if quota < 0 or used + count <= quota:
+            return used, quota, None
+        self.set_quota(used + count + 10)
+        print(f"raised tenant A's instance quota {quota} -> {used + count + 10} (restored at the end)")
+        return used, quota, quota
+
     def clean_up(self, prefix: str, raised: int | None) -> None:
         """Delete the bench's servers and put back the quota it raised; say what is left if that fails."""
         try:
@@ -189,13 +200,7 @@ def main() -> None:
     with devcloud_gateway(env) as gw:
         cloud = Cloud(gw)
         cloud.start()
-        limits = cloud.limits()
-        used, quota = limits["totalInstancesUsed"], limits["maxTotalInstances"]
-        raised = None
-        if quota >= 0 and used + sizes[-1] > quota:
-            raised = quota
-            cloud.set_quota(used + sizes[-1] + 10)
-            print(f"raised tenant A's instance quota {quota} -> {used + sizes[-1] + 10} (restored at the end)")
+        used, quota, raised = cloud.make_room(sizes[-1])
         print(f"tenant A: {used} instances before the bench; quota {quota}; {args.runs} warm runs per figure; "
               f"bench servers are named {prefix}-*\n")
         print(f"{'N':>5} {'listed':>6} {'cloudgate ms':>13} {'nova ms':>8} {'ratio':>6} {'backend calls':>13} "

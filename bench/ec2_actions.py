@@ -119,13 +119,7 @@ def main() -> None:
         reads = StoreReads(gw.app[GATEWAY_KEY].store)
         cloud = Cloud(gw)
         cloud.start()
-        limits = cloud.limits()
-        used, quota = limits["totalInstancesUsed"], limits["maxTotalInstances"]
-        raised = None
-        if quota >= 0 and used + sizes[-1] > quota:
-            raised = quota
-            cloud.set_quota(used + sizes[-1] + 10)
-            print(f"raised tenant A's instance quota {quota} -> {used + sizes[-1] + 10} (restored at the end)")
+        used, quota, raised = cloud.make_room(sizes[-1])
         print(f"tenant A: {used} instances before the bench; {args.runs} warm runs per figure; "
               f"bench servers are named {prefix}-*\n")
         print(f"{'N':>5} {'action':<34} {'median ms':>10} {'backend calls':>14} {'store gets':>11} "
