@@ -3,7 +3,7 @@ tenant (issue 10: the 300/10 latency ratio ≤ 1.2, backend calls identical).
 
     .venv/bin/python bench/ec2_actions.py [--sizes 10,300] [--runs 7] [--batch 50]
 
-Boots instances in tenant A straight through Nova (as bench/describe_instances.py does, whose `Cloud` this
+Boots instances in devcloud's bench project straight through Nova (as bench/describe_instances.py does, whose `Cloud` this
 reuses; the instance quota is raised with the service credentials when needed and restored), up to each
 size in turn. At each size it measures, warm, through a SigV4-signed keep-alive HTTP client:
 
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from describe_instances import Cloud  # noqa: E402
+from describe_instances import Cloud, bench_tenant  # noqa: E402
 
 from gateway.app import GATEWAY_KEY  # noqa: E402
 from gateway.ec2.ids import derive  # noqa: E402
@@ -111,16 +111,17 @@ def main() -> None:
     if sizes[0] < args.runs + 2:
         parser.error(f"the smallest size must hold --runs + 2 instances ({args.runs + 2}): each run stops one")
     env = json.loads((ROOT / ".devcloud" / "openstack.json").read_text())
-    tenant = env["tenants"]["a"]
+    key = bench_tenant(env)
+    tenant = env["tenants"][key]
     prefix = f"cgbench-{uuid.uuid4().hex[:8]}"
     pool = urllib3.PoolManager(maxsize=4)
 
     with devcloud_gateway(env) as gw:
         reads = StoreReads(gw.app[GATEWAY_KEY].store)
-        cloud = Cloud(gw)
+        cloud = Cloud(gw, key)
         cloud.start()
         used, quota, raised = cloud.make_room(sizes[-1])
-        print(f"tenant A: {used} instances before the bench; {args.runs} warm runs per figure; "
+        print(f"{tenant['project_name']}: {used} instances before the bench; {args.runs} warm runs per figure; "
               f"bench servers are named {prefix}-*\n")
         print(f"{'N':>5} {'action':<34} {'median ms':>10} {'backend calls':>14} {'store gets':>11} "
               f"{'rows scanned':>13}")
@@ -131,7 +132,7 @@ def main() -> None:
                 if size > len(booted):
                     booted += cloud.boot(f"{prefix}-{size}", size - len(booted), args.batch)
                 # the gateway learns the tenant's EC2 ids as a client would: one full DescribeInstances
-                gw.client("a").describe_instances()
+                gw.client(key).describe_instances()
                 # the instances of the first batch: tagged and described; fresh ones of this size: stopped
                 target = derive("instance", booted[0])
                 fresh = [derive("instance", sid) for sid in booted[-(args.runs + 1):]]

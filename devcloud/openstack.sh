@@ -39,7 +39,7 @@ export PATH=$VENV/bin:$PATH STATE VENV JSON
 secrets() {
   local f=$STATE/secrets.env name
   touch "$f"; chmod 600 "$f"
-  for name in DB_PW RABBIT_PW ADMIN_PW SERVICE_PW GATEWAY_PW TENANT_A_PW TENANT_B_PW SMOKE_PW SUITE_PW; do
+  for name in DB_PW RABBIT_PW ADMIN_PW SERVICE_PW GATEWAY_PW TENANT_A_PW TENANT_B_PW SMOKE_PW SUITE_PW BENCH_PW; do
     grep -q "^$name=" "$f" || echo "$name=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >> "$f"
   done
   # Cinder's fixed volume-encryption key (ConfKeyManager, see cinder_up): 256 bits, made once and never

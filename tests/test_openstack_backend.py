@@ -4,10 +4,12 @@ every Compute method, tenant isolation, error mapping, and the cost of listing s
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
@@ -237,12 +239,29 @@ async def test_list_servers_costs_the_same_backend_calls_for_1_and_5_servers(bac
     counter = CallCounter(backend)
     one = await b.list_servers()
     calls_for_1 = len(counter)
+    await _until_active(b, [first[0].id])  # its port exists: the floating-IP lookup is part of the cost
+    counter.reset()
+    (named,) = await b.list_servers([first[0].id])
+    named_calls_for_1 = sorted(_route(c) for c in counter.calls)
     more = await _boot(b, openstack_env, cleanup, count=4)
     await _until_active(b, [s.id for s in first + more])
     counter.reset()
     five = await b.list_servers()
     assert first[0].id in {s.id for s in one} and {s.id for s in first + more} <= {s.id for s in five}
     assert len(counter) == calls_for_1 <= 4, counter.calls
+    # a named server is read by id with its own ports only: the same calls whatever the project holds
+    counter.reset()
+    (again,) = await b.list_servers([first[0].id])
+    assert sorted(_route(c) for c in counter.calls) == named_calls_for_1, counter.calls
+    assert counter.to("/servers/detail") == 0 and counter.to("/volumes/detail") == 0
+    assert counter.to("/ports?fields=") == counter.to(f"device_id={first[0].id}") == 1, counter.calls
+    assert (again.id, again.addresses) == (named.id, named.addresses) and again.addresses
+
+
+def _route(call: tuple[str, str, int]) -> str:
+    """A call's method and path with ids blanked, without the query (its filters name the ids)."""
+    method, url, _ = call
+    return f"{method} {re.sub(r'[0-9a-f]{8}-[0-9a-f-]{27}', '*', urlsplit(url).path)}"
 
 
 # ---- volumes and snapshots ------------------------------------------------------------------------------------

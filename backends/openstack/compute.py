@@ -39,6 +39,14 @@ from .neutron import Neutron
 from .nova import Nova
 from .session import Caller
 
+# Up to this many named servers are read one by one (with only their own ports, floating IPs and
+# volumes); more than that, one listing of each collection costs less.
+TARGETED_MAX = 20
+
+
+async def _nothing() -> list[dict]:
+    return []
+
 
 class OpenStackCompute(Compute):
     # Cinder answers 400 "still has N dependent snapshots"; `cascade=true` would delete the snapshots
@@ -87,28 +95,50 @@ class OpenStackCompute(Compute):
     async def list_servers(self, ids: list[str] | None = None) -> list[Server]:
         if ids is not None and not ids:
             return []
+        if ids and len(ids) <= TARGETED_MAX:
+            return await self._named_servers(list(dict.fromkeys(ids)))
         wanted = set(ids or ())
-        servers_call = self._one_server(ids[0]) if ids and len(ids) == 1 else self.nova.servers()
         servers, ports, fips, volumes = await asyncio.gather(
-            servers_call, self.neutron.ports(), self.neutron.floating_ips(), self._volumes_if_any())
+            self.nova.servers(), self.neutron.ports(), self.neutron.floating_ips(), self._volumes_if_any())
         if wanted:
             servers = [s for s in servers if s.get("id") in wanted]
+        return self._assemble(servers, [p for p in ports if m.is_server_port(p)], fips,
+                              {v.get("id", ""): v for v in volumes})
+
+    async def _named_servers(self, ids: list[str]) -> list[Server]:
+        """A few named servers, read by id: their own ports, floating IPs and volumes only, so the cost
+        does not grow with the project's size."""
+        found, ports = await asyncio.gather(
+            asyncio.gather(*(self._one_server(i) for i in ids)), self.neutron.ports(device_id=ids))
+        servers = [s for one in found for s in one]
+        ports = [p for p in ports if m.is_server_port(p)]
+        volume_ids = sorted({a.get("id", "") for s in servers
+                             for a in s.get("os-extended-volumes:volumes_attached") or () if a.get("id")})
+        fips, volumes = await asyncio.gather(
+            self.neutron.floating_ips(port_id=[p["id"] for p in ports]) if ports else _nothing(),
+            self._named_volumes(volume_ids))
+        return self._assemble(servers, ports, fips, volumes)
+
+    @staticmethod
+    def _assemble(servers: list[dict], ports: list[dict], fips: list[dict],
+                  volumes: dict[str, dict]) -> list[Server]:
         ports_by_device: dict[str, list[dict]] = defaultdict(list)
         for port in ports:
-            if m.is_server_port(port):
-                ports_by_device[port.get("device_id", "")].append(port)
+            ports_by_device[port.get("device_id", "")].append(port)
         fips_by_port: dict[str, list[dict]] = defaultdict(list)
         for fip in fips:
             if fip.get("port_id"):
                 fips_by_port[fip["port_id"]].append(fip)
-        vols = {v.get("id", ""): v for v in volumes}
-        return [m.server_from(s, ports_by_device.get(s.get("id", ""), ()), fips_by_port, vols) for s in servers]
+        return [m.server_from(s, ports_by_device.get(s.get("id", ""), ()), fips_by_port, volumes)
+                for s in servers]
 
     async def _one_server(self, server_id: str) -> list[dict]:
         try:
-            return [await self.nova.server(server_id)]
+            server = await self.nova.server(server_id)
         except base.NotFound:
             return []
+        # a token with an admin role reads any project's server by id; a listing would not show it
+        return [server] if server.get("tenant_id") in (None, self.project_id) else []
 
     async def _volumes_if_any(self) -> list[dict]:
         try:
@@ -116,6 +146,22 @@ class OpenStackCompute(Compute):
         except base.Unavailable:
             return []  # a cloud without Cinder: servers still list, without device names
         return await cinder.volumes()
+
+    async def _named_volumes(self, volume_ids: list[str]) -> dict[str, dict]:
+        if not volume_ids:
+            return {}
+        try:
+            cinder = self.cinder
+        except base.Unavailable:
+            return {}
+
+        async def one(volume_id: str) -> dict | None:
+            try:
+                return await cinder.volume(volume_id)
+            except base.NotFound:  # deleted between Nova's answer and ours: no device name to give
+                return None
+        found = await asyncio.gather(*(one(v) for v in volume_ids))
+        return {v.get("id", ""): v for v in found if v}
 
     async def create_servers(self, spec: ServerSpec) -> list[Server]:
         if not spec.network_id and not spec.ports:  # not in a VPC: the project's own network, not a VPC's

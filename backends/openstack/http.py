@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -150,7 +150,9 @@ class HttpClient:
     def _timeout(self, total: float) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(total=total, sock_connect=min(self.connect_timeout, total))
 
-    def _notify(self, method: str, url: str, status: int) -> None:
+    def _notify(self, method: str, url: str, status: int, params: Any = None) -> None:
+        if params and self.observers:  # observers see the query too (what a filtered listing asked for)
+            url = f"{url}?{urlencode(params)}"
         for observer in self.observers:
             observer(method, url, status)
 
@@ -191,7 +193,7 @@ class HttpClient:
                     status = resp.status
                     resp_headers = resp.headers
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                self._notify(method, url, 0)
+                self._notify(method, url, 0, params)
                 last = last or deadline - time.monotonic() < 0.05
                 LOG.warning("openstack request failed", extra={"fields": {
                     "method": method, "path": path, "error": type(exc).__name__,
@@ -200,7 +202,7 @@ class HttpClient:
                     what = "timed out" if isinstance(exc, TimeoutError) else f"unreachable ({type(exc).__name__})"
                     raise base.Unavailable(f"{method} {_service(url)} {what}") from None
                 continue
-            self._notify(method, url, status)
+            self._notify(method, url, status, params)
             LOG.debug("openstack request", extra={"fields": {
                 "method": method, "path": path, "status": status,
                 "ms": round((time.monotonic() - started) * 1000, 1)}})
