@@ -3,9 +3,11 @@ tenant (issue 10: the 300/10 latency ratio ≤ 1.2, backend calls identical).
 
     .venv/bin/python bench/ec2_actions.py [--sizes 10,300] [--runs 7] [--batch 50]
 
-Boots instances in devcloud's bench project straight through Nova (as bench/describe_instances.py does, whose `Cloud` this
-reuses; the instance quota is raised with the service credentials when needed and restored), up to each
-size in turn. At each size it measures, warm, through a SigV4-signed keep-alive HTTP client:
+Boots the small size in devcloud's `bench_small` project and the large one in its `bench` project, straight
+through Nova (as bench/describe_instances.py does, whose `Cloud` this reuses; the instance quota is raised
+with the service credentials when needed and restored). It then measures both tenants alternately (request
+for request, so a change in the machine's load hits both alike), warm, through a SigV4-signed keep-alive
+HTTP client:
 
   * StopInstances of one running instance (a different one each run, so every run really stops one),
   * DescribeInstances with one InstanceId,
@@ -80,88 +82,86 @@ def signed(gw: Gateway, tenant: dict[str, Any], params: dict[str, str]) -> tuple
 Action = Callable[[int], dict[str, str]]  # run number -> request parameters
 
 
-def measure(gw: Gateway, pool: urllib3.PoolManager, tenant: dict[str, Any], action: Action, runs: int,
+def measure(gw: Gateway, pool: urllib3.PoolManager, tenant: dict[str, Any], params: dict[str, str],
             reads: StoreReads) -> tuple[float, int, int, int]:
-    """Median ms of `runs` warm runs (after one warm-up), and one request's backend calls, store gets and
-    scanned rows (the last run's)."""
-    samples = []
-    calls = gets = scanned = 0
-    for i in range(runs + 1):
-        url, headers, body = signed(gw, tenant, action(i))
-        calls_before, (gets_before, scanned_before) = len(gw.calls), reads.snapshot()
-        started = time.perf_counter()
-        resp = pool.request("POST", url, headers=headers, body=body, preload_content=True)
-        elapsed = (time.perf_counter() - started) * 1000
-        if resp.status != 200:
-            raise RuntimeError(f"{action(i)} -> {resp.status}: {resp.data[:300]!r}")
-        if i:
-            samples.append(elapsed)
-        calls = len(gw.calls) - calls_before
-        gets, scanned = (a - b for a, b in zip(reads.snapshot(), (gets_before, scanned_before), strict=True))
-    return statistics.median(samples), calls, gets, scanned
+    """One request: its ms, backend calls, store gets and scanned rows."""
+    url, headers, body = signed(gw, tenant, params)
+    calls_before, (gets_before, scanned_before) = len(gw.calls), reads.snapshot()
+    started = time.perf_counter()
+    resp = pool.request("POST", url, headers=headers, body=body, preload_content=True)
+    elapsed = (time.perf_counter() - started) * 1000
+    if resp.status != 200:
+        raise RuntimeError(f"{params} -> {resp.status}: {resp.data[:300]!r}")
+    gets, scanned = (a - b for a, b in zip(reads.snapshot(), (gets_before, scanned_before), strict=True))
+    return elapsed, len(gw.calls) - calls_before, gets, scanned
+
+
+def actions(booted: list[str], runs: int) -> dict[str, Action]:
+    """The first instance is tagged and described; the last `runs + 1` are stopped, one per run."""
+    target = derive("instance", booted[0])
+    fresh = [derive("instance", sid) for sid in booted[-(runs + 1):]]
+    return {
+        "StopInstances (1 id)": lambda i: {"Action": "StopInstances", "InstanceId.1": fresh[i]},
+        "DescribeInstances (1 InstanceId)": lambda i: {"Action": "DescribeInstances", "InstanceId.1": target},
+        "CreateTags (1 instance)": lambda i: {"Action": "CreateTags", "ResourceId.1": target,
+                                              "Tag.1.Key": "bench", "Tag.1.Value": str(i)},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10,300")
+    parser.add_argument("--sizes", default="10,300", help="the small and the large tenant's instance count")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    if sizes[0] < args.runs + 2:
-        parser.error(f"the smallest size must hold --runs + 2 instances ({args.runs + 2}): each run stops one")
+    small, large = sorted(int(s) for s in args.sizes.split(","))
+    if small < args.runs + 2:
+        parser.error(f"the small size must hold --runs + 2 instances ({args.runs + 2}): each run stops one")
     env = json.loads((ROOT / ".devcloud" / "openstack.json").read_text())
-    key = bench_tenant(env)
-    tenant = env["tenants"][key]
+    keys = {small: bench_tenant(env, "bench_small"), large: bench_tenant(env, "bench")}
     prefix = f"cgbench-{uuid.uuid4().hex[:8]}"
     pool = urllib3.PoolManager(maxsize=4)
 
     with devcloud_gateway(env) as gw:
         reads = StoreReads(gw.app[GATEWAY_KEY].store)
-        cloud = Cloud(gw, key)
-        cloud.start()
-        used, quota, raised = cloud.make_room(sizes[-1])
-        print(f"{tenant['project_name']}: {used} instances before the bench; {args.runs} warm runs per figure; "
-              f"bench servers are named {prefix}-*\n")
-        print(f"{'N':>5} {'action':<34} {'median ms':>10} {'backend calls':>14} {'store gets':>11} "
-              f"{'rows scanned':>13}")
-        results: dict[int, dict[str, tuple[float, int, int, int]]] = {}
-        booted: list[str] = []
+        clouds = {size: Cloud(gw, key) for size, key in keys.items()}
+        raised: dict[int, int | None] = {}
+        for size, cloud in clouds.items():
+            cloud.start()
+            cloud.delete("cgbench-")  # what an interrupted earlier run left (these projects are the benches' own)
+            used, _, raised[size] = cloud.make_room(size)
+            print(f"{cloud.tenant['project_name']}: {used} instances before the bench; {size} to boot")
+        print(f"{args.runs} warm runs per figure, the two tenants alternately; bench servers: {prefix}-*\n")
         try:
-            for size in sizes:
-                if size > len(booted):
-                    booted += cloud.boot(f"{prefix}-{size}", size - len(booted), args.batch)
+            todo: dict[int, dict[str, Action]] = {}
+            for size, cloud in clouds.items():
+                todo[size] = actions(cloud.boot(f"{prefix}-{size}", size, args.batch), args.runs)
                 # the gateway learns the tenant's EC2 ids as a client would: one full DescribeInstances
-                gw.client(key).describe_instances()
-                # the instances of the first batch: tagged and described; fresh ones of this size: stopped
-                target = derive("instance", booted[0])
-                fresh = [derive("instance", sid) for sid in booted[-(args.runs + 1):]]
-                actions: dict[str, Action] = {
-                    "StopInstances (1 id)": lambda i, fresh=fresh: {
-                        "Action": "StopInstances", "InstanceId.1": fresh[i]},
-                    "DescribeInstances (1 InstanceId)": lambda i, t=target: {
-                        "Action": "DescribeInstances", "InstanceId.1": t},
-                    "CreateTags (1 instance)": lambda i, t=target, s=size: {
-                        "Action": "CreateTags", "ResourceId.1": t, "Tag.1.Key": "bench",
-                        "Tag.1.Value": f"{s}-{i}"},
-                }
-                results[size] = {}
-                for name, action in actions.items():
-                    figures = measure(gw, pool, tenant, action, args.runs, reads)
-                    results[size][name] = figures
-                    ms, calls, gets, scanned = figures
-                    print(f"{size:>5} {name:<34} {ms:>10.1f} {calls:>14} {gets:>11} {scanned:>13}", flush=True)
-            small, large = sizes[0], sizes[-1]
-            if large != small:
-                print(f"\n{large}/{small}: {'latency ratio':>14} {'backend calls':>14} {'store reads':>12}")
-                for name in results[small]:
-                    (ms_s, calls_s, gets_s, rows_s), (ms_l, calls_l, gets_l, rows_l) = (
-                        results[small][name], results[large][name])
-                    same = "identical" if calls_s == calls_l else f"{calls_s} -> {calls_l}"
-                    print(f"  {name:<34} {ms_l / ms_s:>5.2f}x {same:>14} "
-                          f"{gets_s + rows_s:>4} -> {gets_l + rows_l:<4}")
+                gw.client(keys[size]).describe_instances()
+            results: dict[int, dict[str, tuple[float, int, int, int]]] = {small: {}, large: {}}
+            for name in todo[small]:
+                samples: dict[int, list[float]] = {small: [], large: []}
+                for i in range(args.runs + 1):  # run 0 warms up
+                    for size in (small, large):
+                        ms, calls, gets, scanned = measure(gw, pool, env["tenants"][keys[size]],
+                                                           todo[size][name](i), reads)
+                        if i:
+                            samples[size].append(ms)
+                        results[size][name] = (statistics.median(samples[size] or [ms]), calls, gets, scanned)
+            print(f"{'N':>5} {'action':<34} {'median ms':>10} {'backend calls':>14} {'store gets':>11} "
+                  f"{'rows scanned':>13}")
+            for size in (small, large):
+                for name, (ms, calls, gets, scanned) in results[size].items():
+                    print(f"{size:>5} {name:<34} {ms:>10.1f} {calls:>14} {gets:>11} {scanned:>13}")
+            print(f"\n{large}/{small}: {'latency ratio':>14} {'backend calls':>14} {'store reads':>12}")
+            for name in results[small]:
+                (ms_s, calls_s, gets_s, rows_s), (ms_l, calls_l, gets_l, rows_l) = (
+                    results[small][name], results[large][name])
+                same = "identical" if calls_s == calls_l else f"{calls_s} -> {calls_l}"
+                print(f"  {name:<34} {ms_l / ms_s:>5.2f}x {same:>14} {gets_s + rows_s:>4} -> {gets_l + rows_l:<4}")
         finally:
-            cloud.clean_up(prefix, raised)
+            for size, cloud in clouds.items():
+                cloud.clean_up(f"{prefix}-{size}", raised[size])
 
 
 if __name__ == "__main__":

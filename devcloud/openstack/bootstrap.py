@@ -47,8 +47,10 @@ SMOKE = ("devcloud-smoke", "devcloud-smoke", "SMOKE_PW", "10.9.0.0/24")
 # the EC2 compatibility suite's own project: its tests count volumes, instances and tags per project
 # (paging), so nothing else may create resources there
 SUITE = ("ec2-suite", "ec2-suite", "SUITE_PW", "10.4.0.0/20")
-# the benches' own project: hundreds of bench servers never slow (or show up in) the tenants' tests
+# the benches' own projects (a large and a small tenant, measured side by side): hundreds of bench servers
+# never slow (or show up in) the tenants' tests
 BENCH = ("cloudgate-bench", "cloudgate-bench", "BENCH_PW", "10.5.0.0/20")
+BENCH_SMALL = ("cloudgate-bench-small", "cloudgate-bench-small", "BENCH_PW", "10.6.0.0/20")
 
 # EC2 instance types -> (vCPUs, RAM MiB, root disk GiB). Flavor id = the EC2 name, so the gateway maps
 # InstanceType to a flavor without a lookup table. RAM as AWS publishes it; root disk: 8 GiB (AWS's
@@ -257,6 +259,7 @@ def resources() -> None:
         smoke.pop(key)
     suite = ensure_tenant(conn, roles, "suite", *SUITE, public)
     bench = ensure_tenant(conn, roles, "bench", *BENCH, public)
+    bench_small = ensure_tenant(conn, roles, "bench-small", *BENCH_SMALL, public)
 
     doc = {
         "release": "2026.1",
@@ -275,6 +278,7 @@ def resources() -> None:
         "smoke": smoke,
         "suite": suite,
         "bench": bench,
+        "bench_small": bench_small,
         "image": {"id": image.id, "name": IMAGE_NAME, "disk_format": "raw"},
         "flavors": {name: {"vcpus": v, "ram_mib": r, "disk_gib": d} for name, (v, r, d) in FLAVORS.items()},
         "networks": {"public_network_id": public.id, "public_subnet_id": public_subnet.id,
