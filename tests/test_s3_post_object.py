@@ -1,0 +1,477 @@
+"""POST Object (browser-based uploads): the multipart/form-data reader and the policy document (unit), then
+uploads on the real devcloud Swift driven by boto3's `generate_presigned_post` and by hand-built forms
+(SigV4 and SigV2), with every condition type and every refusal's exact AWS code and status."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import io
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from gateway.auth.signing import Scope, signing_key, v4_sign
+from gateway.protocol import errors
+from gateway.protocol.formdata import FieldTooLarge, FormDataError, FormDataReader, boundary_of
+from gateway.s3 import post_policy
+from gateway.s3.post_object import post_response_xml
+
+from .s3cfg_support import error_code, error_field
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+Field = tuple[str, str]
+
+
+def form(fields: list[Field], file: bytes | None = b"hello", *, filename: str = "hello.txt",
+         after: list[Field] = (), files: int = 1) -> tuple[bytes, str]:
+    """A multipart/form-data body: fields, then `files` file parts, then `after` fields."""
+    boundary = "----cg" + secrets.token_hex(8)
+    out = io.BytesIO()
+    for name, value in fields:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        out.write(value.encode() + b"\r\n")
+    for _ in range(files if file is not None else 0):
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                  f"Content-Type: application/octet-stream\r\n\r\n".encode())
+        out.write(file + b"\r\n")
+    for name, value in after:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def post(endpoint: str, path: str, body: bytes, content_type: str | None,
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    u = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    try:
+        sent = {"Content-Length": str(len(body)), **(headers or {})}
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        conn.request("POST", path, body=body, headers=sent)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def expiry(seconds: int = 600) -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def b64(doc: Any) -> str:
+    return base64.b64encode(json.dumps(doc).encode() if not isinstance(doc, bytes) else doc).decode()
+
+
+def v2_fields(creds, policy: str) -> list[Field]:
+    sig = base64.b64encode(hmac.new(creds.secret_key.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    return [("AWSAccessKeyId", creds.access_key), ("policy", policy), ("signature", sig)]
+
+
+def v4_fields(creds, conditions: list[Any], *, expiration: str | None = None, region: str = "us-east-1",
+              policy_doc: Any = None) -> list[Field]:
+    """x-amz-* fields and a policy naming them (plus `conditions`), signed with SigV4."""
+    now = dt.datetime.now(dt.UTC)
+    date = now.strftime("%Y%m%dT%H%M%SZ")
+    credential = f"{creds.access_key}/{date[:8]}/{region}/s3/aws4_request"
+    amz = [("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential), ("x-amz-date", date)]
+    doc = policy_doc if policy_doc is not None else {
+        "expiration": expiration or expiry(), "conditions": [*conditions, *({k: v} for k, v in amz)]}
+    policy = doc if isinstance(doc, str) else b64(doc)
+    signature = v4_sign(signing_key(creds.secret_key, Scope(date[:8], region, "s3")), policy)
+    return [*amz, ("policy", policy), ("x-amz-signature", signature)]
+
+
+def etag_of(data: bytes) -> str:
+    return f'"{hashlib.md5(data).hexdigest()}"'
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+class Chunks:
+    """A stream handing out `size`-byte reads (to split delimiters across reads)."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._data, self._size = io.BytesIO(data), size
+
+    async def read(self, n: int = -1) -> bytes:
+        return self._data.read(min(n, self._size))
+
+
+# ---- unit: form reader ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("read_size", [1, 5, 70, 65536])
+def test_form_reader_streams_parts_whatever_the_read_size(read_size: int) -> None:
+    payload = secrets.token_bytes(3000) + b"\r\n--not-the-boundary\r\n"
+    body, ctype = form([("key", "k"), ("x-amz-meta-a", "é")], payload)
+
+    async def go() -> list[Any]:
+        reader = FormDataReader(Chunks(b"preamble\r\n" + body, read_size), boundary_of(ctype))
+        seen = []
+        while (part := await reader.next_part()) is not None:
+            if part.filename is not None:
+                pieces = [p async for p in reader.data()]
+                assert max(len(p) for p in pieces) <= 65536 + 100
+                seen.append((part.name, part.filename, b"".join(pieces)))
+            else:
+                seen.append((part.name, (await reader.read_value(100)).decode()))
+        return seen
+
+    assert run(go()) == [("key", "k"), ("x-amz-meta-a", "é"), ("file", "hello.txt", payload)]
+
+
+@pytest.mark.parametrize("body", [
+    b"--B\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv",            # ends inside a part
+    b"no delimiter at all",
+    b"--B\r\nContent-Type: text/plain\r\n\r\nv\r\n--B--",                    # no Content-Disposition
+    b"--B\r\nContent-Disposition: attachment; name=\"k\"\r\n\r\nv\r\n--B--",  # not form-data
+    b"--B\r\nContent-Disposition: form-data; name=\"k\"\r\n" + b"X: y\r\n" * 2000 + b"\r\nv\r\n--B--",
+])
+def test_form_reader_refuses_broken_framing(body: bytes) -> None:
+    async def go() -> None:
+        reader = FormDataReader(Chunks(body, 64), "B")
+        while await reader.next_part() is not None:
+            await reader.read_value(1000)
+
+    with pytest.raises(FormDataError):
+        run(go())
+
+
+def test_form_reader_caps_field_values_and_parses_boundaries() -> None:
+    body, ctype = form([("big", "x" * 5000)])
+
+    async def go() -> None:
+        reader = FormDataReader(Chunks(body, 1000), boundary_of(ctype))
+        await reader.next_part()
+        await reader.read_value(4096)
+
+    with pytest.raises(FieldTooLarge):
+        run(go())
+    assert boundary_of('multipart/form-data; charset=utf-8; boundary="a b"') == "a b"
+    assert boundary_of("multipart/mixed; boundary=x") is None
+    assert boundary_of("multipart/form-data") is None
+
+
+# ---- unit: policy document ----------------------------------------------------------------------------------
+def test_policy_conditions_every_type() -> None:
+    policy = post_policy.decode(b64({"expiration": expiry(), "conditions": [
+        {"bUcKeT": "b"}, ["StArTs-WiTh", "$KeY", "user/"], ["eq", "$acl", "private"],
+        ["starts-with", "$Content-Type", "image/"], ["starts-with", "$x-amz-meta-any", ""],
+        ["content-length-range", 1, 10]]}))
+    assert (policy.min_size, policy.max_size) == (1, 10)
+    ok = {"key": "user/a", "acl": "private", "content-type": "image/png,image/gif", "x-amz-meta-any": "z"}
+    post_policy.check_fields(policy, ok, "b")
+    post_policy.check_fields(policy, {**ok, "x-ignore-me": "1", "policy": "p", "signature": "s"}, "b")
+    for bad in ({**ok, "key": "other/a"}, {**ok, "acl": "Private"}, {**ok, "content-type": "image/png,text/html"}):
+        with pytest.raises(errors.AccessDenied, match="Policy Condition failed"):
+            post_policy.check_fields(policy, bad, "b")
+    with pytest.raises(errors.AccessDenied, match="Policy Condition failed"):
+        post_policy.check_fields(policy, ok, "other-bucket")
+    with pytest.raises(errors.AccessDenied, match="Extra input fields: x-amz-meta-extra"):
+        post_policy.check_fields(policy, {**ok, "x-amz-meta-extra": "1"}, "b")
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("not base64!", "Invalid JSON"),
+    (b64(b"{not json"), "Invalid JSON"),
+    (b64(["a list"]), "Invalid JSON"),
+    (b64({"conditions": []}), "Policy missing expiration"),
+    (b64({"EXPIRATION": "2030-01-01T00:00:00Z", "conditions": []}), "Policy missing expiration"),
+    (b64({"expiration": "2030-01-01T00:00:00Z"}), "Policy missing conditions"),
+    (b64({"expiration": "2030-01-01 00:00:00+00:00", "conditions": []}), "Invalid 'expiration' value"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [{}]}), "exactly one property"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", 0]]}), "content-length"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", -1, 0]]}), "content-length"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", 0, 512.0]]}), "Invalid JSON"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq", "key", "x"]]}), "must start with '\\$'"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["matches", "$key", "x"]]}), "unknown operation"),
+])
+def test_malformed_policies_are_invalid_policy_document(raw: str, message: str) -> None:
+    with pytest.raises(errors.InvalidPolicyDocument, match=message) as e:
+        post_policy.decode(raw)
+    assert (e.value.code, e.value.status) == ("InvalidPolicyDocument", 400)
+
+
+def test_expired_policy_is_access_denied() -> None:
+    policy = post_policy.decode(b64({"expiration": "2000-01-01T00:00:00.000Z", "conditions": []}))
+    with pytest.raises(errors.AccessDenied, match="Invalid according to Policy: Policy expired."):
+        post_policy.check_expiry(policy, dt.datetime.now(dt.UTC))
+
+
+def test_post_response_document() -> None:
+    xml = post_response_xml("http://h/b/a%26b", "b", "a&b", '"e"').decode()
+    assert xml.endswith('<PostResponse><Location>http://h/b/a%26b</Location><Bucket>b</Bucket>'
+                        '<Key>a&amp;b</Key><ETag>"e"</ETag></PostResponse>')
+
+
+# ---- devcloud Swift: uploads -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shared(request: pytest.FixtureRequest, s3_gateway: Any) -> Iterator[str]:
+    """One bucket for the whole module (each test uses its own keys): the error matrix stays fast."""
+    from tests.conftest import bucket as factory
+
+    gen = factory.__wrapped__(request, s3_gateway)
+    make = next(gen)
+    yield make()
+    next(gen, None)
+
+
+def _get(s3_gateway: Any, bucket: str, key: str) -> bytes:
+    return s3_gateway.client_a().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _absent(s3_gateway: Any, bucket: str, key: str) -> bool:
+    listed = s3_gateway.client_a().list_objects_v2(Bucket=bucket, Prefix=key)
+    return not any(o["Key"] == key for o in listed.get("Contents", []))
+
+
+def test_generate_presigned_post_uploads_with_fields_and_conditions(s3_gateway: Any, shared: str) -> None:
+    client = s3_gateway.client_a()
+    tagging = "<Tagging><TagSet><Tag><Key>k1</Key><Value>v 1</Value></Tag></TagSet></Tagging>"
+    fields = {"Content-Type": "text/plain", "x-amz-meta-color": "blue", "tagging": tagging,
+              "success_action_status": "201", "Cache-Control": "max-age=60"}
+    conditions = [{"Content-Type": "text/plain"}, ["starts-with", "$x-amz-meta-color", ""],
+                  {"tagging": tagging}, {"success_action_status": "201"}, {"Cache-Control": "max-age=60"},
+                  ["content-length-range", 1, 1024]]
+    presigned = client.generate_presigned_post(shared, "gp/${filename}", Fields=fields, Conditions=conditions,
+                                               ExpiresIn=600)
+    data = secrets.token_bytes(700)
+    body, ctype = form(list(presigned["fields"].items()), data, filename=r"C:\Users\me\report.bin")
+    path = urlsplit(presigned["url"]).path
+    status, headers, xml = post(s3_gateway.endpoint, path, body, ctype)
+    assert status == 201, xml
+    key = "gp/report.bin"
+    etag = etag_of(data)
+    assert (error_field(xml, "Key"), error_field(xml, "Bucket"), error_field(xml, "ETag")) == (key, shared, etag)
+    assert headers["etag"] == etag and headers["location"].endswith(f"/{shared}/gp/report.bin")
+    head = client.head_object(Bucket=shared, Key=key)
+    assert (head["ContentType"], head["Metadata"], head["CacheControl"]) == ("text/plain", {"color": "blue"},
+                                                                             "max-age=60")
+    assert client.get_object_tagging(Bucket=shared, Key=key)["TagSet"] == [{"Key": "k1", "Value": "v 1"}]
+    assert _get(s3_gateway, shared, key) == data
+
+
+def test_sigv2_form_default_204_filename_and_case_insensitive_names(s3_gateway: Any, shared: str) -> None:
+    policy = b64({"expiration": expiry(), "conditions": [
+        {"bUcKeT": shared}, ["StArTs-WiTh", "$KeY", "v2/"], {"AcL": "private"}, ["content-length-range", 0, 100]]})
+    fields = [("kEy", "v2/${filename}"), ("aCl", "private"), ("x-ignore-anything", "1"),
+              *v2_fields(s3_gateway.creds_a, policy)]
+    body, ctype = form(fields, b"bar", filename="foo.txt")
+    status, headers, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert (status, out) == (204, b"")
+    assert headers["etag"] == etag_of(b"bar")
+    assert _get(s3_gateway, shared, "v2/foo.txt") == b"bar"
+
+
+def test_success_status_200_and_redirect_303(s3_gateway: Any, shared: str) -> None:
+    redirect = "https://example.com/done?x=1"
+    conds = [{"bucket": shared}, ["starts-with", "$key", "r/"], ["starts-with", "$success_action_status", ""],
+             ["starts-with", "$success_action_redirect", ""]]
+    fields = v4_fields(s3_gateway.creds_a, conds)
+    body, ctype = form([("key", "r/a b"), ("success_action_status", "200"), *fields], b"x")
+    status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert (status, out) == (200, b"")
+    body, ctype = form([("key", "r/a b"), ("success_action_redirect", redirect), *fields], b"x")
+    status, headers, _ = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    etag = hashlib.md5(b"x").hexdigest()
+    assert status == 303
+    assert headers["location"] == f"{redirect}&bucket={shared}&key=r%2Fa%20b&etag=%22{etag}%22"
+    body, ctype = form([("key", "r/c"), ("success_action_status", "404"), *fields], b"x")
+    assert post(s3_gateway.endpoint, f"/{shared}", body, ctype)[0] == 204  # an unknown status: the default
+
+
+def test_checksum_and_encryption_fields_go_through_put_object(s3_gateway: Any, shared: str) -> None:
+    data = b"checksummed"
+    good = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    conds = [{"bucket": shared}, ["starts-with", "$key", "ck/"], ["starts-with", "$x-amz-checksum-sha256", ""],
+             {"x-amz-server-side-encryption": "AES256"}]
+    fields = v4_fields(s3_gateway.creds_a, conds)
+    body, ctype = form([("key", "ck/ok"), ("x-amz-checksum-sha256", good),
+                        ("x-amz-server-side-encryption", "AES256"), *fields], data)
+    status, headers, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert status == 204, out
+    assert headers["x-amz-checksum-sha256"] == good and headers["x-amz-server-side-encryption"] == "AES256"
+    head = s3_gateway.client_a().head_object(Bucket=shared, Key="ck/ok", ChecksumMode="ENABLED")
+    assert (head["ChecksumSHA256"], head["ServerSideEncryption"]) == (good, "AES256")
+    bad = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    body, ctype = form([("key", "ck/bad"), ("x-amz-checksum-sha256", bad),
+                        ("x-amz-server-side-encryption", "AES256"), *fields], data)
+    status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert (status, error_code(out)) == (400, "BadDigest")
+    assert _absent(s3_gateway, shared, "ck/bad")
+
+
+def test_a_large_file_streams_through(s3_gateway: Any, shared: str) -> None:
+    data = secrets.token_bytes(6 * 1024 * 1024 + 17)
+    fields = v4_fields(s3_gateway.creds_a, [{"bucket": shared}, {"key": "big/one"}])
+    body, ctype = form([("key", "big/one"), *fields], data)
+    status, headers, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert status == 204, out
+    assert headers["etag"] == etag_of(data)
+    assert hashlib.md5(_get(s3_gateway, shared, "big/one")).digest() == hashlib.md5(data).digest()
+
+
+def test_anonymous_post_needs_a_bucket_that_allows_anonymous_writes(s3_gateway: Any, bucket: Any) -> None:
+    private, public = bucket(), bucket()
+    s3_gateway.client_a().put_bucket_acl(Bucket=public, ACL="public-read-write")
+    body, ctype = form([("key", "anon.txt"), ("Content-Type", "text/plain")], b"bar")
+    status, _, out = post(s3_gateway.endpoint, f"/{private}", body, ctype)
+    assert (status, error_code(out)) == (403, "AccessDenied")
+    assert post(s3_gateway.endpoint, f"/{public}", body, ctype)[0] == 204
+    assert _get(s3_gateway, public, "anon.txt") == b"bar"
+    # Tenant B's signed form on A's private bucket: refused like any other write.
+    fields = v4_fields(s3_gateway.creds_b, [{"bucket": private}, {"key": "b.txt"}])
+    body, ctype = form([("key", "b.txt"), *fields], b"b")
+    status, _, out = post(s3_gateway.endpoint, f"/{private}", body, ctype)
+    assert (status, error_code(out)) == (403, "AccessDenied")
+    assert _absent(s3_gateway, private, "b.txt")
+
+
+def _case(s3: Any, bucket: str, name: str) -> tuple[bytes, str, str]:
+    """(body, content type, key) of one refused form; the key must never be stored."""
+    key = f"err/{name}"
+    creds = s3.creds_a
+    ok = [{"bucket": bucket}, ["starts-with", "$key", "err/"]]
+    v4 = v4_fields(creds, ok)
+    if name == "expired":
+        return (*form([("key", key), *v4_fields(creds, ok, expiration="2001-01-01T00:00:00Z")]), key)
+    if name == "bad-signature":
+        fields = [(k, v[::-1] if k == "x-amz-signature" else v) for k, v in v4]
+        return (*form([("key", key), *fields]), key)
+    if name == "bad-signature-v2":
+        policy = b64({"expiration": expiry(), "conditions": ok})
+        fields = [(k, base64.b64encode(b"x" * 20).decode() if k == "signature" else v)
+                  for k, v in v2_fields(creds, policy)]
+        return (*form([("key", key), *fields]), key)
+    if name == "unknown-key":
+        from tests.conftest import Creds
+        return (*form([("key", key), *v4_fields(Creds("AKIDNOSUCHKEY", "x" * 40, "", ""), ok)]), key)
+    if name == "wrong-region":
+        return (*form([("key", key), *v4_fields(creds, ok, region="eu-west-1")]), key)
+    if name == "extra-field":
+        return (*form([("key", key), ("x-amz-meta-extra", "1"), *v4]), key)
+    if name == "condition-failed":
+        return (*form([("key", "other/" + name), *v4]), "other/" + name)
+    if name == "missing-field":
+        fields = v4_fields(creds, [*ok, ["starts-with", "$x-amz-meta-need", "bar"]])
+        return (*form([("key", key), *fields]), key)
+    if name == "eq-empty-mismatch":
+        fields = v4_fields(creds, [*ok, ["eq", "$x-amz-meta-foo", ""]])
+        return (*form([("key", key), ("x-amz-meta-foo", "barclamp"), *fields]), key)
+    if name == "wrong-bucket":
+        fields = v4_fields(creds, [{"bucket": bucket + "-other"}, ["starts-with", "$key", "err/"]])
+        return (*form([("key", key), *fields]), key)
+    if name == "no-expiration":
+        return (*form([("key", key), *v4_fields(creds, [], policy_doc={"conditions": ok})]), key)
+    if name == "bad-base64":
+        return (*form([("key", key), *v4_fields(creds, [], policy_doc="%%%not-base64")]), key)
+    if name == "too-large":
+        return (*form([("key", key), *v4_fields(creds, [*ok, ["content-length-range", 0, 4]])], b"12345"), key)
+    if name == "too-small":
+        return (*form([("key", key), *v4_fields(creds, [*ok, ["content-length-range", 512, 1000]])], b"1"), key)
+    if name == "no-file":
+        return (*form([("key", key), *v4], None), key)
+    if name == "two-files":
+        return (*form([("key", key), *v4], files=2), key)
+    if name == "key-after-file":
+        return (*form(v4, after=[("key", key)]), key)
+    if name == "no-key":
+        return (*form(v4), key)
+    if name == "empty-key":
+        return (*form([("key", ""), *v4_fields(creds, [{"bucket": bucket}, {"key": ""}])]), key)
+    if name == "missing-signature":
+        return (*form([("key", key), *[(k, v) for k, v in v4 if k != "x-amz-signature"]]), key)
+    if name == "v2-missing-signature":
+        policy = b64({"expiration": expiry(), "conditions": ok})
+        return (*form([("key", key), *[f for f in v2_fields(creds, policy) if f[0] != "signature"]]), key)
+    if name == "truncated":
+        body, ctype = form([("key", key), *v4], b"x" * 100)
+        return body[:-40], ctype, key
+    if name == "pre-data-too-large":
+        return (*form([("key", key), *[(f"x-ignore-{i}", "A" * 1024) for i in range(21)], *v4]), key)
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize(("name", "code", "status"), [
+    ("expired", "AccessDenied", 403),
+    ("bad-signature", "SignatureDoesNotMatch", 403),
+    ("bad-signature-v2", "SignatureDoesNotMatch", 403),
+    ("unknown-key", "InvalidAccessKeyId", 403),
+    ("wrong-region", "InvalidArgument", 400),
+    ("extra-field", "AccessDenied", 403),
+    ("condition-failed", "AccessDenied", 403),
+    ("missing-field", "AccessDenied", 403),
+    ("eq-empty-mismatch", "AccessDenied", 403),
+    ("wrong-bucket", "AccessDenied", 403),
+    ("no-expiration", "InvalidPolicyDocument", 400),
+    ("bad-base64", "InvalidPolicyDocument", 400),
+    ("too-large", "EntityTooLarge", 400),
+    ("too-small", "EntityTooSmall", 400),
+    ("no-file", "IncorrectNumberOfFilesInPostRequest", 400),
+    ("two-files", "IncorrectNumberOfFilesInPostRequest", 400),
+    ("key-after-file", "InvalidArgument", 400),
+    ("no-key", "InvalidArgument", 400),
+    ("empty-key", "InvalidArgument", 400),
+    ("missing-signature", "InvalidArgument", 400),
+    ("v2-missing-signature", "InvalidArgument", 400),
+    ("truncated", "MalformedPOSTRequest", 400),
+    ("pre-data-too-large", "MaxPostPreDataLengthExceeded", 400),
+])
+def test_refused_forms_answer_the_exact_error_and_store_nothing(s3_gateway: Any, shared: str, name: str,
+                                                                code: str, status: int) -> None:
+    body, ctype, key = _case(s3_gateway, shared, name)
+    got, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert (got, error_code(out)) == (status, code), out
+    if key.startswith("err/"):
+        assert _absent(s3_gateway, shared, key)
+    if name == "extra-field":
+        assert b"Invalid according to Policy: Extra input fields: x-amz-meta-extra" in out
+    if name == "expired":
+        assert b"Invalid according to Policy: Policy expired." in out
+    if name == "pre-data-too-large":
+        assert error_field(out, "MaxPostPreDataLengthBytes") == "20480"
+
+
+def test_bucket_post_must_be_a_form_without_query(s3_gateway: Any, shared: str) -> None:
+    status, _, out = post(s3_gateway.endpoint, f"/{shared}", b"{}", "application/json")
+    assert (status, error_code(out)) == (412, "PreconditionFailed")
+    assert error_field(out, "Condition") == "Bucket POST must be of the enclosure-type multipart/form-data"
+    body, ctype = form([("key", "q")])
+    status, _, out = post(s3_gateway.endpoint, f"/{shared}?invalidParam=true", body, ctype)
+    assert (status, error_code(out)) == (400, "InvalidArgument")
+    assert b"Query String Parameters not allowed on POST requests." in out
+    status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, "multipart/form-data")  # no boundary
+    assert (status, error_code(out)) == (400, "MalformedPOSTRequest")
+    missing = f"/cg-no-such-bucket-{secrets.token_hex(4)}"
+    fields = v4_fields(s3_gateway.creds_a, [{"bucket": missing[1:]}, {"key": "k"}])
+    body, ctype = form([("key", "k"), *fields])
+    status, _, out = post(s3_gateway.endpoint, missing, body, ctype)
+    assert (status, error_code(out)) == (404, "NoSuchBucket")
+
+
+def test_no_error_is_a_server_error(s3_gateway: Any, shared: str) -> None:
+    """Garbage in every place a form can carry it: always a 4xx."""
+    fields = v4_fields(s3_gateway.creds_a, [{"bucket": shared}, ["starts-with", "$key", ""]])
+    cases = [
+        form([("key", "g/1"), ("Expires", "not a date"), *fields]),
+        form([("key", "g/2"), ("tagging", "<Tagging><TagSet>"), *fields]),
+        form([("key", "g/3"), ("x-amz-checksum-crc32", "!!"), *fields]),
+        form([("key", "g/4"), ("acl", "no-such-acl"), *fields]),
+        form([("key", "g/5"), ("x-amz-storage-class", "NOPE"), *fields]),
+        (b"--B\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n\xff\xfe\r\n--B--\r\n",
+         "multipart/form-data; boundary=B"),
+    ]
+    for body, ctype in cases:
+        status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+        assert 400 <= status < 500 and re.search(rb"<Code>\w+</Code>", out), (status, out)
