@@ -183,18 +183,23 @@ class FormDataReader:
         while self._in_part:
             at = self._buffer.find(self._delimiter)
             if at >= 0:
-                piece = bytes(self._buffer[:at])
-                del self._buffer[:at + len(self._delimiter)]
+                piece = self._take(at)
+                del self._buffer[:len(self._delimiter)]
                 self._in_part = False
                 if piece:
                     yield piece
                 return
             if len(self._buffer) > keep:
-                piece = bytes(self._buffer[:len(self._buffer) - keep])
-                del self._buffer[:len(piece)]
-                yield piece
+                yield self._take(len(self._buffer) - keep)
             if not await self._fill():
                 raise FormDataError("body ended inside a part")
+
+    def _take(self, n: int) -> bytes:
+        """The first n buffered bytes, copied once (a slice of a bytearray would copy twice)."""
+        with memoryview(self._buffer) as view:
+            piece = bytes(view[:n])
+        del self._buffer[:n]
+        return piece
 
     async def read_value(self, limit: int) -> bytes:
         """The whole current part, FieldTooLarge beyond `limit` bytes (never buffering past it)."""
