@@ -274,6 +274,35 @@ def test_sigv2_form_default_204_filename_and_case_insensitive_names(s3_gateway: 
     assert _get(s3_gateway, shared, "v2/foo.txt") == b"bar"
 
 
+def test_acl_field_makes_the_object_public(s3_gateway: Any, shared: str) -> None:
+    fields = v4_fields(s3_gateway.creds_a, [{"bucket": shared}, {"key": "pub/a"}, {"acl": "public-read"}])
+    body, ctype = form([("key", "pub/a"), ("acl", "public-read"), *fields], b"public")
+    assert post(s3_gateway.endpoint, f"/{shared}", body, ctype)[0] == 204
+    u = urlsplit(s3_gateway.endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.request("GET", f"/{shared}/pub/a")  # unsigned
+        resp = conn.getresponse()
+        assert (resp.status, resp.read()) == (200, b"public")
+    finally:
+        conn.close()
+
+
+def test_a_body_over_5_gib_is_refused_before_it_is_read(s3_gateway: Any, shared: str) -> None:
+    u = urlsplit(s3_gateway.endpoint)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.putrequest("POST", f"/{shared}")
+        conn.putheader("Content-Type", "multipart/form-data; boundary=B")
+        conn.putheader("Content-Length", str(6 * 1024 ** 3))
+        conn.endheaders()
+        conn.send(b"--B\r\n")
+        resp = conn.getresponse()
+        assert (resp.status, error_code(resp.read())) == (400, "EntityTooLarge")
+    finally:
+        conn.close()
+
+
 def test_success_status_200_and_redirect_303(s3_gateway: Any, shared: str) -> None:
     redirect = "https://example.com/done?x=1"
     conds = [{"bucket": shared}, ["starts-with", "$key", "r/"], ["starts-with", "$success_action_status", ""],

@@ -36,11 +36,14 @@ from ..protocol.models import service_model
 from ..protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer
 from ..protocol.xmlgen import XmlEmitter
 from . import objects, post_policy
+from .checksums import MAX_OBJECT_SIZE
 from .common import s3_handler
 from .post_policy import PostPolicy
 
 POST_OBJECT = "PostObject"
 MAX_PRE_DATA = 20 * 1024  # S3's cap on the form before the file (MaxPostPreDataLengthExceeded)
+# A body that cannot hold a file S3 would take: 5 GiB, the fields before it and some framing after it.
+MAX_POST_BYTES = MAX_OBJECT_SIZE + MAX_PRE_DATA + 64 * 1024
 _FIELD_NAMES = frozenset({"content-type", "cache-control", "content-disposition", "content-encoding",
                           "content-language", "expires", "content-md5", "x-amz-storage-class",
                           "x-amz-website-redirect-location"})
@@ -77,6 +80,9 @@ async def read_form(request: web.Request, idle_timeout: float | None) -> PostFor
     boundary = boundary_of(request.headers.get("Content-Type"))
     if boundary is None:
         raise errors.MalformedPOSTRequest()
+    declared = request.content_length
+    if declared is not None and declared > MAX_POST_BYTES:  # refused before a byte is read
+        raise errors.EntityTooLarge(ProposedSize=declared, MaxSizeAllowed=MAX_OBJECT_SIZE)
     stream = open_body(request.content, UnsignedPayload(), idle_timeout=idle_timeout)
     form = PostForm(FormDataReader(stream, boundary))
     used = 0
