@@ -14,6 +14,7 @@ import io
 import json
 import re
 import secrets
+import zlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,7 +177,7 @@ def test_policy_conditions_every_type() -> None:
     for bad in ({**ok, "key": "other/a"}, {**ok, "acl": "Private"}, {**ok, "content-type": "image/png,text/html"}):
         with pytest.raises(errors.AccessDenied, match="Policy Condition failed"):
             post_policy.check_fields(policy, bad, "b")
-    with pytest.raises(errors.AccessDenied, match="Policy Condition failed"):
+    with pytest.raises(errors.AccessDenied, match=r'Policy Condition failed: \["eq", "\$bUcKeT", "b"\]'):
         post_policy.check_fields(policy, ok, "other-bucket")
     with pytest.raises(errors.AccessDenied, match="Extra input fields: x-amz-meta-extra"):
         post_policy.check_fields(policy, {**ok, "x-amz-meta-extra": "1"}, "b")
@@ -333,6 +334,12 @@ def test_checksum_and_encryption_fields_go_through_put_object(s3_gateway: Any, s
     assert headers["x-amz-checksum-sha256"] == good and headers["x-amz-server-side-encryption"] == "AES256"
     head = s3_gateway.client_a().head_object(Bucket=shared, Key="ck/ok", ChecksumMode="ENABLED")
     assert (head["ChecksumSHA256"], head["ServerSideEncryption"]) == (good, "AES256")
+    computed = v4_fields(s3_gateway.creds_a, [{"bucket": shared}, {"key": "ck/algo"},
+                                              {"x-amz-checksum-algorithm": "CRC32"}])
+    body, ctype = form([("key", "ck/algo"), ("x-amz-checksum-algorithm", "CRC32"), *computed], data)
+    status, headers, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    assert (status, headers.get("x-amz-checksum-crc32")) == (204, crc), out
     bad = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
     body, ctype = form([("key", "ck/bad"), ("x-amz-checksum-sha256", bad),
                         ("x-amz-server-side-encryption", "AES256"), *fields], data)

@@ -160,6 +160,8 @@ def _put_headers(values: dict[str, str]) -> CIMultiDict[str]:
     for name, value in values.items():
         if name in _FIELD_NAMES or name.startswith(_FIELD_PREFIXES):
             headers[name] = value
+    if "x-amz-checksum-algorithm" in values:  # the form's name for PutObject's SDK header
+        headers["x-amz-sdk-checksum-algorithm"] = values["x-amz-checksum-algorithm"]
     if "acl" in values:
         headers["x-amz-acl"] = values["acl"]
     if "tagging" in values:

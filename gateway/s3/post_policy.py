@@ -43,7 +43,7 @@ class Condition:
     op: str      # "eq" | "starts-with"
     field: str   # lower-case field name, without "$"
     value: str
-    text: str    # the condition as the document wrote it, for error messages
+    text: str    # the condition in list form, for error messages
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _add(policy: PostPolicy, item: Any) -> None:
         (name, value), = item.items()
         if not isinstance(value, str):
             raise _invalid(f"Invalid Simple-Condition: value must be a string. {text}")
-        policy.conditions.append(Condition("eq", name.lower(), value, text))
+        policy.conditions.append(Condition("eq", name.lower(), value, _shown("eq", "$" + name, value)))
         return
     if not isinstance(item, list) or not item or not isinstance(item[0], str):
         raise _invalid(f"Invalid Condition: {text}")
@@ -119,7 +119,12 @@ def _add(policy: PostPolicy, item: Any) -> None:
     name, value = item[1], item[2]
     if not name.startswith("$"):
         raise _invalid(f"Invalid {op} condition: field names must start with '$': {text}")
-    policy.conditions.append(Condition(op, name[1:].lower(), value, text))
+    policy.conditions.append(Condition(op, name[1:].lower(), value, _shown(op, name, value)))
+
+
+def _shown(op: str, name: str, value: str) -> str:
+    """A condition as S3's "Policy Condition failed" message writes it: always the list form."""
+    return json.dumps([op, name, value], separators=(", ", ": "))
 
 
 def _is_int(value: Any) -> bool:
