@@ -34,12 +34,14 @@ Field = tuple[str, str]
 
 
 def form(fields: list[Field], file: bytes | None = b"hello", *, filename: str = "hello.txt",
-         after: list[Field] = (), files: int = 1) -> tuple[bytes, str]:
-    """A multipart/form-data body: fields, then `files` file parts, then `after` fields."""
+         after: list[Field] = (), files: int = 1, named_fields: bool = False) -> tuple[bytes, str]:
+    """A multipart/form-data body: fields, then `files` file parts, then `after` fields. `named_fields`:
+    every field part carries a filename too (what Python's requests sends for `files={...}`)."""
     boundary = "----cg" + secrets.token_hex(8)
     out = io.BytesIO()
     for name, value in fields:
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+        extra = f'; filename="{name}"' if named_fields else ""
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n'.encode())
         out.write(value.encode() + b"\r\n")
     for _ in range(files if file is not None else 0):
         out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
@@ -268,7 +270,7 @@ def test_sigv2_form_default_204_filename_and_case_insensitive_names(s3_gateway: 
         {"bUcKeT": shared}, ["StArTs-WiTh", "$KeY", "v2/"], {"AcL": "private"}, ["content-length-range", 0, 100]]})
     fields = [("kEy", "v2/${filename}"), ("aCl", "private"), ("x-ignore-anything", "1"),
               *v2_fields(s3_gateway.creds_a, policy)]
-    body, ctype = form(fields, b"bar", filename="foo.txt")
+    body, ctype = form(fields, b"bar", filename="foo.txt", named_fields=True)
     status, headers, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
     assert (status, out) == (204, b"")
     assert headers["etag"] == etag_of(b"bar")
@@ -302,6 +304,16 @@ def test_a_body_over_5_gib_is_refused_before_it_is_read(s3_gateway: Any, shared:
         assert (resp.status, error_code(resp.read())) == (400, "EntityTooLarge")
     finally:
         conn.close()
+
+
+def test_virtual_hosted_bucket_form(s3_gateway: Any, shared: str) -> None:
+    fields = v4_fields(s3_gateway.creds_a, [{"bucket": shared}, {"key": "vh/a"}, {"success_action_status": "201"}])
+    body, ctype = form([("key", "vh/a"), ("success_action_status", "201"), *fields], b"virtual")
+    port = urlsplit(s3_gateway.endpoint).port
+    status, headers, xml = post(s3_gateway.endpoint, "/", body, ctype, headers={"Host": f"{shared}.s3.localhost:{port}"})
+    assert status == 201, xml
+    assert error_field(xml, "Location") == f"http://{shared}.s3.localhost:{port}/vh/a" == headers["location"]
+    assert _get(s3_gateway, shared, "vh/a") == b"virtual"
 
 
 def test_success_status_200_and_redirect_303(s3_gateway: Any, shared: str) -> None:
