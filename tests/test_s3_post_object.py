@@ -173,10 +173,12 @@ def test_policy_conditions_every_type() -> None:
         ["starts-with", "$Content-Type", "image/"], ["starts-with", "$x-amz-meta-any", ""],
         ["content-length-range", 1, 10]]}))
     assert (policy.min_size, policy.max_size) == (1, 10)
-    ok = {"key": "user/a", "acl": "private", "content-type": "image/png,image/gif", "x-amz-meta-any": "z"}
+    ok = {"key": "user/a", "acl": "private", "content-type": "image/png,image/gif", "x-amz-meta-any": ""}
     post_policy.check_fields(policy, ok, "b")
     post_policy.check_fields(policy, {**ok, "x-ignore-me": "1", "policy": "p", "signature": "s"}, "b")
-    for bad in ({**ok, "key": "other/a"}, {**ok, "acl": "Private"}, {**ok, "content-type": "image/png,text/html"}):
+    missing = {k: v for k, v in ok.items() if k != "x-amz-meta-any"}
+    for bad in ({**ok, "key": "other/a"}, {**ok, "acl": "Private"}, {**ok, "content-type": "image/png,text/html"},
+                missing):
         with pytest.raises(errors.AccessDenied, match="Policy Condition failed"):
             post_policy.check_fields(policy, bad, "b")
     with pytest.raises(errors.AccessDenied, match=r'Policy Condition failed: \["eq", "\$bUcKeT", "b"\]'):
@@ -194,6 +196,8 @@ def test_policy_conditions_every_type() -> None:
     (b64({"expiration": "2030-01-01T00:00:00Z"}), "Policy missing conditions"),
     (b64({"expiration": "2030-01-01 00:00:00+00:00", "conditions": []}), "Invalid 'expiration' value"),
     (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [{}]}), "exactly one property"),
+    (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [{"success_action_status": 201}]}),
+     "Invalid Simple-Condition: value must be a string.$"),
     (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", 0]]}), "content-length"),
     (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", -1, 0]]}), "content-length"),
     (b64({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", 0, 512.0]]}), "Invalid JSON"),
@@ -318,19 +322,23 @@ def test_virtual_hosted_bucket_form(s3_gateway: Any, shared: str) -> None:
 
 def test_success_status_200_and_redirect_303(s3_gateway: Any, shared: str) -> None:
     redirect = "https://example.com/done?x=1"
-    conds = [{"bucket": shared}, ["starts-with", "$key", "r/"], ["starts-with", "$success_action_status", ""],
-             ["starts-with", "$success_action_redirect", ""]]
-    fields = v4_fields(s3_gateway.creds_a, conds)
+    base = [{"bucket": shared}, ["starts-with", "$key", "r/"]]
+    fields = v4_fields(s3_gateway.creds_a, [*base, ["starts-with", "$success_action_status", ""]])
     body, ctype = form([("key", "r/a b"), ("success_action_status", "200"), *fields], b"x")
     status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
     assert (status, out) == (200, b"")
+    body, ctype = form([("key", "r/c"), ("success_action_status", "404"), *fields], b"x")
+    assert post(s3_gateway.endpoint, f"/{shared}", body, ctype)[0] == 204  # an unknown status: the default
+    # A condition on a field the form lacks fails, even starts-with "".
+    body, ctype = form([("key", "r/d"), *fields], b"x")
+    status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
+    assert (status, error_code(out)) == (403, "AccessDenied")
+    fields = v4_fields(s3_gateway.creds_a, [*base, ["starts-with", "$success_action_redirect", "https://"]])
     body, ctype = form([("key", "r/a b"), ("success_action_redirect", redirect), *fields], b"x")
     status, headers, _ = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
     etag = hashlib.md5(b"x").hexdigest()
     assert status == 303
     assert headers["location"] == f"{redirect}&bucket={shared}&key=r%2Fa%20b&etag=%22{etag}%22"
-    body, ctype = form([("key", "r/c"), ("success_action_status", "404"), *fields], b"x")
-    assert post(s3_gateway.endpoint, f"/{shared}", body, ctype)[0] == 204  # an unknown status: the default
 
 
 def test_checksum_and_encryption_fields_go_through_put_object(s3_gateway: Any, shared: str) -> None:

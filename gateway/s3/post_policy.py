@@ -98,7 +98,7 @@ def _add(policy: PostPolicy, item: Any) -> None:
             raise _invalid("Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.")
         (name, value), = item.items()
         if not isinstance(value, str):
-            raise _invalid(f"Invalid Simple-Condition: value must be a string. {text}")
+            raise _invalid("Invalid Simple-Condition: value must be a string.")
         policy.conditions.append(Condition("eq", name.lower(), value, _shown("eq", "$" + name, value)))
         return
     if not isinstance(item, list) or not item or not isinstance(item[0], str):
@@ -142,12 +142,13 @@ def check_expiry(policy: PostPolicy, now: dt.datetime) -> None:
 
 def check_fields(policy: PostPolicy, fields: Mapping[str, str], bucket: str) -> None:
     """Every condition holds for the form (lower-case names → values, `key` already with ${filename}
-    replaced) and every form field is one a condition names."""
+    replaced; a field the form lacks fails its conditions, even `starts-with ""`) and every form field is
+    one a condition names."""
     values = dict(fields)
     values["bucket"] = bucket  # the bucket condition is about the request's bucket, not a form field
     for cond in policy.conditions:
-        value = values.get(cond.field, "")
-        if not _holds(cond, value):
+        value = values.get(cond.field)
+        if value is None or not _holds(cond, value):  # a condition on a field the form lacks fails
             raise _denied(f"Policy Condition failed: {cond.text}")
     named = policy.fields
     extra = [name for name in fields
