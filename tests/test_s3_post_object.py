@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -27,6 +28,7 @@ from gateway.protocol.formdata import FieldTooLarge, FormDataError, FormDataRead
 from gateway.s3 import post_policy
 from gateway.s3.post_object import post_response_xml
 
+from .openstack_env import openstack_env_fixture  # noqa: F401 - fixture
 from .s3cfg_support import error_code, error_field
 
 # ---- helpers ---------------------------------------------------------------------------------------------
@@ -531,3 +533,40 @@ def test_no_error_is_a_server_error(s3_gateway: Any, shared: str) -> None:
     for body, ctype in cases:
         status, _, out = post(s3_gateway.endpoint, f"/{shared}", body, ctype)
         assert 400 <= status < 500 and re.search(rb"<Code>\w+</Code>", out), (status, out)
+
+
+# ---- devcloud OpenStack: a Keystone key ---------------------------------------------------------------------
+def test_keystone_key_posts_on_a_gateway_that_never_saw_it(openstack_env: dict[str, Any]) -> None:
+    """Keystone's ec2tokens rebuilds request signatures only: a form's policy signature is checked with the
+    key's secret (read with the gateway's service rights) even when the POST is the key's first request."""
+    import boto3
+    from botocore.config import Config
+
+    from tests.conftest import Creds
+    from tests.ec2_os_support import devcloud_gateway
+
+    tenant, region = openstack_env["tenants"]["a"], openstack_env["region"]
+    creds = Creds(tenant["ec2_access"], tenant["ec2_secret"], "", "")
+    name = f"cgt-post-{secrets.token_hex(5)}"
+    with devcloud_gateway(openstack_env, encrypt=False) as warm:
+        s3 = boto3.client("s3", endpoint_url=warm.endpoint, region_name=region,
+                          aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
+                          config=Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"}))
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        try:
+            with devcloud_gateway(openstack_env, encrypt=False) as cold:
+                wrong = v4_fields(Creds(creds.access_key, "not-the-secret", "", ""),
+                                  [{"bucket": name}, {"key": "k"}], region=region)
+                body, ctype = form([("key", "k"), *wrong], b"forged")
+                status, _, out = post(cold.endpoint, f"/{name}", body, ctype)
+                assert (status, error_code(out)) == (403, "SignatureDoesNotMatch")
+                fields = v4_fields(creds, [{"bucket": name}, {"key": "k"}], region=region)
+                body, ctype = form([("key", "k"), *fields], b"keystone")
+                status, _, out = post(cold.endpoint, f"/{name}", body, ctype)
+                assert status == 204, out
+            assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"keystone"
+        finally:
+            with contextlib.suppress(Exception):
+                s3.delete_object(Bucket=name, Key="k")
+            with contextlib.suppress(Exception):
+                s3.delete_bucket(Bucket=name)
