@@ -224,6 +224,33 @@ def test_post_response_document() -> None:
                         '<Key>a&amp;b</Key><ETag>"e"</ETag></PostResponse>')
 
 
+# ---- unit: form signatures --------------------------------------------------------------------------------
+def _provider():
+    from gateway.auth.credentials import StaticProvider
+    return StaticProvider.from_config([{"access_key": "AKIDPOST", "secret_key": "postSecret/0000",
+                                        "account_id": "123456789012"}])
+
+
+def test_form_signatures_v4_v2_and_anonymous() -> None:
+    from gateway.auth.post_form import authenticate_post
+    from tests.conftest import Creds
+
+    creds = Creds("AKIDPOST", "postSecret/0000", "", "")
+    v4 = dict((k.lower(), v) for k, v in v4_fields(creds, [{"key": "k"}]))
+    v2 = dict((k.lower(), v) for k, v in v2_fields(creds, b64({"expiration": expiry(), "conditions": []})))
+    assert run(authenticate_post(v4, _provider(), region="us-east-1")).signature_version == "v4"
+    assert run(authenticate_post(v2, _provider(), region="us-east-1")).identity.account_id == "123456789012"
+    assert run(authenticate_post({"key": "k"}, _provider(), region="us-east-1")).identity is None
+    for fields, error in (({**v4, "awsaccesskeyid": "AKIDPOST"}, errors.InvalidArgument),
+                          ({**v4, "x-amz-algorithm": "AWS4-HMAC-SHA1"}, errors.InvalidArgument),
+                          ({**v4, "x-amz-date": "yesterday"}, errors.InvalidArgument),
+                          ({**v4, "x-amz-signature": "0" * 64}, errors.SignatureDoesNotMatch),
+                          ({**v2, "signature": ""}, errors.InvalidArgument),
+                          ({"policy": v2["policy"]}, errors.InvalidArgument)):
+        with pytest.raises(error):
+            run(authenticate_post(fields, _provider(), region="us-east-1"))
+
+
 # ---- devcloud Swift: uploads -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def shared(request: pytest.FixtureRequest, s3_gateway: Any) -> Iterator[str]:
