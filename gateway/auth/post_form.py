@@ -61,6 +61,9 @@ async def authenticate_post(fields: Mapping[str, str], provider: CredentialProvi
     timestamp = fields["x-amz-date"]
     try:
         moment = parse_amz_date(timestamp.strip())
+    except MalformedAuth as exc:
+        raise errors.InvalidArgument(str(exc), ArgumentName="x-amz-date", ArgumentValue=timestamp) from None
+    try:
         access_key, scope = sigv4.parse_credential(fields["x-amz-credential"])
         auth = sigv4.V4Auth(access_key, scope, ("host",), fields["x-amz-signature"], timestamp.strip(), moment)
         sigv4.check_scope(auth, service=SERVICE, region=region)
