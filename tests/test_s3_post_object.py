@@ -196,6 +196,31 @@ def test_anonymous_post_needs_a_bucket_that_allows_anonymous_writes(s3_gateway: 
     assert _absent(s3_gateway, private, "b.txt")
 
 
+def test_bucket_policy_decides_for_post_as_for_put(s3_gateway: Any, bucket: Any) -> None:
+    """The authorizer sees PostObject as s3:PutObject on the key: a Deny refuses the owner's own form, an
+    anonymous Allow opens a private bucket to unsigned forms under its prefix only."""
+    import json as _json
+
+    name = bucket()
+    statements = [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/denied/*"},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/drop/*"},
+    ]
+    s3_gateway.client_a().put_bucket_policy(Bucket=name, Policy=_json.dumps({"Version": "2012-10-17",
+                                                                              "Statement": statements}))
+    fields = v4_fields(s3_gateway.creds_a, [{"bucket": name}, ["starts-with", "$key", ""]])
+    body, ctype = form([("key", "denied/a"), *fields], b"x")
+    status, _, out = post(s3_gateway.endpoint, f"/{name}", body, ctype)
+    assert (status, error_code(out)) == (403, "AccessDenied")
+    body, ctype = form([("key", "drop/a")], b"anonymous")
+    assert post(s3_gateway.endpoint, f"/{name}", body, ctype)[0] == 204
+    body, ctype = form([("key", "elsewhere/a")], b"anonymous")
+    status, _, out = post(s3_gateway.endpoint, f"/{name}", body, ctype)
+    assert (status, error_code(out)) == (403, "AccessDenied")
+    assert _get(s3_gateway, name, "drop/a") == b"anonymous"
+    assert _absent(s3_gateway, name, "denied/a") and _absent(s3_gateway, name, "elsewhere/a")
+
+
 def _case(s3: Any, bucket: str, name: str) -> tuple[bytes, str, str]:
     """(body, content type, key) of one refused form; the key must never be stored."""
     key = f"err/{name}"
