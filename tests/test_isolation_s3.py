@@ -23,6 +23,8 @@ OPERATIONS = default_registry().operations("s3")
 SECRET_BODY = b"tenant A's private bytes"
 # Operations that name no bucket: nothing of A's to aim at (ListBuckets is checked on its own below).
 NO_BUCKET = {"ListBuckets", "ListDirectoryBuckets", "WriteGetObjectResponse"}
+# Not in botocore's model, so not buildable here: tests/test_s3_post_object.py checks tenant B's form.
+NOT_IN_MODEL = {"PostObject"}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def _leaks(text: str, sent: build.RawRequest) -> list[str]:
     return [m for m in marks if m in text and m not in sent_text]
 
 
-@pytest.mark.parametrize("op", sorted(set(OPERATIONS) - NO_BUCKET))
+@pytest.mark.parametrize("op", sorted(set(OPERATIONS) - NO_BUCKET - NOT_IN_MODEL))
 def test_tenant_b_is_denied_every_operation_on_tenant_a_bucket(s3_gateway: S3Gateway, a_state: dict[str, str],
                                                                op: str) -> None:
     req = _b_request(s3_gateway, op, a_state, seed=len(op))
@@ -117,7 +119,7 @@ def test_tenant_b_does_not_list_tenant_a_bucket(s3_gateway: S3Gateway, a_state: 
 def test_tenant_a_data_is_unchanged_after_b_tried_everything(s3_gateway: S3Gateway, a_state: dict[str, str]
                                                              ) -> None:
     host, port = s3_gateway.endpoint.split("//", 1)[1].split(":")
-    for op in sorted(set(OPERATIONS) - NO_BUCKET):
+    for op in sorted(set(OPERATIONS) - NO_BUCKET - NOT_IN_MODEL):
         asyncio.run(exchange(host, int(port), _b_request(s3_gateway, op, a_state, seed=7)))
     a = s3_gateway.client_a()
     assert a.get_object(Bucket=a_state["bucket"], Key=a_state["key"])["Body"].read() == SECRET_BODY

@@ -85,11 +85,23 @@ def test_unknown_subresource_is_not_implemented(method: str, url: str) -> None:
     ("PUT", "/b/k?lifecycle"),      # a bucket sub-resource on an object
     ("GET", "/b?uploadId=u"),       # an object parameter on a bucket
     ("GET", "/b?list-type=1"),      # a static value that no operation has
-    ("POST", "/b"),                 # browser form upload (PostObject) is not in the model
 ])
 def test_subresource_of_another_level_is_not_implemented(method: str, url: str) -> None:
     with pytest.raises(errors.S3NotImplemented):
         route(method, url)
+
+
+def test_bucket_post_is_a_form_upload() -> None:
+    """PostObject (not in the model): multipart/form-data without query parameters, else S3's refusals."""
+    r = S3Router(virtual_host_domains=["s3.example.com"])
+    form = {"Content-Type": "multipart/form-data; boundary=x"}
+    assert r.route("POST", "/b", [], "localhost", form).operation == "PostObject"
+    assert r.route("POST", "/", [], "b.s3.example.com", form).bucket == "b"
+    with pytest.raises(errors.PreconditionFailed):
+        r.route("POST", "/b", [], "localhost", {"Content-Type": "text/plain"})
+    with pytest.raises(errors.InvalidArgument):
+        r.route("POST", "/b", [("foo", "1")], "localhost", form)
+    assert r.route("POST", "/b", [("delete", "")], "localhost", form).operation == "DeleteObjects"
 
 
 @pytest.mark.parametrize(("method", "url", "resource"), [

@@ -71,6 +71,8 @@ class BackendCredentialProvider(CredentialProvider):
         if not isinstance(self.validator, base.SignatureValidator):
             return await super().verify(claim)  # the secret, then the local check
         req = claim.request
+        if req is None and claim.string_to_sign:
+            return await self._verify_document(claim)
         check = base.SignatureCheck(
             version=claim.version, access_key=claim.access_key, signature=claim.signature,
             string_to_sign=claim.string_to_sign,
@@ -86,3 +88,19 @@ class BackendCredentialProvider(CredentialProvider):
         except base.BadSignature:
             raise SignatureMismatch(claim.access_key) from None
         return _identity(claim.access_key, principal)
+
+    async def _verify_document(self, claim: SignatureClaim) -> Identity:
+        """A signature over a document rather than a request (a browser POST form's policy): the authority
+        rebuilds request signatures only, so the secret (cached, else read with the gateway's service
+        rights) checks it here, and the key's holder comes from a request the gateway signs for it."""
+        assert isinstance(self.validator, base.SignatureValidator)
+        found = await self.lookup(claim.access_key)
+        secret = found[0] if found is not None else await self.validator.stored_secret(claim.access_key)
+        if not secret:
+            raise UnknownAccessKey(claim.access_key)
+        if not claim.matches(secret):
+            raise SignatureMismatch(claim.access_key)
+        identity = found[1] if found is not None else await self.identity_for_key(claim.access_key)
+        if identity is None:
+            raise UnknownAccessKey(claim.access_key)
+        return identity

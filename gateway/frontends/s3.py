@@ -19,6 +19,7 @@ from ..protocol.rest_xml import RestXmlRequestParser, RestXmlResponseSerializer,
 from ..protocol.s3_routing import S3Router
 from ..s3 import checksums as s3_checksums
 from ..s3 import cors as s3_cors
+from ..s3 import post_object
 from .base import ClientClosed, FrontEnd, client_connected, raw_query, read_capped
 
 if TYPE_CHECKING:
@@ -72,7 +73,10 @@ class S3FrontEnd(FrontEnd):
 
     # ---- input --------------------------------------------------------------------------------------
     async def limits(self, ctx: RequestContext) -> None:
-        """XML bodies are capped by their declared length; object bodies are not limited: they stream."""
+        """XML bodies are capped by their declared length; object bodies are not limited: they stream (a
+        POST form's fields are capped as they are read, its file streams)."""
+        if ctx.operation == post_object.POST_OBJECT:
+            return
         if not streams_payload(ctx.operation) and (ctx.request.content_length or 0) > self.max_xml_bytes:
             raise errors.MaxMessageLengthExceeded()
 
@@ -81,6 +85,9 @@ class S3FrontEnd(FrontEnd):
         return self.gw.config.limits.max_xml_bytes
 
     async def authenticate(self, ctx: RequestContext) -> None:
+        if ctx.operation == post_object.POST_OBJECT:  # the form signs its own policy document
+            await post_object.authenticate(ctx)
+            return
         req, route = ctx.request, ctx.route
         auth_req = AuthRequest(method=req.method, raw_path=req.raw_path.split("?", 1)[0],
                                query_string=raw_query(req), headers=req.headers, host=req.host or "",
@@ -90,6 +97,9 @@ class S3FrontEnd(FrontEnd):
                                          sigv2=self.gw.config.auth.signature_v2)
 
     async def parse(self, ctx: RequestContext) -> None:
+        if ctx.operation == post_object.POST_OBJECT:
+            post_object.parse(ctx)
+            return
         req, route = ctx.request, ctx.route
         assert route is not None and ctx.auth is not None
         stream = ctx.auth.body_reader(req.content, idle_timeout=self.gw.config.limits.body_idle_timeout_seconds)
@@ -125,6 +135,8 @@ class S3FrontEnd(FrontEnd):
         return headers
 
     async def respond(self, ctx: RequestContext, result: dict[str, Any]) -> web.StreamResponse:
+        if ctx.operation == post_object.POST_OBJECT:  # no output shape in the model: its own answers
+            return post_object.respond(ctx, result, self.base_headers(ctx, None), self.serializer)
         status, headers, body = self.serializer.serialize(ctx.operation, result, ctx.request_id)
         status = ctx.response_status or status
         all_headers = self.base_headers(ctx, None)

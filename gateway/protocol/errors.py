@@ -134,6 +134,19 @@ MalformedTrailerError = _error("MalformedTrailerError", "MalformedTrailerError",
                               "The request contained trailing data that was not well-formed or did not "
                               "conform to our published schema.")
 
+# ---- S3 browser-based uploads (POST Object) ----------------------------------------------------------
+InvalidPolicyDocument = _error("InvalidPolicyDocument", "InvalidPolicyDocument", 400,
+                               "The content of the form does not meet the conditions specified in the policy "
+                               "document.")
+MalformedPOSTRequest = _error("MalformedPOSTRequest", "MalformedPOSTRequest", 400,
+                              "The body of your POST request is not well-formed multipart/form-data.")
+IncorrectNumberOfFilesInPostRequest = _error("IncorrectNumberOfFilesInPostRequest",
+                                             "IncorrectNumberOfFilesInPostRequest", 400,
+                                             "POST requires exactly one file upload per request.")
+# The wire code S3 sends (its error table says ...ExceededError); the typo is S3's own.
+MaxPostPreDataLengthExceeded = _error("MaxPostPreDataLengthExceeded", "MaxPostPreDataLengthExceeded", 400,
+                                      "Your POST request fields preceeding the upload file was too large.")
+
 # ---- S3 bucket/object configuration: tagging, ACLs, CORS, lifecycle ---------------------------------
 BadRequest = _error("BadRequest", "BadRequest", 400, "Bad Request")
 InvalidTag = _error("InvalidTag", "InvalidTag", 400, "The tag provided was not a valid tag.")

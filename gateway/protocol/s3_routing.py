@@ -35,6 +35,7 @@ from . import errors
 from .models import service_model as load_model
 
 SERVICE, BUCKET, OBJECT = "SERVICE", "BUCKET", "OBJECT"
+POST_OBJECT = "PostObject"  # browser-based form upload: S3 has it, botocore's model does not
 
 # Same wire form as another operation, and the model has no trait to say which is the default:
 # ListDirectoryBuckets is S3 Express's listing (its own endpoint); a plain `GET /` is ListBuckets.
@@ -171,9 +172,23 @@ class S3Router:
         level = SERVICE if bucket is None else BUCKET if key is None else OBJECT
 
         params = {k: v for k, v in query if not _is_auth_param(k)}
+        if level == BUCKET and method == "POST" and not set(params) & self._subresources[BUCKET] \
+                and (not params or _is_form(headers)):
+            return S3Route(self._post_on_bucket(params, headers), bucket, None, virtual)
         hint = next((v for k, v in query if k == "x-id"), None)
         op = self._choose(level, method, params, headers, hint)
         return S3Route(op, bucket, key, virtual)
+
+    @staticmethod
+    def _post_on_bucket(params: dict[str, str], headers: Mapping[str, str]) -> str:
+        """POST on a bucket without a sub-resource is a browser-based form upload (PostObject, not in the
+        model): it must be multipart/form-data and carry no query parameters, as S3 answers."""
+        if not _is_form(headers):
+            raise errors.PreconditionFailed(Condition="Bucket POST must be of the enclosure-type multipart/form-data")
+        if params:
+            raise errors.InvalidArgument("Query String Parameters not allowed on POST requests.",
+                                         ArgumentName=next(iter(params)), ArgumentValue=next(iter(params.values())))
+        return POST_OBJECT
 
     def _bucket_from_host(self, host: str | None) -> str | None:
         if not host or not self._domains:
@@ -205,14 +220,16 @@ class S3Router:
         if unknown or any(k in self._static_keys and k not in self._subresources[level]
                           for k in params):
             raise errors.S3NotImplemented()
-        if level == BUCKET and method == "POST" and not params:
-            # Browser-based form upload (PostObject) is not in the model.
-            raise errors.S3NotImplemented()
         for (lvl, _m), entries in self._table.items():
             if lvl == level and any(e.explains(params) for e in entries):
                 sub = next((k for k in params if k in self._subresources[level]), None)
                 raise errors.MethodNotAllowed(Method=method, ResourceType=(sub or level).upper())
         raise errors.S3NotImplemented()
+
+
+def _is_form(headers: Mapping[str, str]) -> bool:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return content_type.partition(";")[0].strip().lower() == "multipart/form-data"
 
 
 def _score(e: _Entry, header_names: set[str]) -> tuple:

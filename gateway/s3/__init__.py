@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - registers the handlers
     objects,
     ownership,
     policy_api,
+    post_object,
     public_access,
     tagging,
     versioning,

@@ -21,6 +21,7 @@ ACTIONS: dict[str, tuple[str, str, str | None]] = {
     "HeadObject": ("s3:GetObject", OBJECT, "s3:GetObjectVersion"),
     "GetObjectAttributes": ("s3:GetObjectAttributes", OBJECT, "s3:GetObjectVersionAttributes"),
     "PutObject": ("s3:PutObject", OBJECT, None),
+    "PostObject": ("s3:PutObject", OBJECT, None),  # browser-based form upload
     "CopyObject": ("s3:PutObject", OBJECT, None),
     "CreateMultipartUpload": ("s3:PutObject", OBJECT, None),
     "UploadPart": ("s3:PutObject", OBJECT, None),
