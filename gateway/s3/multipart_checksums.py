@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from awscrt import checksums as crt
@@ -253,3 +254,25 @@ def part_range(layout: Mapping[str, Any], part_number: int) -> tuple[int, int, l
 
 def is_multipart(info: ObjectInfo) -> bool:
     return bool(info.manifest or info.private.get(PRIVATE_UPLOAD_ID))
+
+
+@dataclass
+class PartRead:
+    """Where the part a ?partNumber= read names lies in its object."""
+
+    first: int
+    last: int
+    count: int                  # the object's number of parts (x-amz-mp-parts-count)
+    checksum: dict[str, str]    # output members of the part's own checksum (ChecksumCRC32: v), if kept
+
+
+async def locate_part(ctx: RequestContext, bucket: str, info: ObjectInfo, part_number: int) -> PartRead | None:
+    """The part_number-th part of a multipart object; None when the object has no recorded layout (not a
+    multipart object: its part 1 is the whole object). InvalidPartNumber (416) beyond the last part."""
+    layout = await layout_of(ctx, bucket, info)
+    if layout is None:
+        return None
+    first, last, (_, _, value) = part_range(layout, part_number)
+    algorithm = layout.get("algorithm")
+    checksum = {checksums.ALGORITHMS[algorithm][1]: value} if algorithm and value else {}
+    return PartRead(first, last, len(layout["parts"]), checksum)
