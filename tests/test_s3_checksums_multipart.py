@@ -194,3 +194,55 @@ def test_single_part_upload_of_an_upload_with_full_object_crc64(s3_gateway, buck
     head = s3.head_object(Bucket=name, Key="k", ChecksumMode="ENABLED")
     assert head["ChecksumCRC64NVME"] == digest("CRC64NVME", b"only part")
     assert head["ChecksumType"] == "FULL_OBJECT"
+
+
+def test_copied_part_is_read_back_for_the_full_object_crc(s3_gateway, bucket):
+    """UploadPartCopy records no checksum: completion computes it from the stored part."""
+    s3, name = s3_gateway.client_a(), bucket()
+    s3.put_object(Bucket=name, Key="src", Body=_FIRST)
+    uid = s3.create_multipart_upload(Bucket=name, Key="k", ChecksumAlgorithm="CRC32C",
+                                     ChecksumType="FULL_OBJECT")["UploadId"]
+    copied = s3.upload_part_copy(Bucket=name, Key="k", UploadId=uid, PartNumber=1,
+                                 CopySource={"Bucket": name, "Key": "src"})["CopyPartResult"]["ETag"]
+    last = s3.upload_part(Bucket=name, Key="k", UploadId=uid, PartNumber=2, Body=_LAST, ChecksumAlgorithm="CRC32C")
+    out = s3.complete_multipart_upload(Bucket=name, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": copied}, {"PartNumber": 2, "ETag": last["ETag"]}]})
+    assert (out["ChecksumCRC32C"], out["ChecksumType"]) == (digest("CRC32C", _FIRST + _LAST), "FULL_OBJECT")
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
+def test_single_part_mismatch_is_bad_digest_and_malformed_is_invalid_request(s3_gateway, bucket, algorithm):
+    """Raw PUTs (no SDK in the way): a wrong value of the right size is BadDigest, a value that is not a
+    digest of this algorithm InvalidRequest; a right one is stored and returned FULL_OBJECT."""
+    s3, name, low = s3_gateway.client_a(), bucket(), algorithm.lower()
+    data = b"single part body" * 100
+    header = f"x-amz-checksum-{low}"
+    status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "PUT", f"/{name}/k", body=data,
+                          headers={header: digest(algorithm, b"other")})
+    assert status == 400 and b"<Code>BadDigest</Code>" in body, body
+    status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "PUT", f"/{name}/k", body=data,
+                          headers={header: b64(b"short")})
+    assert status == 400 and b"<Code>InvalidRequest</Code>" in body, body
+    status, body, headers = raw(s3_gateway.endpoint, s3_gateway.creds_a, "PUT", f"/{name}/k", body=data,
+                                headers={header: digest(algorithm, data)})
+    assert status == 200 and headers[header] == digest(algorithm, data), body
+    head = s3.head_object(Bucket=name, Key="k", ChecksumMode="ENABLED")
+    assert (head[f"Checksum{algorithm}"], head["ChecksumType"]) == (digest(algorithm, data), "FULL_OBJECT")
+
+
+def test_raw_complete_with_whole_object_sha1_header(s3_gateway, bucket):
+    """The issue's case: a Complete carrying x-amz-checksum-sha1 (the object's "-N" value) was refused as a
+    bad checksum of its XML body; it completes, and a wrong value is BadDigest."""
+    s3, name = s3_gateway.client_a(), bucket()
+    up, done = _mpu(s3, name, "k", "SHA1", None, parts=(b"just one part",))
+    xml = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag><ChecksumSHA1>{}</ChecksumSHA1>"
+           "</Part></CompleteMultipartUpload>").format(done[0]["ETag"], done[0]["ChecksumSHA1"]).encode()
+    path = f"/{name}/k?uploadId={up['UploadId']}"
+    status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "POST", path, body=xml,
+                          headers={"x-amz-checksum-sha1": composite("SHA1", [b"other"])})
+    assert status == 400 and b"<Code>BadDigest</Code>" in body, body
+    expected = composite("SHA1", [b"just one part"])
+    status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "POST", path, body=xml,
+                          headers={"x-amz-checksum-sha1": expected})
+    assert status == 200 and f"<ChecksumSHA1>{expected}</ChecksumSHA1>".encode() in body, body
+    assert b"<ChecksumType>COMPOSITE</ChecksumType>" in body
