@@ -146,3 +146,22 @@ def test_encrypted_multipart_part_read_by_number(s3_gateway, bucket):
     attrs = s3.get_object_attributes(Bucket=name, Key="enc", ObjectAttributes=["ObjectParts", "ObjectSize"])
     assert [p["Size"] for p in attrs["ObjectParts"]["Parts"]] == [len(P1), len(P2)]
     assert attrs["ObjectSize"] == len(P1) + len(P2)
+
+
+def test_sse_s3_part_etags_are_plaintext_md5s(s3_gateway, bucket):
+    """As S3: an SSE-S3 part's ETag is the MD5 of its plaintext, and the object's is md5(part md5s)-N."""
+    s3, name = s3_gateway.client_a(), bucket()
+    uid = s3.create_multipart_upload(Bucket=name, Key="k", ServerSideEncryption="AES256")["UploadId"]
+    etags = [s3.upload_part(Bucket=name, Key="k", UploadId=uid, PartNumber=n, Body=data)["ETag"]
+             for n, data in enumerate((P1, P2), 1)]
+    assert etags == [f'"{hashlib.md5(P1).hexdigest()}"', f'"{hashlib.md5(P2).hexdigest()}"']
+    listed = s3.list_parts(Bucket=name, Key="k", UploadId=uid)["Parts"]
+    assert [p["ETag"] for p in listed] == etags
+    with aws_error("InvalidPart", 400):  # the ciphertext MD5 is not the part's ETag
+        s3.complete_multipart_upload(Bucket=name, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": etags[0]}, {"PartNumber": 2, "ETag": '"' + "0" * 32 + '"'}]})
+    done = s3.complete_multipart_upload(Bucket=name, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]})
+    expected = hashlib.md5(hashlib.md5(P1).digest() + hashlib.md5(P2).digest()).hexdigest() + "-2"
+    assert done["ETag"] == f'"{expected}"' and s3.head_object(Bucket=name, Key="k")["ETag"] == done["ETag"]
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == P1 + P2

@@ -12,6 +12,7 @@ Access: the bucket's owner, or whoever its ACL grants WRITE (create, upload, com
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,7 +23,7 @@ from backends.base import ObjectInfo, ObjectStore, Segment
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import checksums, names, object_input, object_lock, ownership, sse_multipart, sse_stream, tagging
+from . import checksums, names, object_input, object_lock, ownership, sse, sse_multipart, sse_stream, tagging
 from . import multipart_checksums as mp_checksums
 from . import multipart_state as state
 from .buckets import bucket_access
@@ -147,14 +148,19 @@ async def upload_part(ctx: RequestContext) -> dict:
     spec = mp_checksums.part_spec(spec, upload.record)
     crypt = sse_multipart.part_crypt(ctx, upload.record, number)
     body = checksums.VerifiedBody(ctx.body, spec, declared_size=size, max_size=MAX_PART_SIZE)
+    plain_md5 = None
     if crypt is None:
         info = await put_part(store, upload, number, body, size, spec.md5_hex)
     else:  # sealed on the way; Content-MD5 is checked on the plaintext by VerifiedBody
-        info = await put_part(store, upload, number, crypt.seal(body),
+        # SSE-S3 shows the plaintext MD5 as the part's ETag (as S3), digested beside the sealing.
+        plain_md5 = hashlib.md5() if crypt.mode == "S3" else None
+        info = await put_part(store, upload, number,
+                              crypt.seal(sse.md5_beside(body, plain_md5) if plain_md5 else body),
                               None if size is None else sse_stream.ciphertext_size(size))
     await ensure_open(ctx, store, upload, number)
-    await mp_checksums.remember_part(ctx, upload, number, info.etag, body.result.checksums)
-    out: dict[str, Any] = {"ETag": f'"{info.etag}"', **(crypt.output() if crypt else {})}
+    shown = plain_md5.hexdigest() if plain_md5 else info.etag
+    await mp_checksums.remember_part(ctx, upload, number, info.etag, body.result.checksums, shown=shown)
+    out: dict[str, Any] = {"ETag": f'"{shown}"', **(crypt.output() if crypt else {})}
     for algorithm, value in body.result.checksums.items():
         out[checksums.ALGORITHMS[algorithm][1]] = value
     return out
@@ -209,12 +215,12 @@ async def _already_completed(ctx: RequestContext, requested: list[tuple[int, str
     return _completed(ctx, bucket, key, expected, info.version_id)
 
 
-def _check_parts(upload: Upload, requested: list[tuple[int, str]],
-                 stored: dict[int, ObjectInfo]) -> list[ObjectInfo]:
+def _check_parts(upload: Upload, requested: list[tuple[int, str]], stored: dict[int, ObjectInfo],
+                 recorded: dict[int, dict[str, Any]]) -> list[ObjectInfo]:
     chosen = []
     for i, (number, etag) in enumerate(requested):
         info = stored.get(number)
-        if info is None or state.normalize_etag(info.etag) != etag:
+        if info is None or state.normalize_etag(mp_checksums.shown_etag(recorded.get(number), info.etag)) != etag:
             raise errors.InvalidPart(UploadId=upload.upload_id, PartNumber=number, ETag=etag)
         if i < len(requested) - 1 and info.size < MIN_PART_SIZE:
             raise errors.EntityTooSmall(ProposedSize=info.size, MinSizeAllowed=MIN_PART_SIZE,
@@ -260,13 +266,14 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
     store = await object_store(ctx)
     async with state.finishing(ctx, upload, "complete"):
         stored = dict(await state.list_parts(store, upload))
-        chosen = _check_parts(upload, requested, stored)
+        recorded = await mp_checksums.part_sums(ctx, upload)
+        chosen = _check_parts(upload, requested, stored, recorded)
         rec = upload.record
         plain = [(n, info, sse_stream.plaintext_size(info.size) if rec.get("sse") else info.size)
                  for (n, _), info in zip(requested, chosen, strict=True)]
-        sums, layout = await mp_checksums.completion(ctx, store, upload, plain)
+        sums, layout = await mp_checksums.completion(ctx, store, upload, plain, recorded)
         replaced = await _check_write_conditions(ctx, store, bucket, key)
-        etag = state.multipart_etag([info.etag for info in chosen])
+        etag = state.multipart_etag([mp_checksums.shown_etag(recorded.get(n), info.etag) for n, info, _ in plain])
         private = {**rec.get("private", {}), **rec.get("sse", {}), state.PRIVATE_ETAG: etag,
                    state.PRIVATE_UPLOAD_ID: upload.upload_id, **checksums.to_private(sums)}
         segments = [Segment(upload.segments, info.key, info.etag, info.size) for info in chosen if info.size]
@@ -347,7 +354,8 @@ async def list_parts(ctx: RequestContext) -> dict:
     out: dict[str, Any] = {
         "Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id,
         "PartNumberMarker": marker, "MaxParts": limit, "IsTruncated": truncated,
-        "Parts": [{"PartNumber": n, "LastModified": info.last_modified, "ETag": f'"{info.etag}"',
+        "Parts": [{"PartNumber": n, "LastModified": info.last_modified,
+                   "ETag": f'"{mp_checksums.shown_etag(sums.get(n), info.etag)}"',
                    "Size": sse_stream.plaintext_size(info.size) if rec.get("sse") else info.size,
                    **mp_checksums.part_output(sums.get(n), info.etag)}
                   for n, info in page],

@@ -32,7 +32,7 @@ from ..protocol import errors
 from . import checksums
 from .multipart_state import NS_PART_SUM, PRIVATE_UPLOAD_ID, Upload
 
-NS_PART = NS_PART_SUM           # "<upload store key>\0<part number, 5 digits>" -> {"etag", "algorithm", "value"}
+NS_PART = NS_PART_SUM  # "<upload store key>\0<part number, 5 digits>" -> {"etag", "algorithm", "value", "shown"}
 NS_LAYOUT = "s3:mpu-layout"      # "<bucket>/<key>\0<upload id>" -> {"parts": [[number, size, checksum]], ...}
 TYPES = ("COMPOSITE", "FULL_OBJECT")
 _CRC_COMBINE = {"CRC32": (crt.combine_crc32, 4), "CRC32C": (crt.combine_crc32c, 4),
@@ -88,11 +88,18 @@ def _part_key(upload: Upload, number: int) -> str:
 
 
 async def remember_part(ctx: RequestContext, upload: Upload, number: int, stored_etag: str,
-                        values: Mapping[str, str]) -> None:
+                        values: Mapping[str, str], shown: str | None = None) -> None:
+    """Record what S3 says of a stored part that the backend can't: its checksum, and the ETag shown for it
+    when that is not the stored bytes' MD5 (SSE-S3 parts show their plaintext MD5)."""
+    rec: dict[str, Any] = {"etag": stored_etag}
     if values:
-        algorithm, value = next(iter(values.items()))
-        await ctx.gateway.store.put(NS_PART, _part_key(upload, number),
-                                    {"etag": stored_etag, "algorithm": algorithm, "value": value})
+        rec["algorithm"], rec["value"] = next(iter(values.items()))
+    if shown and shown != stored_etag:
+        rec["shown"] = shown
+    # Nothing to say: no write. An older record of this part number is pinned to other bytes' etag (or,
+    # for the same etag, describes the same bytes), so it cannot mislead.
+    if len(rec) > 1:
+        await ctx.gateway.store.put(NS_PART, _part_key(upload, number), rec)
 
 
 async def part_sums(ctx: RequestContext, upload: Upload) -> dict[int, dict[str, Any]]:
@@ -101,11 +108,19 @@ async def part_sums(ctx: RequestContext, upload: Upload) -> dict[int, dict[str, 
     return {int(k[len(prefix):]): v for k, v in await ctx.gateway.store.scan(NS_PART, prefix)}
 
 
-def part_output(rec: Mapping[str, Any] | None, etag: str) -> dict[str, str]:
+def _current(rec: Mapping[str, Any] | None, stored_etag: str) -> Mapping[str, Any]:
+    return rec if rec and rec.get("etag") == stored_etag else {}
+
+
+def part_output(rec: Mapping[str, Any] | None, stored_etag: str) -> dict[str, str]:
     """Output members (ChecksumCRC32: v) of a part's recorded checksum, if it is still that part's."""
-    if not rec or rec.get("etag") != etag:
-        return {}
-    return {checksums.ALGORITHMS[rec["algorithm"]][1]: rec["value"]}
+    rec = _current(rec, stored_etag)
+    return {checksums.ALGORITHMS[rec["algorithm"]][1]: rec["value"]} if rec.get("algorithm") else {}
+
+
+def shown_etag(rec: Mapping[str, Any] | None, stored_etag: str) -> str:
+    """The ETag S3 shows for a stored part (hex, no quotes)."""
+    return _current(rec, stored_etag).get("shown") or stored_etag
 
 
 # ---- CompleteMultipartUpload --------------------------------------------------------------------------
@@ -149,20 +164,21 @@ async def _read_back(store: ObjectStore, upload: Upload, number: int, algorithm:
 
 
 async def completion(ctx: RequestContext, store: ObjectStore, upload: Upload,
-                     chosen: list[tuple[int, ObjectInfo, int]]) -> tuple[dict[str, str], list[list[Any]]]:
+                     chosen: list[tuple[int, ObjectInfo, int]], recorded: dict[int, dict[str, Any]]
+                     ) -> tuple[dict[str, str], list[list[Any]]]:
     """Verify the part checksums a CompleteMultipartUpload lists (and its whole-object checksum header), and
-    compute the object's checksum. `chosen`: (part number, stored part, plaintext size) in order. Returns
+    compute the object's checksum. `chosen`: (part number, stored part, plaintext size) in order;
+    `recorded`: part_sums(). Returns
     ({algorithm: value} to store, the part layout [[number, size, checksum or None]])."""
     params, record = ctx.params, upload.record
     algorithm: str | None = record.get("checksum_algorithm")
     kind = record.get("checksum_type") or (default_type(algorithm) if algorithm else None)
     listed = {p.get("PartNumber"): p for p in (params.get("MultipartUpload") or {}).get("Parts") or []}
-    recorded = await part_sums(ctx, upload)
     values: list[str | None] = []
     for number, info, _ in chosen:
         given = _given_part_sums(listed.get(number) or {})
-        rec = recorded.get(number)
-        mine = rec if rec and rec.get("etag") == info.etag else None
+        rec = _current(recorded.get(number), info.etag)
+        mine = rec if rec.get("algorithm") else None
         if algorithm is not None and mine is None:
             mine = {"algorithm": algorithm, "value": await _read_back(store, upload, number, algorithm)}
         if algorithm is not None and not given and kind == "COMPOSITE":
