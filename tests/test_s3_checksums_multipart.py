@@ -246,3 +246,28 @@ def test_raw_complete_with_whole_object_sha1_header(s3_gateway, bucket):
                           headers={"x-amz-checksum-sha1": expected})
     assert status == 200 and f"<ChecksumSHA1>{expected}</ChecksumSHA1>".encode() in body, body
     assert b"<ChecksumType>COMPOSITE</ChecksumType>" in body
+
+
+def test_part_checksum_in_an_aws_chunked_trailer(s3_gateway, bucket):
+    """UploadPart as SDKs stream it (aws-chunked, checksum in a trailer): recorded and listed; a trailer of
+    another algorithm than the upload's is InvalidRequest, a wrong value BadDigest."""
+    from .test_s3_checksums import _raw_trailer_put
+
+    s3, name = s3_gateway.client_a(), bucket()
+    uid = s3.create_multipart_upload(Bucket=name, Key="k", ChecksumAlgorithm="CRC64NVME")["UploadId"]
+    path = f"/{name}/k?partNumber=1&uploadId={uid}"
+    data = b"trailed part" * 1000
+    status, body, headers = _raw_trailer_put(s3_gateway.endpoint, path, data, "x-amz-checksum-crc32",
+                                             digest("CRC32", data))
+    assert status == 400 and b"<Code>InvalidRequest</Code>" in body, body
+    status, body, _ = _raw_trailer_put(s3_gateway.endpoint, path, data, "x-amz-checksum-crc64nvme",
+                                       digest("CRC64NVME", b"other"))
+    assert status == 400 and b"<Code>BadDigest</Code>" in body, body
+    status, body, headers = _raw_trailer_put(s3_gateway.endpoint, path, data, "x-amz-checksum-crc64nvme",
+                                             digest("CRC64NVME", data))
+    assert status == 200 and headers["x-amz-checksum-crc64nvme"] == digest("CRC64NVME", data), body
+    part = s3.list_parts(Bucket=name, Key="k", UploadId=uid)["Parts"][0]
+    assert part["ChecksumCRC64NVME"] == digest("CRC64NVME", data)
+    out = s3.complete_multipart_upload(Bucket=name, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert out["ChecksumCRC64NVME"] == digest("CRC64NVME", data)
