@@ -271,3 +271,13 @@ def test_part_checksum_in_an_aws_chunked_trailer(s3_gateway, bucket):
     out = s3.complete_multipart_upload(Bucket=name, Key="k", UploadId=uid, MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": part["ETag"]}]})
     assert out["ChecksumCRC64NVME"] == digest("CRC64NVME", data)
+
+
+def test_declared_whole_object_checksum_with_or_without_dash_n():
+    whole = composite("SHA1", [b"a", b"b"])
+    mpc._check_declared({"ChecksumSHA1": whole}, "SHA1", whole)
+    mpc._check_declared({"ChecksumSHA1": whole.rpartition("-")[0]}, "SHA1", whole)
+    with pytest.raises(errors.BadDigest):
+        mpc._check_declared({"ChecksumSHA1": composite("SHA1", [b"a"])}, "SHA1", whole)
+    with pytest.raises(errors.InvalidRequest, match="expected checksum Type: sha1, actual checksum Type: crc32"):
+        mpc._check_declared({"ChecksumCRC32": digest("CRC32", b"a")}, "SHA1", whole)
