@@ -51,8 +51,13 @@ def test_attributes_of_a_plain_object(s3_gateway, bucket):
     assert only["ObjectSize"] == 5 and "ETag" not in only and "Checksum" not in only
     s3_gateway.client_a(request_checksum_calculation="when_required").put_object(Bucket=name, Key="plain", Body=b"x")
     assert "Checksum" not in s3.get_object_attributes(Bucket=name, Key="plain", ObjectAttributes=["Checksum"])
-    # partNumber on an object that was not uploaded in parts: 1 is all of it, 2 does not exist
-    assert s3.get_object(Bucket=name, Key="k", PartNumber=1)["Body"].read() == b"hello"
+    # partNumber on an object that was not uploaded in parts: 1 is a range over all of it (206, as S3),
+    # 2 does not exist
+    whole = s3.get_object(Bucket=name, Key="k", PartNumber=1)
+    assert whole["Body"].read() == b"hello" and whole["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert whole["ContentRange"] == "bytes 0-4/5" and "PartsCount" not in whole
+    head = s3.head_object(Bucket=name, Key="k", PartNumber=1)
+    assert (head["ResponseMetadata"]["HTTPStatusCode"], head["ContentRange"]) == (206, "bytes 0-4/5")
     with aws_error("InvalidPartNumber", 416):
         s3.get_object(Bucket=name, Key="k", PartNumber=2)
 

@@ -235,6 +235,14 @@ def _part_output(ctx: RequestContext, out: dict[str, Any], part: mp_checksums.Pa
         out.update(part.checksum)
 
 
+def _whole_as_part(ctx: RequestContext, out: dict[str, Any], size: int) -> None:
+    """partNumber=1 of an object not uploaded in parts is a range over all of it: 206 with its
+    Content-Range (as S3; an empty object has no range to show)."""
+    if size > 0:
+        ctx.response_status = 206
+        out["ContentRange"] = f"bytes 0-{size - 1}/{size}"
+
+
 def _not_modified_headers(ctx: RequestContext, info: ObjectInfo) -> None:
     # A 304 still tells the client what it has (RFC 7232 §4.1).
     ctx.response_headers["ETag"] = s3_etag(info)
@@ -329,6 +337,8 @@ async def get_object(ctx: RequestContext) -> dict:
         raise
     if part is not None:
         _part_output(ctx, out, part, info.size, with_checksums=with_checksums)
+    elif p.get("PartNumber") is not None:
+        _whole_as_part(ctx, out, info.size)
     elif rng is not None and resolved is not None:
         ctx.response_status = 206
         out["ContentRange"] = conditions.content_range(resolved)
@@ -364,6 +374,8 @@ async def head_object(ctx: RequestContext) -> dict:
     out["Expiration"] = await lifecycle.expiration(ctx, bucket, info, extra.get("tags", []))  # lifecycle
     if part is not None:
         _part_output(ctx, out, part, info.size, with_checksums=with_checksums)
+    elif p.get("PartNumber") is not None:
+        _whole_as_part(ctx, out, info.size)
     elif rng is not None:
         resolved = conditions.resolve_range(rng, info.size, p["Range"])
         ctx.response_status = 206
