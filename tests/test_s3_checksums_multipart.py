@@ -1,6 +1,6 @@
 """Multipart checksums on the real Swift: every algorithm x type through boto3, the composite "-N" form and
-the FULL_OBJECT CRC checked against checksums computed here over the whole data (zlib/hashlib/awscrt
-directly, and botocore's own response validation of GetObject), and the errors S3 answers for each
+the FULL_OBJECT CRC checked against checksums computed here over the whole data (botocore.httpchecksum's
+implementations, and botocore's own response validation of GetObject), and the errors S3 answers for each
 wrong request (exact codes and statuses, raw requests where an SDK would not send the mistake).
 
 Parts: S3's minimum part size is 5 MiB (except the last); each upload here is one 5 MiB part plus a small one.
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zlib
 
 import pytest
-from awscrt import checksums as crt
+from botocore import httpchecksum
 
 from gateway.protocol import errors
 from gateway.s3 import multipart_checksums as mpc
@@ -25,11 +24,19 @@ MiB = 1024 * 1024
 _FIRST = hashlib.sha256(b"first").digest() * (5 * MiB // 32)
 _LAST = b"the last part, short" * 50
 
-_RAW = {"CRC32": lambda d: zlib.crc32(d).to_bytes(4, "big"),
-        "CRC32C": lambda d: crt.crc32c(d).to_bytes(4, "big"),
-        "CRC64NVME": lambda d: crt.crc64nvme(d).to_bytes(8, "big"),
-        "SHA1": lambda d: hashlib.sha1(d).digest(),
-        "SHA256": lambda d: hashlib.sha256(d).digest()}
+# The oracle: botocore's own checksum implementations (what SDKs send and validate with).
+_BOTOCORE = {"CRC32": httpchecksum.Crc32Checksum, "CRC32C": httpchecksum.CrtCrc32cChecksum,
+             "CRC64NVME": httpchecksum.CrtCrc64NvmeChecksum, "SHA1": httpchecksum.Sha1Checksum,
+             "SHA256": httpchecksum.Sha256Checksum}
+
+
+def _raw_digest(algorithm: str, data: bytes) -> bytes:
+    running = _BOTOCORE[algorithm]()
+    running.update(data)
+    return running.digest()
+
+
+_RAW = {name: (lambda d, name=name: _raw_digest(name, d)) for name in _BOTOCORE}
 
 
 def b64(raw: bytes) -> str:
