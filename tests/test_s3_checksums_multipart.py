@@ -121,6 +121,8 @@ def test_multipart_checksum_algorithm_by_type(s3_gateway, bucket, algorithm, kin
     listed = s3.list_parts(Bucket=name, Key="k", UploadId=up["UploadId"])
     assert [p[f"Checksum{algorithm}"] for p in listed["Parts"]] == [digest(algorithm, _FIRST), digest(algorithm, _LAST)]
     assert (listed["ChecksumAlgorithm"], listed["ChecksumType"]) == (algorithm, kind)
+    uploads = s3.list_multipart_uploads(Bucket=name)["Uploads"]
+    assert [(u["ChecksumAlgorithm"], u["ChecksumType"]) for u in uploads] == [(algorithm, kind)]
     expected = digest(algorithm, _FIRST + _LAST) if kind == "FULL_OBJECT" else composite(algorithm, [_FIRST, _LAST])
     member = f"Checksum{algorithm}"
     out = s3.complete_multipart_upload(Bucket=name, Key="k", UploadId=up["UploadId"],

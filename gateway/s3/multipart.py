@@ -417,6 +417,8 @@ async def list_multipart_uploads(ctx: RequestContext) -> dict:
                             "Initiator": rec["initiator"]})
             if rec.get("checksum_algorithm"):
                 uploads[-1]["ChecksumAlgorithm"] = rec["checksum_algorithm"]
+                uploads[-1]["ChecksumType"] = (rec.get("checksum_type")
+                                               or mp_checksums.default_type(rec["checksum_algorithm"]))
             next_key, next_id = up.key, up.upload_id
     out: dict[str, Any] = {"Bucket": bucket, "KeyMarker": enc(key_marker), "UploadIdMarker": id_marker,
                            "Prefix": enc(prefix), "MaxUploads": limit, "IsTruncated": truncated,
