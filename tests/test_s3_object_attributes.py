@@ -170,3 +170,15 @@ def test_sse_s3_part_etags_are_plaintext_md5s(s3_gateway, bucket):
     expected = hashlib.md5(hashlib.md5(P1).digest() + hashlib.md5(P2).digest()).hexdigest() + "-2"
     assert done["ETag"] == f'"{expected}"' and s3.head_object(Bucket=name, Key="k")["ETag"] == done["ETag"]
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == P1 + P2
+
+
+def test_empty_last_part(s3_gateway, bucket):
+    """An empty last part: its checksum is the empty data's, and reading it by number sends no bytes."""
+    s3, name = s3_gateway.client_a(), bucket()
+    _multipart(s3, name, "k", "CRC32", parts=(P1, b""))
+    head = s3.head_object(Bucket=name, Key="k", PartNumber=2)
+    assert (head["ContentLength"], head["PartsCount"], "ContentRange" in head) == (0, 2, False)
+    got = s3.get_object(Bucket=name, Key="k", PartNumber=2, ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"" and got["ChecksumCRC32"] == crc32(b"")
+    first = s3.get_object(Bucket=name, Key="k", PartNumber=1)
+    assert first["ContentRange"] == f"bytes 0-{len(P1) - 1}/{len(P1)}" and first["Body"].read() == P1

@@ -148,6 +148,9 @@ async def upload_part(ctx: RequestContext) -> dict:
     spec = mp_checksums.part_spec(spec, upload.record)
     crypt = sse_multipart.part_crypt(ctx, upload.record, number)
     body = checksums.VerifiedBody(ctx.body, spec, declared_size=size, max_size=MAX_PART_SIZE)
+    if size == 0:  # the backend reads nothing of an empty body: verify (and checksum) it here
+        async for _ in body:
+            pass
     plain_md5 = None
     if crypt is None:
         info = await put_part(store, upload, number, body, size, spec.md5_hex)

@@ -227,9 +227,10 @@ def _part_output(ctx: RequestContext, out: dict[str, Any], part: mp_checksums.Pa
                  with_checksums: bool) -> None:
     """206 with the part's bytes, the object's part count, and the part's own checksum (never the
     object's: an SDK would validate the part's body against it)."""
-    ctx.response_status = 206
-    out["ContentRange"] = f"bytes {part.first}-{part.last}/{size}"
-    out["ContentLength"] = part.last - part.first + 1
+    if part.last >= part.first:
+        ctx.response_status = 206
+        out["ContentRange"] = f"bytes {part.first}-{part.last}/{size}"
+    out["ContentLength"] = part.last - part.first + 1  # an empty (last) part: 200, no range to show
     out["PartsCount"] = part.count
     if with_checksums:
         out.update(part.checksum)
@@ -307,8 +308,11 @@ async def get_object(ctx: RequestContext) -> dict:
             with backend_errors(bucket=bucket, key=key, version_id=version_id):
                 head = await store.head_object(bucket, key, version_id=version_id)
         part = await _locate_part(ctx, head, bucket)
-        if part is not None:
+        if part is not None and part.last >= part.first:
             rng, range_header = (part.first, part.last), f"bytes={part.first}-{part.last}"
+        elif part is not None:  # an empty (last) part: read the byte before it (if any), send none
+            rng = None if part.first == 0 else (part.first - 1, part.first - 1)
+            range_header = None if rng is None else f"bytes={part.first - 1}-{part.first - 1}"
     try:
         async with _delete_markers(ctx, store, bucket, key, version_id):
             with backend_errors(bucket=bucket, key=key, version_id=version_id):
@@ -337,6 +341,10 @@ async def get_object(ctx: RequestContext) -> dict:
         raise
     if part is not None:
         _part_output(ctx, out, part, info.size, with_checksums=with_checksums)
+        if part.last < part.first:
+            with contextlib.suppress(Exception):
+                await body.aclose()  # type: ignore[attr-defined]
+            body = _no_bytes()
     elif p.get("PartNumber") is not None:
         _whole_as_part(ctx, out, info.size)
     elif rng is not None and resolved is not None:
@@ -345,6 +353,11 @@ async def get_object(ctx: RequestContext) -> dict:
         out["ContentLength"] = resolved.last - resolved.first + 1
     out["Body"] = body
     return out
+
+
+async def _no_bytes() -> AsyncIterator[bytes]:
+    for piece in ():
+        yield piece
 
 
 @s3_handler("HeadObject", anonymous=True)
