@@ -108,7 +108,7 @@ class S3FrontEnd(FrontEnd):
             ctx.body = stream
         elif req.can_read_body:
             body = await read_capped(stream, self.max_xml_bytes, errors.MaxMessageLengthExceeded)
-            s3_checksums.verify_buffered(req.headers, body)  # Content-MD5 / x-amz-checksum-* of the body
+            s3_checksums.verify_buffered(req.headers, body, route.operation)  # Content-MD5 / checksums of the body
         ctx.params = self.parser.parse(route.operation, req.method, req.raw_path.split("?", 1)[0],
                                        raw_query(req), req.headers, body, host=req.host,
                                        labels=route.labels())

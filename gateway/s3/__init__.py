@@ -12,6 +12,7 @@ from . import (  # noqa: F401 - registers the handlers
     listing,
     multipart,
     multipart_copy,
+    object_attributes,
     object_lock,
     objects,
     ownership,

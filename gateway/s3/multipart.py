@@ -12,6 +12,7 @@ Access: the bucket's owner, or whoever its ACL grants WRITE (create, upload, com
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,7 +23,8 @@ from backends.base import ObjectInfo, ObjectStore, Segment
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import checksums, names, object_input, object_lock, ownership, sse_multipart, sse_stream, tagging
+from . import checksums, names, object_input, object_lock, ownership, sse, sse_multipart, sse_stream, tagging
+from . import multipart_checksums as mp_checksums
 from . import multipart_state as state
 from .buckets import bucket_access
 from .common import backend_errors, object_store, owner, s3_handler, set_object_extra
@@ -112,10 +114,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     bucket, key = p["Bucket"], p["Key"]
     names.check_key(key)
     object_input.refuse_unsupported_write(p, lock=True, sse=True)
-    algorithm = p.get("ChecksumAlgorithm")
-    if algorithm is not None and str(algorithm).upper() not in checksums.ALGORITHMS:
-        raise errors.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of "
-                                    "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+    algorithm, checksum_type = mp_checksums.creation_settings(p)
     account = await bucket_access(ctx, bucket, "WRITE")
     caller = owner(ctx)
     tags = tagging.parse_tagging_header(p["Tagging"]) if p.get("Tagging") is not None else None
@@ -125,7 +124,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
               "content_type": p.get("ContentType") or object_input.DEFAULT_CONTENT_TYPE,
               "metadata": object_input.user_metadata(p), "headers": object_input.content_headers(p),
               "private": object_input.redirect_private(p), "tags": tags, "acl": object_acl,
-              "checksum_algorithm": algorithm and str(algorithm).upper(), "checksum_type": p.get("ChecksumType"), "lock": lock}
+              "checksum_algorithm": algorithm, "checksum_type": checksum_type, "lock": lock}
     encryption = await sse_multipart.on_create(ctx, bucket, record)  # record["sse"]
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
@@ -134,7 +133,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     out = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id, **encryption}
     if record["checksum_algorithm"]:
         out["ChecksumAlgorithm"] = record["checksum_algorithm"]
-        out["ChecksumType"] = record["checksum_type"] or "COMPOSITE"
+        out["ChecksumType"] = record["checksum_type"]
     return out
 
 
@@ -146,15 +145,25 @@ async def upload_part(ctx: RequestContext) -> dict:
     size = object_input.declared_size(ctx.request)  # EntityTooLarge beyond 5 GiB, as for a part
     spec = checksums.ChecksumSpec.from_request(p, ctx.request.headers)
     upload, store = await open_upload(ctx, "WRITE")
+    spec = mp_checksums.part_spec(spec, upload.record)
     crypt = sse_multipart.part_crypt(ctx, upload.record, number)
     body = checksums.VerifiedBody(ctx.body, spec, declared_size=size, max_size=MAX_PART_SIZE)
+    if size == 0:  # the backend reads nothing of an empty body: verify (and checksum) it here
+        async for _ in body:
+            pass
+    plain_md5 = None
     if crypt is None:
         info = await put_part(store, upload, number, body, size, spec.md5_hex)
     else:  # sealed on the way; Content-MD5 is checked on the plaintext by VerifiedBody
-        info = await put_part(store, upload, number, crypt.seal(body),
+        # SSE-S3 shows the plaintext MD5 as the part's ETag (as S3), digested beside the sealing.
+        plain_md5 = hashlib.md5() if crypt.mode == "S3" else None
+        info = await put_part(store, upload, number,
+                              crypt.seal(sse.md5_beside(body, plain_md5) if plain_md5 else body),
                               None if size is None else sse_stream.ciphertext_size(size))
     await ensure_open(ctx, store, upload, number)
-    out: dict[str, Any] = {"ETag": f'"{info.etag}"', **(crypt.output() if crypt else {})}
+    shown = plain_md5.hexdigest() if plain_md5 else info.etag
+    await mp_checksums.remember_part(ctx, upload, number, info.etag, body.result.checksums, shown=shown)
+    out: dict[str, Any] = {"ETag": f'"{shown}"', **(crypt.output() if crypt else {})}
     for algorithm, value in body.result.checksums.items():
         out[checksums.ALGORITHMS[algorithm][1]] = value
     return out
@@ -209,12 +218,12 @@ async def _already_completed(ctx: RequestContext, requested: list[tuple[int, str
     return _completed(ctx, bucket, key, expected, info.version_id)
 
 
-def _check_parts(upload: Upload, requested: list[tuple[int, str]],
-                 stored: dict[int, ObjectInfo]) -> list[ObjectInfo]:
+def _check_parts(upload: Upload, requested: list[tuple[int, str]], stored: dict[int, ObjectInfo],
+                 recorded: dict[int, dict[str, Any]]) -> list[ObjectInfo]:
     chosen = []
     for i, (number, etag) in enumerate(requested):
         info = stored.get(number)
-        if info is None or state.normalize_etag(info.etag) != etag:
+        if info is None or state.normalize_etag(mp_checksums.shown_etag(recorded.get(number), info.etag)) != etag:
             raise errors.InvalidPart(UploadId=upload.upload_id, PartNumber=number, ETag=etag)
         if i < len(requested) - 1 and info.size < MIN_PART_SIZE:
             raise errors.EntityTooSmall(ProposedSize=info.size, MinSizeAllowed=MIN_PART_SIZE,
@@ -256,15 +265,20 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
     upload = await state.find_upload(ctx, account, bucket, key, upload_id)
     if upload is None:
         return await _already_completed(ctx, requested)
+    mp_checksums.check_completion_type(p, upload.record)
     store = await object_store(ctx)
     async with state.finishing(ctx, upload, "complete"):
         stored = dict(await state.list_parts(store, upload))
-        chosen = _check_parts(upload, requested, stored)
-        replaced = await _check_write_conditions(ctx, store, bucket, key)
-        etag = state.multipart_etag([info.etag for info in chosen])
+        recorded = await mp_checksums.part_sums(ctx, upload)
+        chosen = _check_parts(upload, requested, stored, recorded)
         rec = upload.record
+        plain = [(n, info, sse_stream.plaintext_size(info.size) if rec.get("sse") else info.size)
+                 for (n, _), info in zip(requested, chosen, strict=True)]
+        sums, layout = await mp_checksums.completion(ctx, store, upload, plain, recorded)
+        replaced = await _check_write_conditions(ctx, store, bucket, key)
+        etag = state.multipart_etag([mp_checksums.shown_etag(recorded.get(n), info.etag) for n, info, _ in plain])
         private = {**rec.get("private", {}), **rec.get("sse", {}), state.PRIVATE_ETAG: etag,
-                   state.PRIVATE_UPLOAD_ID: upload.upload_id}
+                   state.PRIVATE_UPLOAD_ID: upload.upload_id, **checksums.to_private(sums)}
         segments = [Segment(upload.segments, info.key, info.etag, info.size) for info in chosen if info.size]
         with backend_errors(bucket=bucket, key=key):
             try:
@@ -281,6 +295,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
                 raise errors.InvalidPart(UploadId=upload.upload_id) from None
         encryption = await sse_multipart.on_complete(ctx, bucket, rec, info,
                                                      [(n, stored[n].size) for n, _ in requested], etag)
+        await mp_checksums.save_layout(ctx, bucket, key, upload, layout, rec.get("checksum_algorithm"),
+                                       rec.get("checksum_type"))
         extra = {k: v for k, v in (("tags", rec.get("tags")), ("acl", rec.get("acl"))) if v}
         await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
         await object_lock.record(ctx, bucket, key, info.version_id,
@@ -293,7 +309,8 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
             await state.release_replaced(store, bucket, replaced)
     except base.BackendError:
         log.warning("could not delete unused parts of upload %s", upload.upload_id, exc_info=True)
-    return {**_completed(ctx, bucket, key, etag, info.version_id), **encryption}
+    return {**_completed(ctx, bucket, key, etag, info.version_id), **encryption,
+            **checksums.from_private(checksums.to_private(sums))}
 
 
 async def _empty() -> AsyncIterator[bytes]:
@@ -336,11 +353,14 @@ async def list_parts(ctx: RequestContext) -> dict:
         found = await state.list_parts(store, upload, after=marker, limit=limit + 1)
     page, truncated = found[:limit], len(found) > limit
     rec = upload.record
+    sums = await mp_checksums.part_sums(ctx, upload) if page else {}
     out: dict[str, Any] = {
         "Bucket": upload.bucket, "Key": upload.key, "UploadId": upload.upload_id,
         "PartNumberMarker": marker, "MaxParts": limit, "IsTruncated": truncated,
-        "Parts": [{"PartNumber": n, "LastModified": info.last_modified, "ETag": f'"{info.etag}"',
-                   "Size": sse_stream.plaintext_size(info.size) if rec.get("sse") else info.size}
+        "Parts": [{"PartNumber": n, "LastModified": info.last_modified,
+                   "ETag": f'"{mp_checksums.shown_etag(sums.get(n), info.etag)}"',
+                   "Size": sse_stream.plaintext_size(info.size) if rec.get("sse") else info.size,
+                   **mp_checksums.part_output(sums.get(n), info.etag)}
                   for n, info in page],
         "Initiator": rec["initiator"], "Owner": rec["owner"], "StorageClass": rec["storage_class"],
     }
@@ -348,7 +368,7 @@ async def list_parts(ctx: RequestContext) -> dict:
         out["NextPartNumberMarker"] = page[-1][0]
     if rec.get("checksum_algorithm"):
         out["ChecksumAlgorithm"] = rec["checksum_algorithm"]
-        out["ChecksumType"] = rec.get("checksum_type") or "COMPOSITE"
+        out["ChecksumType"] = rec.get("checksum_type") or mp_checksums.default_type(rec["checksum_algorithm"])
     return out
 
 
@@ -400,6 +420,8 @@ async def list_multipart_uploads(ctx: RequestContext) -> dict:
                             "Initiator": rec["initiator"]})
             if rec.get("checksum_algorithm"):
                 uploads[-1]["ChecksumAlgorithm"] = rec["checksum_algorithm"]
+                uploads[-1]["ChecksumType"] = (rec.get("checksum_type")
+                                               or mp_checksums.default_type(rec["checksum_algorithm"]))
             next_key, next_id = up.key, up.upload_id
     out: dict[str, Any] = {"Bucket": bucket, "KeyMarker": enc(key_marker), "UploadIdMarker": id_marker,
                            "Prefix": enc(prefix), "MaxUploads": limit, "IsTruncated": truncated,

@@ -41,6 +41,7 @@ log = logging.getLogger("cloudgate.s3.multipart")
 
 NS_UPLOAD = "s3:upload"              # "<account>/<bucket>/<key>\0<upload id>" -> upload record
 NS_UPLOAD_LEASE = "s3:upload-lease"  # same key -> {"op", "at"} while a Complete or Abort runs
+NS_PART_SUM = "s3:upload-part-sum"   # "<same key>\0<part number>" -> a part's checksum (multipart_checksums)
 SEGMENTS_SUFFIX = "+segments"
 PRIVATE_ETAG = "s3-etag"
 PRIVATE_UPLOAD_ID = "s3-upload-id"
@@ -148,6 +149,7 @@ async def find_upload(ctx: RequestContext, account: str, bucket: str, key: str,
 
 async def drop_upload(ctx: RequestContext, upload: Upload) -> None:
     await ctx.gateway.store.delete(NS_UPLOAD, upload.store_key)
+    await ctx.gateway.store.delete_prefix(NS_PART_SUM, upload.store_key + "\0")
 
 
 async def scan_uploads(ctx: RequestContext, account: str, bucket: str, prefix: str) -> list[Upload]:

@@ -21,6 +21,7 @@ from ..context import RequestContext
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp, to_datetime
 from . import acl, checksums, conditions, lifecycle, names, object_lock, ownership, sse, sse_stream
+from . import multipart_checksums as mp_checksums
 from .buckets import check_expected_owner
 from .checksums import ChecksumSpec, VerifiedBody, body_errors
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -196,15 +197,51 @@ async def _read_prologue(ctx: RequestContext) -> tuple[str, str, str | None]:
     return bucket, key, version_id
 
 
-def _check_part_number(info: ObjectInfo, part_number: int) -> None:
-    """partNumber on an object that was not uploaded in parts: part 1 is the whole object."""
+def _check_part_bounds(part_number: int) -> None:
     if part_number < 1 or part_number > 10_000:
         raise errors.InvalidArgument("Part number must be an integer between 1 and 10000, inclusive",
                                      ArgumentName="partNumber", ArgumentValue=str(part_number))
-    if info.manifest or info.private.get("s3-upload-id"):
-        raise errors.S3NotImplemented("GetObject by partNumber of a multipart object is not supported.")
+
+
+def _check_part_number(info: ObjectInfo, part_number: int) -> None:
+    """partNumber on an object that was not uploaded in parts: part 1 is the whole object."""
+    _check_part_bounds(part_number)
+    if mp_checksums.is_multipart(info):  # completed before part layouts were kept
+        raise errors.S3NotImplemented("GetObject by partNumber of this multipart object is not supported.")
     if part_number != 1:
         raise errors.InvalidPartNumber(PartNumberRequested=part_number, ActualPartCount=1)
+
+
+async def _locate_part(ctx: RequestContext, info: ObjectInfo, bucket: str) -> mp_checksums.PartRead | None:
+    """The byte range of the part ?partNumber= names in a multipart object (None: not multipart, or no
+    layout kept), once the read's conditions hold."""
+    number = ctx.params["PartNumber"]
+    _check_part_bounds(number)
+    if not mp_checksums.is_multipart(info):
+        return None
+    _check_conditions(ctx, info)
+    return await mp_checksums.locate_part(ctx, bucket, info, number)
+
+
+def _part_output(ctx: RequestContext, out: dict[str, Any], part: mp_checksums.PartRead, size: int, *,
+                 with_checksums: bool) -> None:
+    """206 with the part's bytes, the object's part count, and the part's own checksum (never the
+    object's: an SDK would validate the part's body against it)."""
+    if part.last >= part.first:
+        ctx.response_status = 206
+        out["ContentRange"] = f"bytes {part.first}-{part.last}/{size}"
+    out["ContentLength"] = part.last - part.first + 1  # an empty (last) part: 200, no range to show
+    out["PartsCount"] = part.count
+    if with_checksums:
+        out.update(part.checksum)
+
+
+def _whole_as_part(ctx: RequestContext, out: dict[str, Any], size: int) -> None:
+    """partNumber=1 of an object not uploaded in parts is a range over all of it: 206 with its
+    Content-Range (as S3; an empty object has no range to show)."""
+    if size > 0:
+        ctx.response_status = 206
+        out["ContentRange"] = f"bytes 0-{size - 1}/{size}"
 
 
 def _not_modified_headers(ctx: RequestContext, info: ObjectInfo) -> None:
@@ -265,6 +302,17 @@ async def get_object(ctx: RequestContext) -> dict:
     range_header = p.get("Range")
     rng = conditions.parse_range(range_header)
     store = await object_store(ctx)
+    part = head = None
+    if p.get("PartNumber") is not None:  # a part of a multipart object: its byte range, read as a Range
+        async with _delete_markers(ctx, store, bucket, key, version_id):
+            with backend_errors(bucket=bucket, key=key, version_id=version_id):
+                head = await store.head_object(bucket, key, version_id=version_id)
+        part = await _locate_part(ctx, head, bucket)
+        if part is not None and part.last >= part.first:
+            rng, range_header = (part.first, part.last), f"bytes={part.first}-{part.last}"
+        elif part is not None:  # an empty (last) part: read the byte before it (if any), send none
+            rng = None if part.first == 0 else (part.first - 1, part.first - 1)
+            range_header = None if rng is None else f"bytes={part.first - 1}-{part.first - 1}"
     try:
         async with _delete_markers(ctx, store, bucket, key, version_id):
             with backend_errors(bucket=bucket, key=key, version_id=version_id):
@@ -276,8 +324,10 @@ async def get_object(ctx: RequestContext) -> dict:
                 _check_conditions(ctx, await store.head_object(bucket, key, version_id=version_id))
         raise conditions.invalid_range(range_header, e.extra.get("ActualObjectSize", 0)) from None
     try:
+        if head is not None and part is not None and info.etag != head.etag:
+            raise errors.S3ServiceUnavailable("The object changed while it was read; retry.")
         _check_conditions(ctx, info)
-        if p.get("PartNumber") is not None:
+        if p.get("PartNumber") is not None and part is None:
             _check_part_number(info, p["PartNumber"])
         extra = await get_object_extra(ctx, bucket, key, info.version_id)
         # A checksum describes the whole object: never sent with a part of it.
@@ -289,12 +339,25 @@ async def get_object(ctx: RequestContext) -> dict:
         with contextlib.suppress(Exception):
             await body.aclose()  # type: ignore[attr-defined]
         raise
-    if rng is not None and resolved is not None:
+    if part is not None:
+        _part_output(ctx, out, part, info.size, with_checksums=with_checksums)
+        if part.last < part.first:
+            with contextlib.suppress(Exception):
+                await body.aclose()  # type: ignore[attr-defined]
+            body = _no_bytes()
+    elif p.get("PartNumber") is not None:
+        _whole_as_part(ctx, out, info.size)
+    elif rng is not None and resolved is not None:
         ctx.response_status = 206
         out["ContentRange"] = conditions.content_range(resolved)
         out["ContentLength"] = resolved.last - resolved.first + 1
     out["Body"] = body
     return out
+
+
+async def _no_bytes() -> AsyncIterator[bytes]:
+    for piece in ():
+        yield piece
 
 
 @s3_handler("HeadObject", anonymous=True)
@@ -310,16 +373,23 @@ async def head_object(ctx: RequestContext) -> dict:
     if crypt is not None:
         await sse.present(ctx, bucket, info)
     _check_conditions(ctx, info)
+    part = None
     if p.get("PartNumber") is not None:
-        _check_part_number(info, p["PartNumber"])
+        part = await _locate_part(ctx, info, bucket)
+        if part is None:
+            _check_part_number(info, p["PartNumber"])
     extra = await get_object_extra(ctx, bucket, key, info.version_id)
     rng = conditions.parse_range(p.get("Range"))
-    out = _output(ctx, info, extra, with_checksums=with_checksums and rng is None)
+    out = _output(ctx, info, extra, with_checksums=with_checksums and rng is None and part is None)
     if crypt is not None:
         out.update(crypt.output())
     out.update(await object_lock.read_output(ctx, bucket, key, info.version_id))
     out["Expiration"] = await lifecycle.expiration(ctx, bucket, info, extra.get("tags", []))  # lifecycle
-    if rng is not None:
+    if part is not None:
+        _part_output(ctx, out, part, info.size, with_checksums=with_checksums)
+    elif p.get("PartNumber") is not None:
+        _whole_as_part(ctx, out, info.size)
+    elif rng is not None:
         resolved = conditions.resolve_range(rng, info.size, p["Range"])
         ctx.response_status = 206
         out["ContentRange"] = conditions.content_range(resolved)

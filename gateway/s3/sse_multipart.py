@@ -5,8 +5,9 @@ key check values, or the wrapped SSE-S3 data key) in the upload record; every Up
 SSE-C upload must present the same key. At completion the gateway records each part's ciphertext size
 and number (sse.NS_RECORD), which is what a read needs to find and open the chunks of a byte range.
 
-Part ETags of an encrypted upload are the stored (ciphertext) MD5s, so the final multipart ETag is
-S3-shaped (md5-of-md5s "-N") but not derived from plaintext part MD5s.
+Part ETags: SSE-S3 parts show their plaintext MD5 (as S3; recorded beside the part by UploadPart, see
+multipart_checksums.remember_part), so the object's multipart ETag is S3's md5-of-plaintext-md5s "-N";
+SSE-C parts (and parts copied into an encrypted upload) show the stored ciphertext MD5.
 """
 
 from __future__ import annotations
