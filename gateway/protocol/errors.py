@@ -121,6 +121,10 @@ BucketAlreadyOwnedByYou = _error("BucketAlreadyOwnedByYou", "BucketAlreadyOwnedB
                                  "own it.")
 PreconditionFailed = _error("PreconditionFailed", "PreconditionFailed", 412,
                             "At least one of the pre-conditions you specified did not hold")
+ConditionalRequestConflict = _error(
+    "ConditionalRequestConflict", "ConditionalRequestConflict", 409,
+    "A conflicting operation occurred. If using PutObject you can retry the request. If using "
+    "CompleteMultipartUpload you should retry the request from CreateMultipartUpload.")
 NotModified = _error("NotModified", "NotModified", 304, "Not Modified")
 InvalidRange = _error("InvalidRange", "InvalidRange", 416, "The requested range is not satisfiable")
 QuotaExceeded = _error("QuotaExceeded", "QuotaExceeded", 403, "The quota for this account has been exceeded.")
