@@ -23,6 +23,7 @@ from .backend_factory import build_backend
 from .config import Config
 from .ec2 import paging
 from .frontends import FrontEnds
+from .frontends.base import CONTINUE_PENDING, send_continue
 from .logs import HTTP_SERVER_LOG
 from .metrics import Metrics
 from .protocol.s3_routing import S3Router
@@ -122,8 +123,10 @@ async def expect_continue(request: web.Request) -> None:
     before; any other value (non-ASCII bytes included, which crashed aiohttp's own handler into a
     plain-text 500) is left to the pipeline, which refuses it with an AWS-shaped 400."""
     if request.version == HttpVersion11 and pipeline.is_continue(request.headers.get("Expect", "")):
-        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        request.writer.output_size = 0  # the interim response is no part of the answer
+        if request.method == "PUT":  # S3 object and part bodies: owed until the body is first read
+            request[CONTINUE_PENDING] = True
+            return
+        await send_continue(request)
 
 
 def create_app(config: Config, registry: Registry | None = None,

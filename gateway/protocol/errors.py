@@ -121,6 +121,10 @@ BucketAlreadyOwnedByYou = _error("BucketAlreadyOwnedByYou", "BucketAlreadyOwnedB
                                  "own it.")
 PreconditionFailed = _error("PreconditionFailed", "PreconditionFailed", 412,
                             "At least one of the pre-conditions you specified did not hold")
+InvalidObjectState = _error("InvalidObjectState", "InvalidObjectState", 403,
+                            "The operation is not valid for the object's storage class")
+NoSuchConfiguration = _error("NoSuchConfiguration", "NoSuchConfiguration", 404,
+                             "The specified configuration does not exist.")
 ConditionalRequestConflict = _error(
     "ConditionalRequestConflict", "ConditionalRequestConflict", 409,
     "A conflicting operation occurred. If using PutObject you can retry the request. If using "

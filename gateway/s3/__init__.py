@@ -18,5 +18,7 @@ from . import (  # noqa: F401 - registers the handlers
     policy_api,
     public_access,
     tagging,
+    torrent,
+    unconfigured,
     versioning,
 )

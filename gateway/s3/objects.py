@@ -20,7 +20,19 @@ from backends.base import ObjectInfo
 from ..context import RequestContext
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp, to_datetime
-from . import acl, checksums, conditions, key_lease, lifecycle, names, object_lock, ownership, sse, sse_stream
+from . import (
+    acl,
+    checksums,
+    conditions,
+    key_lease,
+    lifecycle,
+    meta_words,
+    names,
+    object_lock,
+    ownership,
+    sse,
+    sse_stream,
+)
 from .buckets import check_expected_owner
 from .checksums import ChecksumSpec, VerifiedBody, body_errors
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -155,7 +167,7 @@ async def _head_or_none(store: base.ObjectStore, bucket: str, key: str) -> Objec
 def _output(ctx: RequestContext, info: ObjectInfo, extra: dict[str, Any], *, with_checksums: bool) -> dict:
     out: dict[str, Any] = {"ETag": s3_etag(info), "LastModified": info.last_modified, "ContentLength": info.size,
                            "ContentType": info.content_type or DEFAULT_CONTENT_TYPE,
-                           "Metadata": dict(info.metadata), "AcceptRanges": "bytes"}
+                           "Metadata": {k: meta_words.encode(v) for k, v in info.metadata.items()}, "AcceptRanges": "bytes"}
     if info.version_id:
         out["VersionId"] = info.version_id
     for name, member in _HEADER_MEMBERS.items():
