@@ -14,6 +14,7 @@ from .canonical import canonical_uri, parse_query
 from .clock import MAX_SKEW_MS, current, iso, parse_any_date, skewed, too_early
 from .credentials import CredentialProvider, Identity, SignatureClaim
 from .exceptions import (
+    ExpiresOutOfRange,
     InvalidDate,
     MalformedAuth,
     ScopeMismatch,
@@ -120,6 +121,8 @@ async def _v4(req: AuthRequest, provider: CredentialProvider, region: str | None
         raise malformed(prefix + str(exc), Region=exc.expected_region) from None
     except InvalidDate as exc:
         raise errors.AccessDenied(str(exc)) from None
+    except ExpiresOutOfRange as exc:  # S3's status for these is 403, with the query-parameters code
+        raise errors.PresignExpiresOutOfRange(str(exc)) from None
     except MalformedAuth as exc:
         message = str(exc) if presigned else prefix + str(exc)
         raise malformed(message) from None

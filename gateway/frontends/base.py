@@ -124,7 +124,7 @@ def client_connected(request: web.BaseRequest) -> bool:
     return transport is not None and not transport.is_closing()
 
 
-CONTINUE_PENDING = "cloudgate.continue_pending"  # request key: the interim 100 Continue is still owed
+CONTINUE_PENDING = web.RequestKey("cloudgate.continue_pending", bool)  # the interim 100 Continue is owed
 
 
 async def send_continue(request: web.Request) -> None:

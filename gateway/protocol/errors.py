@@ -77,6 +77,8 @@ AuthorizationHeaderMalformed = _error("AuthorizationHeaderMalformed", "Authoriza
                                       "The authorization header is malformed.")
 AuthorizationQueryParametersError = _error("AuthorizationQueryParametersError",
                                            "AuthorizationQueryParametersError", 400)
+# X-Amz-Expires outside 1..604800: the same code, answered 403 (s3-tests' AWS-verified expectation).
+PresignExpiresOutOfRange = _error("PresignExpiresOutOfRange", "AuthorizationQueryParametersError", 403)
 InvalidRequest = _error("InvalidRequest", "InvalidRequest", 400)
 InvalidArgument = _error("InvalidArgument", "InvalidArgument", 400)
 InvalidDigest = _error("InvalidDigest", "InvalidDigest", 400,
