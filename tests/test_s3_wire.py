@@ -15,6 +15,7 @@ import pytest
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from gateway.s3.torrent import PIECE, bencode
 
@@ -205,3 +206,75 @@ def test_operations_with_specific_errors(s3_gateway, bucket):
             "Rules": [{"Status": "Enabled", "Destination": {"Bucket": "arn:aws:s3:::other"}}]})
     status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "GET", f"/{name}?notification", body=b"")
     assert status == 200 and b"NotificationConfiguration" in body
+
+
+# ---- concurrent overwrites end with the write that completed last -------------------------------------------
+def _slow_put(endpoint: str, creds, path: str, body: bytes, pieces: int, pause: float) -> tuple[int, float]:
+    """A PUT whose body trickles in (`pieces` parts, `pause` s apart) over a bare socket: (status, when the
+    answer arrived, monotonic)."""
+    import time
+
+    req = AWSRequest("PUT", endpoint + path, data=body)
+    S3SigV4Auth(Credentials(creds.access_key, creds.secret_key), "s3", "us-east-1").add_auth(req)
+    u = urlsplit(endpoint)
+    head = f"PUT {path} HTTP/1.1\r\nHost: {u.netloc}\r\nConnection: close\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in req.prepare().headers.items() if k.lower() not in ("host", "content-length")
+    ) + f"Content-Length: {len(body)}\r\n\r\n"
+    step = -(-len(body) // pieces)
+    with socket.create_connection((u.hostname, u.port), timeout=60) as sock:
+        sock.sendall(head.encode())
+        for i in range(0, len(body), step):
+            sock.sendall(body[i:i + step])
+            time.sleep(pause)
+        answer = sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 "), answer
+        status = int(answer.split(b" ", 2)[1])
+        assert status in (200, 503), answer
+        return status, time.monotonic()
+
+
+def _overlap(endpoint_slow: str, endpoint_fast: str, creds, client, bucket: str) -> list[tuple[int, float, bytes]]:
+    """A slow PUT, and a fast one started while it uploads: [(status, answered at, body)] for both."""
+    import threading
+    import time
+
+    slow_body, fast_body = b"S" * (256 * 1024), b"fast"
+    out: dict[str, tuple[int, float, bytes]] = {}
+
+    def slow() -> None:
+        status, at = _slow_put(endpoint_slow, creds, f"/{bucket}/k", slow_body, pieces=4, pause=0.4)
+        out["slow"] = (status, at, slow_body)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.5)  # the slow upload is under way
+    try:
+        client.put_object(Bucket=bucket, Key="k", Body=fast_body)
+        out["fast"] = (200, time.monotonic(), fast_body)
+    except ClientError as e:
+        out["fast"] = (e.response["ResponseMetadata"]["HTTPStatusCode"], time.monotonic(), fast_body)
+    t.join(timeout=60)
+    return [out["slow"], out["fast"]]
+
+
+def test_overlapping_overwrites_end_with_the_last_completed(s3_gateway, bucket):
+    """A slow upload that started first and a fast one that started later: the object left is the one of the
+    write that completed last (the fast one holds its answer back until the slow one has answered)."""
+    s3, name = s3_gateway.client_a(), bucket()
+    results = _overlap(s3_gateway.endpoint, s3_gateway.endpoint, s3_gateway.creds_a, s3, name)
+    assert [r[0] for r in results] == [200, 200], results
+    last = max(results, key=lambda r: r[1])[2]
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == last
+
+
+def test_overwrite_overtaken_after_the_wait_answers_503(s3_gateway, bucket, monkeypatch):
+    """When the later writer cannot wait long enough, it answers first, and the earlier one — whose data the
+    store discarded — answers a retryable 503 rather than a success it did not deliver."""
+    from gateway.s3 import put_order
+
+    monkeypatch.setattr(put_order, "WAIT_SECONDS", 0.1)
+    s3, name = s3_gateway.client_a(), bucket()
+    (slow_status, slow_at, _), (fast_status, fast_at, fast_body) = _overlap(
+        s3_gateway.endpoint, s3_gateway.endpoint, s3_gateway.creds_a, s3, name)
+    assert (fast_status, slow_status) == (200, 503) and fast_at < slow_at
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == fast_body

@@ -140,6 +140,9 @@ RequestTimeout = _error("RequestTimeout", "RequestTimeout", 400,
                         "timeout period. Idle connections will be closed.")
 S3ServiceUnavailable = _error("S3ServiceUnavailable", "ServiceUnavailable", 503,
                               "Service is unable to handle request.")
+# An overlapping PutObject that started later answered first and its data replaced this one's
+# (gateway/s3/put_order.py): S3's retryable 503, so the client sends it again.
+WriteOvertaken = type("WriteOvertaken", (S3ServiceUnavailable,), {})
 MalformedTrailerError = _error("MalformedTrailerError", "MalformedTrailerError", 400,
                               "The request contained trailing data that was not well-formed or did not "
                               "conform to our published schema.")

@@ -30,6 +30,7 @@ from . import (
     names,
     object_lock,
     ownership,
+    put_order,
     sse,
     sse_stream,
 )
@@ -126,11 +127,14 @@ async def _put(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: s
     if size == 0:  # the backend sends nothing for an empty object: verify its (empty) body here
         async for _ in body:
             pass
+    # Registered in start order while it uploads: overlapping overwrites end with the one that completed
+    # last (put_order.py).
     with body_errors(body), backend_errors(bucket=bucket, key=key):
-        info = await store.put_object(bucket, key, stored_body, size=stored_size,
-                                      content_type=p.get("ContentType") or DEFAULT_CONTENT_TYPE,
-                                      metadata=metadata, private=private, headers=headers, md5=md5,
-                                      if_none_match=if_none_match)
+        async with put_order.ordered(ctx, bucket, key):
+            info = await store.put_object(bucket, key, stored_body, size=stored_size,
+                                          content_type=p.get("ContentType") or DEFAULT_CONTENT_TYPE,
+                                          metadata=metadata, private=private, headers=headers, md5=md5,
+                                          if_none_match=if_none_match)
     late = {} if spec.expected is not None else dict(body.result.checksums)
     extra: dict[str, Any] = {}
     if tags:
