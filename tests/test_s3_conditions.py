@@ -68,15 +68,15 @@ def test_if_match_race_is_compare_and_swap(s3_gateway, bucket):
     _check_one_winner(results, s3.get_object(Bucket=name, Key="k")["Body"].read())
 
 
-def test_if_none_match_race_across_two_replicas(s3_gateway, bucket, tmp_path):
-    """Two `cloudgate serve` processes on one SQLite state file: the lease is the store's, not a lock in
-    one process."""
+@pytest.fixture(scope="module")
+def replicas(s3_gateway, tmp_path_factory):
+    """Two `cloudgate serve` processes on one SQLite state file: the endpoints and a client factory."""
+    tmp = tmp_path_factory.mktemp("replicas")
     config = gateway_config(s3_gateway.swift)
-    config["state"] = {"url": f"sqlite:///{tmp_path / 'state.db'}"}
-    name = bucket()
-    (tmp_path / "r1").mkdir()
-    (tmp_path / "r2").mkdir()
-    with subprocess_server(tmp_path / "r1", config) as (one, _), subprocess_server(tmp_path / "r2", config) as (two, _):
+    config["state"] = {"url": f"sqlite:///{tmp / 'state.db'}"}
+    (tmp / "r1").mkdir()
+    (tmp / "r2").mkdir()
+    with subprocess_server(tmp / "r1", config) as (one, _), subprocess_server(tmp / "r2", config) as (two, _):
         t = TENANTS["a"]
 
         def client(i: int):
@@ -84,8 +84,28 @@ def test_if_none_match_race_across_two_replicas(s3_gateway, bucket, tmp_path):
                                 aws_access_key_id=t["access_key"], aws_secret_access_key=t["secret_key"],
                                 config=Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "path"}))
 
-        results = _race(client, name, "both", IfNoneMatch="*")
-        _check_one_winner(results, client(0).get_object(Bucket=name, Key="both")["Body"].read())
+        yield (one, two), client
+
+
+def test_if_none_match_race_across_two_replicas(replicas, bucket):
+    """The lease is the shared store's, not a lock in one process."""
+    _, client = replicas
+    name = bucket()
+    results = _race(client, name, "both", IfNoneMatch="*")
+    _check_one_winner(results, client(0).get_object(Bucket=name, Key="both")["Body"].read())
+
+
+def test_overlapping_overwrites_across_two_replicas(replicas, s3_gateway, bucket):
+    """A slow upload through one replica, a fast one through the other: the object left is the one of the
+    write that completed last."""
+    from .test_s3_wire import _overlap
+
+    (one, two), client = replicas
+    name = bucket()
+    results = _overlap(one, two, s3_gateway.creds_a, client(1), name)
+    assert [r[0] for r in results] == [200, 200], results
+    last = max(results, key=lambda r: r[1])[2]
+    assert client(0).get_object(Bucket=name, Key="k")["Body"].read() == last
 
 
 def test_lease_conflict_answers_409(s3_gateway, bucket):
