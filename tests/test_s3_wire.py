@@ -164,7 +164,8 @@ def test_presigned_expires_bounds(s3_gateway, bucket):
 
     status, body = fetch("604801")  # over a week
     assert (status, _code(body)) == (403, "AuthorizationQueryParametersError")
-    assert b"X-Amz-Expires must be less than a week (in seconds) that is 604800" in body
+    assert b"X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be " \
+           b"less than 604800 seconds" in body
     for out_of_range in ("-7", "0"):
         status, body = fetch(out_of_range)
         assert (status, _code(body)) == (403, "AuthorizationQueryParametersError")

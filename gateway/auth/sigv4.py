@@ -109,7 +109,8 @@ def parse_presigned(params: Mapping[str, str]) -> V4Auth:
     if expires < 1:
         raise ExpiresOutOfRange("X-Amz-Expires must be non-negative")
     if expires > MAX_PRESIGN_SECONDS:
-        raise ExpiresOutOfRange(f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_SECONDS}")
+        raise ExpiresOutOfRange("X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                                f"X-Amz-Expires must be less than {MAX_PRESIGN_SECONDS} seconds")
     access_key, scope = parse_credential(params["X-Amz-Credential"])
     signed = _signed_headers(params["X-Amz-SignedHeaders"])
     return V4Auth(access_key, scope, signed, params["X-Amz-Signature"], timestamp, moment, expires,
