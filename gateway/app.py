@@ -86,7 +86,12 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.draining:
             return await self._handle_draining(request)
-        return await pipeline.run(self, request)
+        response = await pipeline.run(self, request)
+        if request.get(CONTINUE_PENDING) and not response.prepared:
+            # Answered without inviting the body (no 100 Continue): the client may or may not send it, so
+            # the connection can't carry another request.
+            response.force_close()
+        return response
 
     async def _handle_draining(self, request: web.Request) -> web.StreamResponse:
         """While draining, /healthz fails (the load balancer takes this replica out of rotation) and every

@@ -119,6 +119,8 @@ def test_expect_continue_only_after_authentication(s3_gateway, bucket):
     gw, name = s3_gateway, bucket()
     first, _ = _expect_put(gw, f"/{name}/bad", gw.creds_a, secret="wrong" * 8)
     assert first.startswith(b"HTTP/1.1 403") and b"SignatureDoesNotMatch" in first
+    # The body was never invited: the connection is not reused (its next bytes may or may not be the body).
+    assert b"\r\nConnection: close\r\n" in first
     # Authenticated, but not allowed to write into tenant a's bucket: refused before the body too.
     first, _ = _expect_put(gw, f"/{name}/other", gw.creds_b)
     assert first.startswith(b"HTTP/1.1 403") and b"AccessDenied" in first
@@ -280,3 +282,18 @@ def test_overwrite_overtaken_after_the_wait_answers_503(s3_gateway, bucket, monk
         s3_gateway.endpoint, s3_gateway.endpoint, s3_gateway.creds_a, s3, name)
     assert (fast_status, slow_status) == (200, 503) and fast_at < slow_at
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == fast_body
+
+
+def test_listing_control_characters(s3_gateway, bucket):
+    """A key with control characters: listed as S3 does, as character references (&#x1;) without
+    encoding-type, percent-encoded with encoding-type=url."""
+    s3, name = s3_gateway.client_a(), bucket()
+    s3.put_object(Bucket=name, Key="ctl\x01key\x1f&", Body=b"x")
+    for query in ("list-type=2", "", "versions"):
+        status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "GET", f"/{name}?{query}".rstrip("?"),
+                              body=b"")
+        assert status == 200 and b"<Key>ctl&#x1;key&#x1f;&amp;</Key>" in body, body
+    status, body, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "GET", f"/{name}?list-type=2&encoding-type=url",
+                          body=b"")
+    assert status == 200 and b"<Key>ctl%01key%1F%26</Key>" in body, body
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["ctl\x01key\x1f&"]
