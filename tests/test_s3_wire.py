@@ -237,8 +237,9 @@ def _slow_put(endpoint: str, creds, path: str, body: bytes, pieces: int, pause: 
         return status, time.monotonic()
 
 
-def _overlap(endpoint_slow: str, endpoint_fast: str, creds, client, bucket: str) -> list[tuple[int, float, bytes]]:
-    """A slow PUT, and a fast one started while it uploads: [(status, answered at, body)] for both."""
+def _overlap(endpoint_slow: str, endpoint_fast: str, creds, client, bucket: str, *, copy: bool = False
+             ) -> list[tuple[int, float, bytes]]:
+    """A slow PUT, and a fast one (or a CopyObject) started while it uploads: [(status, answered at, body)]."""
     import threading
     import time
 
@@ -253,7 +254,10 @@ def _overlap(endpoint_slow: str, endpoint_fast: str, creds, client, bucket: str)
     t.start()
     time.sleep(0.5)  # the slow upload is under way
     try:
-        client.put_object(Bucket=bucket, Key="k", Body=fast_body)
+        if copy:
+            client.copy_object(Bucket=bucket, Key="k", CopySource=f"{bucket}/src")
+        else:
+            client.put_object(Bucket=bucket, Key="k", Body=fast_body)
         out["fast"] = (200, time.monotonic(), fast_body)
     except ClientError as e:
         out["fast"] = (e.response["ResponseMetadata"]["HTTPStatusCode"], time.monotonic(), fast_body)
@@ -266,6 +270,16 @@ def test_overlapping_overwrites_end_with_the_last_completed(s3_gateway, bucket):
     write that completed last (the fast one holds its answer back until the slow one has answered)."""
     s3, name = s3_gateway.client_a(), bucket()
     results = _overlap(s3_gateway.endpoint, s3_gateway.endpoint, s3_gateway.creds_a, s3, name)
+    assert [r[0] for r in results] == [200, 200], results
+    last = max(results, key=lambda r: r[1])[2]
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == last
+
+
+def test_copy_overlapping_a_slow_put_ends_with_the_last_completed(s3_gateway, bucket):
+    """A CopyObject onto a key a slow PUT is uploading to is ordered like a PUT."""
+    s3, name = s3_gateway.client_a(), bucket()
+    s3.put_object(Bucket=name, Key="src", Body=b"fast")
+    results = _overlap(s3_gateway.endpoint, s3_gateway.endpoint, s3_gateway.creds_a, s3, name, copy=True)
     assert [r[0] for r in results] == [200, 200], results
     last = max(results, key=lambda r: r[1])[2]
     assert s3.get_object(Bucket=name, Key="k")["Body"].read() == last

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, conditions, key_lease, names, object_lock, ownership, sse, sse_copy
+from . import acl, checksums, conditions, key_lease, names, object_lock, ownership, put_order, sse, sse_copy
 from .buckets import check_expected_owner
 from .checksums import MAX_OBJECT_SIZE
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -134,22 +134,25 @@ async def copy_object(ctx: RequestContext) -> dict:
             private.update(redirect_private(p))
         elif source.private.get(PRIVATE_REDIRECT):
             private[PRIVATE_REDIRECT] = source.private[PRIVATE_REDIRECT]
+        # A copy is a write of the key like a PUT: overlapping ones end with the last completed (put_order.py).
         if src_crypt is not None or dst_crypt is not None:  # re-encrypted on the way (sse_copy.py)
             with backend_errors(bucket=bucket, key=key):
-                info, plain_size, plain_md5 = await sse_copy.copy_through(
-                    ctx, store, src_bucket, source, src_crypt, src_rec, bucket, key, dst_crypt,
-                    content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
-                    metadata=metadata, headers=content_headers(p) if replace else None, private=private)
+                async with put_order.ordered(ctx, bucket, key):
+                    info, plain_size, plain_md5 = await sse_copy.copy_through(
+                        ctx, store, src_bucket, source, src_crypt, src_rec, bucket, key, dst_crypt,
+                        content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
+                        metadata=metadata, headers=content_headers(p) if replace else None, private=private)
             if dst_crypt is not None:
                 info.private[sse.PRIVATE_ETAG] = await sse.record(ctx, bucket, info, dst_crypt, size=plain_size,
                                                                   md5_hex=plain_md5)
         else:
             with backend_errors(bucket=bucket, key=key):
-                info = await store.copy_object(src_bucket, src_key, bucket, key, src_version_id=src_version,
-                                               content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE)
-                                               if replace else None,
-                                               metadata=metadata, private=private,
-                                               headers=content_headers(p) if replace else None)
+                async with put_order.ordered(ctx, bucket, key):
+                    info = await store.copy_object(src_bucket, src_key, bucket, key, src_version_id=src_version,
+                                                   content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE)
+                                                   if replace else None,
+                                                   metadata=metadata, private=private,
+                                                   headers=content_headers(p) if replace else None)
 
         tags = tags_given if tags_given is not None else src_extra.get("tags")
         extra: dict[str, Any] = {}
