@@ -311,3 +311,41 @@ def test_listing_control_characters(s3_gateway, bucket):
                           body=b"")
     assert status == 200 and b"<Key>ctl%01key%1F%26</Key>" in body, body
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["ctl\x01key\x1f&"]
+
+
+# ---- pure helpers ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sent,stored", [
+    ("=?UTF-8?B?w6k=?=", "é"), ("=?utf-8?q?a_b?=", "a b"), ("=?UTF-8?B?w6k=?= =?UTF-8?B?w6k=?=", "éé"),
+    ("=?UTF-8?B?!!!?=", "=?UTF-8?B?!!!?="), ("=?nope?B?w6k=?=", "=?nope?B?w6k=?="), ("a=?b", "a=?b"),
+    ("\udce9", "é"), ("日本", "日本")])
+def test_meta_words_decode(sent, stored):
+    from gateway.s3 import meta_words
+
+    assert meta_words.decode(sent) == stored
+
+
+def test_meta_words_encode_round_trips():
+    import email.header
+
+    from gateway.s3 import meta_words
+
+    assert meta_words.encode("plain text") == "plain text"
+    for text in ("é", "日本語 and ascii", "x" * 300 + "é"):
+        word = meta_words.encode(text)
+        assert word.isascii() and word.startswith("=?UTF-8?B?")
+        assert str(email.header.make_header(email.header.decode_header(word))) == text
+
+
+async def test_torrent_piece_hashes_across_chunk_boundaries():
+    from gateway.s3.torrent import piece_hashes
+
+    data = bytes(range(256)) * 3000  # 768,000 bytes: 2 full pieces and a part, in odd-sized chunks
+
+    async def chunks():
+        for i in range(0, len(data), 70_001):
+            yield data[i:i + 70_001]
+
+    pieces, length = await piece_hashes(chunks())
+    assert length == len(data)
+    assert pieces == b"".join(hashlib.sha1(data[i:i + PIECE]).digest() for i in range(0, len(data), PIECE))
+    assert bencode({"b": [1, "x"], "a": b"\x00"}) == b"d1:a1:\x001:bli1e1:xee"

@@ -12,8 +12,10 @@ import base64
 import binascii
 import email.errors
 import email.header
+import re
 
 _PREFIX, _SUFFIX = "=?UTF-8?B?", "?="
+_WORD = re.compile(r"=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=")
 
 
 def _text(value: str) -> str:
@@ -30,6 +32,12 @@ def decode(value: str) -> str:
     value = _text(value)
     if "=?" not in value or "?=" not in value:
         return value
+    for _charset, kind, payload in _WORD.findall(value):  # Python's decoder forgives bad base64: check first
+        if kind in "bB":
+            try:
+                base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError):
+                return value
     try:
         return str(email.header.make_header(email.header.decode_header(value)))
     except (ValueError, LookupError, UnicodeError, binascii.Error, email.errors.HeaderParseError):
