@@ -23,6 +23,7 @@ from .backend_factory import build_backend
 from .config import Config
 from .ec2 import paging
 from .frontends import FrontEnds
+from .frontends.base import CONTINUE_PENDING, send_continue
 from .logs import HTTP_SERVER_LOG
 from .metrics import Metrics
 from .protocol.s3_routing import S3Router
@@ -85,7 +86,12 @@ class Gateway:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.draining:
             return await self._handle_draining(request)
-        return await pipeline.run(self, request)
+        response = await pipeline.run(self, request)
+        if request.get(CONTINUE_PENDING) and not response.prepared:
+            # Answered without inviting the body (no 100 Continue): the client may or may not send it, so
+            # the connection can't carry another request.
+            response.force_close()
+        return response
 
     async def _handle_draining(self, request: web.Request) -> web.StreamResponse:
         """While draining, /healthz fails (the load balancer takes this replica out of rotation) and every
@@ -122,8 +128,10 @@ async def expect_continue(request: web.Request) -> None:
     before; any other value (non-ASCII bytes included, which crashed aiohttp's own handler into a
     plain-text 500) is left to the pipeline, which refuses it with an AWS-shaped 400."""
     if request.version == HttpVersion11 and pipeline.is_continue(request.headers.get("Expect", "")):
-        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        request.writer.output_size = 0  # the interim response is no part of the answer
+        if request.method == "PUT":  # S3 object and part bodies: owed until the body is first read
+            request[CONTINUE_PENDING] = True
+            return
+        await send_continue(request)
 
 
 def create_app(config: Config, registry: Registry | None = None,

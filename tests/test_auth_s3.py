@@ -262,7 +262,8 @@ async def test_presigned_url_within_expiry_is_accepted():
 
 
 async def test_presigned_expires_over_seven_days_is_query_parameters_error():
-    await _raises(errors.AuthorizationQueryParametersError, v4_presigned(expires=604801))
+    error = await _raises(errors.PresignExpiresOutOfRange, v4_presigned(expires=604801))
+    assert (error.code, error.status) == ("AuthorizationQueryParametersError", 403)
 
 
 async def test_presigned_expires_of_seven_days_is_accepted():

@@ -35,6 +35,10 @@ class MalformedAuth(AuthError):
     """The signature material (header, query parameters, dates) cannot be parsed."""
 
 
+class ExpiresOutOfRange(MalformedAuth):
+    """A presigned URL's X-Amz-Expires is a number outside 1..604800 (S3 answers 403, not 400)."""
+
+
 class InvalidDate(MalformedAuth):
     """The request time (X-Amz-Date or Date header) is missing or unparseable."""
 

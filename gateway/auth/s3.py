@@ -14,6 +14,7 @@ from .canonical import canonical_uri, parse_query
 from .clock import MAX_SKEW_MS, current, iso, parse_any_date, skewed, too_early
 from .credentials import CredentialProvider, Identity, SignatureClaim
 from .exceptions import (
+    ExpiresOutOfRange,
     InvalidDate,
     MalformedAuth,
     ScopeMismatch,
@@ -45,6 +46,7 @@ SERVICE = "s3"
 Headers = CIMultiDictProxy[str] | CIMultiDict[str]
 Query = list[tuple[str, str]]
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NEEDS_DATE = "AWS authentication requires a valid Date or x-amz-date header"
 _V2_QUERY_PARAMS = "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"
 
@@ -57,6 +59,8 @@ async def authenticate_s3(req: AuthRequest, provider: CredentialProvider, *, reg
     query = parse_query(req.query_string)
     names = {name for name, _ in query}
     authorization = headers.get("Authorization")
+    if authorization is not None and (not authorization.strip() or not authorization.isprintable()):
+        raise errors.AccessDenied()  # an empty or unreadable Authorization: S3 denies, it does not parse
     query_v4 = bool(names & {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"})
     query_v2 = bool(names & {"AWSAccessKeyId", "Signature"})
     if (authorization is not None) + query_v4 + query_v2 > 1:
@@ -117,6 +121,8 @@ async def _v4(req: AuthRequest, provider: CredentialProvider, region: str | None
         raise malformed(prefix + str(exc), Region=exc.expected_region) from None
     except InvalidDate as exc:
         raise errors.AccessDenied(str(exc)) from None
+    except ExpiresOutOfRange as exc:  # S3's status for these is 403, with the query-parameters code
+        raise errors.PresignExpiresOutOfRange(str(exc)) from None
     except MalformedAuth as exc:
         message = str(exc) if presigned else prefix + str(exc)
         raise malformed(message) from None
@@ -220,6 +226,8 @@ async def _v2_header(req: AuthRequest, provider: CredentialProvider, moment: dat
         request_time = parse_any_date(raw_time.strip())
     except MalformedAuth:
         raise errors.AccessDenied(_NEEDS_DATE) from None
+    if request_time < _EPOCH:  # S3 takes a date before 1970 for no date at all, not for a skewed one
+        raise errors.AccessDenied(_NEEDS_DATE)
     if skewed(request_time, moment):
         raise errors.RequestTimeTooSkewed(RequestTime=raw_time, ServerTime=iso(moment),
                                           MaxAllowedSkewMilliseconds=MAX_SKEW_MS)

@@ -12,7 +12,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from .canonical import canonical_headers, canonical_query, header_value
 from .clock import AMZ_DATE_FORMAT, MAX_PRESIGN_SECONDS, parse_amz_date, parse_any_date
 from .credentials import SignatureClaim, SignedRequest
-from .exceptions import InvalidDate, MalformedAuth, ScopeMismatch
+from .exceptions import ExpiresOutOfRange, InvalidDate, MalformedAuth, ScopeMismatch
 from .signing import V4_ALGORITHM, V4_TERMINATOR, Scope, v4_canonical_request, v4_string_to_sign
 
 Headers = CIMultiDictProxy[str] | CIMultiDict[str]
@@ -103,13 +103,14 @@ def parse_presigned(params: Mapping[str, str]) -> V4Auth:
     timestamp = params["X-Amz-Date"]
     moment = parse_amz_date(timestamp)
     raw_expires = params["X-Amz-Expires"]
-    if not raw_expires.isdigit():
+    if not raw_expires.lstrip("-").isdigit():
         raise MalformedAuth("X-Amz-Expires should be a number")
     expires = int(raw_expires)
     if expires < 1:
-        raise MalformedAuth("X-Amz-Expires must be non-negative")
+        raise ExpiresOutOfRange("X-Amz-Expires must be non-negative")
     if expires > MAX_PRESIGN_SECONDS:
-        raise MalformedAuth(f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_SECONDS}")
+        raise ExpiresOutOfRange("X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                                f"X-Amz-Expires must be less than {MAX_PRESIGN_SECONDS} seconds")
     access_key, scope = parse_credential(params["X-Amz-Credential"])
     signed = _signed_headers(params["X-Amz-SignedHeaders"])
     return V4Auth(access_key, scope, signed, params["X-Amz-Signature"], timestamp, moment, expires,

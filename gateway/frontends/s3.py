@@ -20,7 +20,15 @@ from ..protocol.s3_routing import S3Router
 from ..s3 import checksums as s3_checksums
 from ..s3 import cors as s3_cors
 from ..s3 import post_object
-from .base import ClientClosed, FrontEnd, client_connected, raw_query, read_capped
+from .base import (
+    CONTINUE_PENDING,
+    ClientClosed,
+    ContinueOnFirstRead,
+    FrontEnd,
+    client_connected,
+    raw_query,
+    read_capped,
+)
 
 if TYPE_CHECKING:
     from ..app import Gateway
@@ -102,7 +110,10 @@ class S3FrontEnd(FrontEnd):
             return
         req, route = ctx.request, ctx.route
         assert route is not None and ctx.auth is not None
-        stream = ctx.auth.body_reader(req.content, idle_timeout=self.gw.config.limits.body_idle_timeout_seconds)
+        # A PUT's `100 Continue` waits for the first read of its body: a refused request gets its error
+        # before the client sends any of it (app.expect_continue).
+        content = ContinueOnFirstRead(req, req.content) if req.get(CONTINUE_PENDING) else req.content
+        stream = ctx.auth.body_reader(content, idle_timeout=self.gw.config.limits.body_idle_timeout_seconds)
         body: bytes | None = None
         if streams_payload(route.operation):
             ctx.body = stream

@@ -20,9 +20,23 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+class CharRefText(str):
+    """Text whose control characters are written as character references (`&#x1;`), as S3 writes object
+    keys in listings without encoding-type (strict parsers refuse them: that is what encoding-type=url is
+    for). Surrogates (bytes that were not UTF-8) still become U+FFFD."""
+
+
+def _char_ref(m: re.Match[str]) -> str:
+    c = m.group()
+    return f"&#x{ord(c):x};" if c < "\ud800" else "\ufffd"
+
+
 def esc(s: str) -> str:
     """Escape XML text; characters XML cannot carry become U+FFFD. Fast path: most values need nothing."""
     if not (s.isascii() and s.isprintable()) and _NOT_XML.search(s):
+        if isinstance(s, CharRefText):
+            text = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
+            return _NOT_XML.sub(_char_ref, text)
         s = _NOT_XML.sub("\ufffd", s)
     if "&" in s:
         s = s.replace("&", "&amp;")

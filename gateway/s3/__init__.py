@@ -20,5 +20,7 @@ from . import (  # noqa: F401 - registers the handlers
     post_object,
     public_access,
     tagging,
+    torrent,
+    unconfigured,
     versioning,
 )

@@ -95,6 +95,25 @@ def check_write_if_match(if_match: str, info: ObjectInfo | None, etag: str | Non
         raise errors.PreconditionFailed(Condition="If-Match")
 
 
+def check_write(if_match: str | None, if_none_match: str | None, info: ObjectInfo | None,
+                etag: str | None) -> None:
+    """PutObject/CopyObject/CompleteMultipartUpload destination conditions against what the key holds now
+    (`info` None: nothing, or a delete marker): If-None-Match: * wants nothing there (412), If-Match wants
+    that ETag there (NoSuchKey when nothing, 412 when another)."""
+    if if_none_match is not None and info is not None:
+        raise errors.PreconditionFailed(Condition="If-None-Match")
+    if if_match is not None:
+        check_write_if_match(if_match, info, etag)
+
+
+def write_conditions(params: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(If-Match, If-None-Match) of a write; If-None-Match takes only `*` (NotImplemented otherwise, as S3)."""
+    if_match, if_none_match = params.get("IfMatch"), params.get("IfNoneMatch")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise errors.S3NotImplemented("Only If-None-Match: * is supported for writes.", Header="If-None-Match")
+    return if_match, if_none_match
+
+
 # ---- ranges -------------------------------------------------------------------------------------------
 def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
     """`bytes=a-b` → (a, b); `bytes=a-` → (a, None); `bytes=-n` → (None, n); None = whole object."""

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import acl, checksums, conditions, names, object_lock, ownership, sse, sse_copy
+from . import acl, checksums, conditions, key_lease, names, object_lock, ownership, put_order, sse, sse_copy
 from .buckets import check_expected_owner
 from .checksums import MAX_OBJECT_SIZE
 from .common import backend_errors, get_object_extra, object_store, s3_handler, set_object_extra
@@ -115,47 +115,53 @@ async def copy_object(ctx: RequestContext) -> dict:
     if same_object and not replace and not p.get("WebsiteRedirectLocation") and not p.get("StorageClass") \
             and not sse.requested(ctx):
         raise errors.InvalidRequest(_SELF_COPY)
-    await _check_destination(ctx, store, bucket, key)
+    if_match, if_none_match = conditions.write_conditions(p)
+    # Destination conditions are checked, and the copy made, under the key's lease (key_lease.py).
+    async with key_lease.exclusive(ctx, bucket, key, wanted=if_match is not None or if_none_match is not None):
+        await _check_destination(store, bucket, key, if_match, if_none_match)
 
-    src_extra = await get_object_extra(ctx, src_bucket, src_key, source.version_id)
-    src_sums = object_checksums(source, src_extra)
-    algorithm = p.get("ChecksumAlgorithm")
-    if algorithm is not None and f"Checksum{str(algorithm).upper()}" not in src_sums:
-        raise errors.S3NotImplemented("Computing a new checksum during a copy is not supported.",
-                                      Header="x-amz-checksum-algorithm")
-    # Full-object checksums describe the copied bytes; a multipart source's ETag and composite
-    # checksums do not (the copy is one plain object).
-    private = {checksums.PRIVATE_PREFIX + member[len("Checksum"):].lower(): value
-               for member, value in src_sums.items() if member != "ChecksumType" and "-" not in value}
-    if replace:
-        private.update(redirect_private(p))
-    elif source.private.get(PRIVATE_REDIRECT):
-        private[PRIVATE_REDIRECT] = source.private[PRIVATE_REDIRECT]
-    if src_crypt is not None or dst_crypt is not None:  # re-encrypted on the way (sse_copy.py)
-        with backend_errors(bucket=bucket, key=key):
-            info, plain_size, plain_md5 = await sse_copy.copy_through(
-                ctx, store, src_bucket, source, src_crypt, src_rec, bucket, key, dst_crypt,
-                content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
-                metadata=metadata, headers=content_headers(p) if replace else None, private=private)
-        if dst_crypt is not None:
-            info.private[sse.PRIVATE_ETAG] = await sse.record(ctx, bucket, info, dst_crypt, size=plain_size,
-                                                              md5_hex=plain_md5)
-    else:
-        with backend_errors(bucket=bucket, key=key):
-            info = await store.copy_object(src_bucket, src_key, bucket, key, src_version_id=src_version,
-                                           content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE)
-                                           if replace else None,
-                                           metadata=metadata, private=private,
-                                           headers=content_headers(p) if replace else None)
+        src_extra = await get_object_extra(ctx, src_bucket, src_key, source.version_id)
+        src_sums = object_checksums(source, src_extra)
+        algorithm = p.get("ChecksumAlgorithm")
+        if algorithm is not None and f"Checksum{str(algorithm).upper()}" not in src_sums:
+            raise errors.S3NotImplemented("Computing a new checksum during a copy is not supported.",
+                                          Header="x-amz-checksum-algorithm")
+        # Full-object checksums describe the copied bytes; a multipart source's ETag and composite
+        # checksums do not (the copy is one plain object).
+        private = {checksums.PRIVATE_PREFIX + member[len("Checksum"):].lower(): value
+                   for member, value in src_sums.items() if member != "ChecksumType" and "-" not in value}
+        if replace:
+            private.update(redirect_private(p))
+        elif source.private.get(PRIVATE_REDIRECT):
+            private[PRIVATE_REDIRECT] = source.private[PRIVATE_REDIRECT]
+        # A copy is a write of the key like a PUT: overlapping ones end with the last completed (put_order.py).
+        if src_crypt is not None or dst_crypt is not None:  # re-encrypted on the way (sse_copy.py)
+            with backend_errors(bucket=bucket, key=key):
+                async with put_order.ordered(ctx, bucket, key):
+                    info, plain_size, plain_md5 = await sse_copy.copy_through(
+                        ctx, store, src_bucket, source, src_crypt, src_rec, bucket, key, dst_crypt,
+                        content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE) if replace else None,
+                        metadata=metadata, headers=content_headers(p) if replace else None, private=private)
+            if dst_crypt is not None:
+                info.private[sse.PRIVATE_ETAG] = await sse.record(ctx, bucket, info, dst_crypt, size=plain_size,
+                                                                  md5_hex=plain_md5)
+        else:
+            with backend_errors(bucket=bucket, key=key):
+                async with put_order.ordered(ctx, bucket, key):
+                    info = await store.copy_object(src_bucket, src_key, bucket, key, src_version_id=src_version,
+                                                   content_type=(p.get("ContentType") or DEFAULT_CONTENT_TYPE)
+                                                   if replace else None,
+                                                   metadata=metadata, private=private,
+                                                   headers=content_headers(p) if replace else None)
 
-    tags = tags_given if tags_given is not None else src_extra.get("tags")
-    extra: dict[str, Any] = {}
-    if tags:
-        extra["tags"] = tags
-    if acl_doc is not None:
-        extra["acl"] = acl_doc
-    await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
-    await object_lock.record(ctx, bucket, key, info.version_id, lock)  # the source's lock is not copied
+        tags = tags_given if tags_given is not None else src_extra.get("tags")
+        extra: dict[str, Any] = {}
+        if tags:
+            extra["tags"] = tags
+        if acl_doc is not None:
+            extra["acl"] = acl_doc
+        await set_object_extra(ctx, bucket, key, info.version_id, extra or None)
+        await object_lock.record(ctx, bucket, key, info.version_id, lock)  # the source's lock is not copied
 
     result: dict[str, Any] = {"ETag": s3_etag(info), "LastModified": info.last_modified}
     result.update(checksums.from_private(private))
@@ -169,19 +175,14 @@ async def copy_object(ctx: RequestContext) -> dict:
     return out
 
 
-async def _check_destination(ctx: RequestContext, store: Any, bucket: str, key: str) -> None:
-    """If-Match / If-None-Match on the destination (checked before the copy, not atomically with it)."""
-    if_match, if_none_match = ctx.params.get("IfMatch"), ctx.params.get("IfNoneMatch")
+async def _check_destination(store: Any, bucket: str, key: str, if_match: str | None,
+                             if_none_match: str | None) -> None:
+    """If-Match / If-None-Match: * on the destination (the caller holds the key's lease)."""
     if if_match is None and if_none_match is None:
         return
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise errors.S3NotImplemented("Only If-None-Match: * is supported for writes.", Header="If-None-Match")
     try:
         with backend_errors(bucket=bucket, key=key):
             current = await store.head_object(bucket, key)
     except errors.NoSuchKey:
         current = None
-    if if_none_match is not None and current is not None:
-        raise errors.PreconditionFailed(Condition="If-None-Match")
-    if if_match is not None:
-        conditions.check_write_if_match(if_match, current, s3_etag(current) if current else None)
+    conditions.check_write(if_match, if_none_match, current, s3_etag(current) if current else None)

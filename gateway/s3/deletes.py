@@ -17,27 +17,37 @@ from backends import base
 
 from ..context import RequestContext
 from ..protocol import errors
-from . import access, acl, conditions, names, object_lock
+from . import access, acl, conditions, key_lease, names, object_lock
 from .buckets import check_expected_owner
 from .common import backend_errors, object_store, s3_handler, set_object_extra
 from .listing import s3_etag
+from .objects import find_delete_marker
 from .versioning import version_id_param
 
 MAX_KEYS = 1000
 _CONCURRENCY = 16  # backend deletes in flight for one DeleteObjects
 
 
+def _has_conditions(etag: str | None, modified: dt.datetime | None, size: int | None) -> bool:
+    return etag is not None or modified is not None or size is not None
+
+
 async def _check_delete_conditions(store: base.ObjectStore, bucket: str, key: str, version_id: str | None, *,
                                    etag: str | None, modified: dt.datetime | None, size: int | None) -> None:
-    """If-Match / x-amz-if-match-last-modified-time / x-amz-if-match-size: 412 when the object differs,
-    NoSuchKey when there is none."""
-    if etag is None and modified is None and size is None:
+    """If-Match / x-amz-if-match-last-modified-time / x-amz-if-match-size, against the current version (or
+    the one named): 412 when it differs — a delete marker differs from every condition —, NoSuchKey for an
+    If-Match on a key that holds nothing; the size and time conditions alone delete nothing quietly (204)."""
+    if not _has_conditions(etag, modified, size):
         return
     try:
         with backend_errors(bucket=bucket, key=key, version_id=version_id):
             info = await store.head_object(bucket, key, version_id=version_id)
     except (errors.NoSuchKey, errors.NoSuchVersion):
-        raise errors.NoSuchKey(Key=key) from None
+        if await find_delete_marker(store, bucket, key, version_id) is not None:
+            raise errors.PreconditionFailed(Condition=_first_condition(etag, modified)) from None
+        if etag is not None:
+            raise errors.NoSuchKey(Key=key) from None
+        return
     if etag is not None:
         conditions.check_write_if_match(etag, info, s3_etag(info))
     if modified is not None and info.last_modified.replace(microsecond=0) != \
@@ -45,6 +55,12 @@ async def _check_delete_conditions(store: base.ObjectStore, bucket: str, key: st
         raise errors.PreconditionFailed(Condition="x-amz-if-match-last-modified-time")
     if size is not None and info.size != size:
         raise errors.PreconditionFailed(Condition="x-amz-if-match-size")
+
+
+def _first_condition(etag: str | None, modified: dt.datetime | None) -> str:
+    if etag is not None:
+        return "If-Match"
+    return "x-amz-if-match-last-modified-time" if modified is not None else "x-amz-if-match-size"
 
 
 async def delete_one(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: str,
@@ -99,10 +115,12 @@ async def delete_object(ctx: RequestContext) -> dict:
     if p.get("MFA") is not None:
         raise errors.S3NotImplemented("MFA delete is not supported.", Header="x-amz-mfa")
     store = await object_store(ctx)
-    await _check_delete_conditions(store, bucket, key, version_id, etag=p.get("IfMatch"),
-                                   modified=p.get("IfMatchLastModifiedTime"), size=p.get("IfMatchSize"))
+    etag, modified, size = p.get("IfMatch"), p.get("IfMatchLastModifiedTime"), p.get("IfMatchSize")
     bypass = object_lock.bypass_allowed(ctx, owner_id, p.get("BypassGovernanceRetention"))
-    result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)
+    # Check and delete under the key's lease: atomic against other conditional requests (key_lease.py).
+    async with key_lease.exclusive(ctx, bucket, key, wanted=_has_conditions(etag, modified, size)):
+        await _check_delete_conditions(store, bucket, key, version_id, etag=etag, modified=modified, size=size)
+        result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)
     return _result_headers(result, version_id)
 
 
@@ -141,9 +159,11 @@ async def delete_objects(ctx: RequestContext) -> dict:
                 version_id = version_id_param(version_id)
                 # The policy's word per key (AWS checks each key): a Deny is this key's AccessDenied.
                 await access.decide(ctx, bucket, key, "s3:DeleteObjectVersion" if version_id else "s3:DeleteObject")
-                await _check_delete_conditions(store, bucket, key, version_id, etag=item.get("ETag"),
-                                               modified=item.get("LastModifiedTime"), size=item.get("Size"))
-                result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)
+                etag, modified, size = item.get("ETag"), item.get("LastModifiedTime"), item.get("Size")
+                async with key_lease.exclusive(ctx, bucket, key, wanted=_has_conditions(etag, modified, size)):
+                    await _check_delete_conditions(store, bucket, key, version_id, etag=etag, modified=modified,
+                                                   size=size)
+                    result = await _delete_tolerant(ctx, store, bucket, key, version_id, bypass)
             except errors.AwsError as e:
                 failure = {"Key": key, "Code": e.code, "Message": e.message}
                 if version_id:

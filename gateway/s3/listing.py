@@ -18,6 +18,7 @@ from backends.base import BackendError, ObjectInfo, ObjectStore
 
 from ..context import RequestContext
 from ..protocol import errors
+from ..protocol.scalars import CharRefText
 from . import acl, names, sse
 from .buckets import check_expected_owner
 from .common import backend_errors, object_store, owner, s3_handler
@@ -56,8 +57,8 @@ async def resolve_manifest_etags(store: ObjectStore, bucket: str, entries: list[
 
 
 def _encoder(encoding_type: str | None):
-    if encoding_type is None:
-        return lambda s: s
+    if encoding_type is None:  # control characters as character references (&#x1;), as S3 writes them
+        return lambda s: CharRefText(s) if s else s
     if encoding_type != "url":
         raise errors.InvalidArgument("Invalid Encoding Method specified in Request",
                                      ArgumentName="encoding-type", ArgumentValue=encoding_type)

@@ -28,6 +28,8 @@ from . import multipart_checksums as mp_checksums
 from . import multipart_state as state
 from .buckets import bucket_access
 from .common import backend_errors, object_store, owner, s3_handler, set_object_extra
+from .conditions import write_conditions
+from .key_lease import exclusive as key_exclusive
 from .multipart_state import MAX_PART_NUMBER, MAX_PART_SIZE, MIN_PART_SIZE, Upload
 
 log = logging.getLogger("cloudgate.s3.multipart")
@@ -267,7 +269,11 @@ async def complete_multipart_upload(ctx: RequestContext) -> dict:
         return await _already_completed(ctx, requested)
     mp_checksums.check_completion_type(p, upload.record)
     store = await object_store(ctx)
-    async with state.finishing(ctx, upload, "complete"):
+    if_match, if_none_match = write_conditions(p)
+    # A conditional completion checks and writes under the key's lease (key_lease.py): atomic against
+    # other conditional requests on the key, on any replica.
+    async with state.finishing(ctx, upload, "complete"), \
+            key_exclusive(ctx, bucket, key, wanted=if_match is not None or if_none_match is not None):
         stored = dict(await state.list_parts(store, upload))
         recorded = await mp_checksums.part_sums(ctx, upload)
         chosen = _check_parts(upload, requested, stored, recorded)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp
+from . import meta_words
 from .checksums import MAX_OBJECT_SIZE
 
 MAX_METADATA_BYTES = 2048
@@ -64,7 +65,7 @@ def refuse_unsupported_write(params: Mapping[str, Any], *, lock: bool = False, s
 
 def user_metadata(params: Mapping[str, Any]) -> dict[str, str]:
     """x-amz-meta-* with lower-case names; MetadataTooLarge beyond S3's 2 KB (names + values, UTF-8)."""
-    metadata = {k.lower(): v for k, v in (params.get("Metadata") or {}).items()}
+    metadata = {k.lower(): meta_words.decode(v) for k, v in (params.get("Metadata") or {}).items()}
     size = sum(len(k.encode("utf-8", "surrogateescape")) + len(v.encode("utf-8", "surrogateescape"))
                for k, v in metadata.items())
     if size > MAX_METADATA_BYTES:
@@ -80,7 +81,8 @@ def content_headers(params: Mapping[str, Any]) -> dict[str, str]:
         value = params.get(member)
         if value is None:
             continue
-        if member == "ContentEncoding":
+        if member == "ContentEncoding" and "aws-chunked" in value.lower():
+            # Byte for byte as sent, unless it names aws-chunked (transport): then the other codings.
             value = ",".join(p.strip() for p in value.split(",") if p.strip().lower() != "aws-chunked")
             if not value:
                 continue

@@ -20,7 +20,20 @@ from backends.base import ObjectInfo
 from ..context import RequestContext
 from ..protocol import errors
 from ..protocol.scalars import format_timestamp, to_datetime
-from . import acl, checksums, conditions, lifecycle, names, object_lock, ownership, sse, sse_stream
+from . import (
+    acl,
+    checksums,
+    conditions,
+    key_lease,
+    lifecycle,
+    meta_words,
+    names,
+    object_lock,
+    ownership,
+    put_order,
+    sse,
+    sse_stream,
+)
 from . import multipart_checksums as mp_checksums
 from .buckets import check_expected_owner
 from .checksums import ChecksumSpec, VerifiedBody, body_errors
@@ -77,9 +90,7 @@ async def put_object(ctx: RequestContext) -> dict:
     spec = ChecksumSpec.from_request(p, ctx.request.headers)
     metadata, headers = user_metadata(p), content_headers(p)
     tags = parse_tagging_header(p["Tagging"]) if p.get("Tagging") is not None else []
-    if_none_match = p.get("IfNoneMatch")
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise errors.S3NotImplemented("Only If-None-Match: * is supported for writes.", Header="If-None-Match")
+    if_match, if_none_match = conditions.write_conditions(p)
 
     await acl.require(ctx, bucket, permission="WRITE")
     bucket_owner = await acl.resolve_owner(ctx, bucket)
@@ -88,11 +99,21 @@ async def put_object(ctx: RequestContext) -> dict:
     lock = await object_lock.for_new_version(ctx, bucket, p)
     crypt = await sse.for_write(ctx, bucket)
     store = await object_store(ctx)
-    if p.get("IfMatch") is not None:
-        # Not atomic with the write (the backend has no compare-and-swap on ETags); checked just before.
-        current = await _head_or_none(store, bucket, key)
-        conditions.check_write_if_match(p["IfMatch"], current, s3_etag(current) if current else None)
+    # A conditional write holds the key's lease from its check to its end (key_lease.py): atomic against
+    # every other conditional request on the key, on any replica.
+    async with key_lease.exclusive(ctx, bucket, key, wanted=if_match is not None or if_none_match is not None):
+        if if_match is not None or if_none_match is not None:
+            current = await _head_or_none(store, bucket, key)
+            conditions.check_write(if_match, if_none_match, current, s3_etag(current) if current else None)
+        return await _put(ctx, store, bucket, key, size=size, spec=spec, metadata=metadata, headers=headers,
+                          tags=tags, acl_doc=acl_doc, lock=lock, crypt=crypt,
+                          if_none_match=if_none_match is not None)
 
+
+async def _put(ctx: RequestContext, store: base.ObjectStore, bucket: str, key: str, *, size: int | None,
+               spec: ChecksumSpec, metadata: dict, headers: dict, tags: list, acl_doc: Any, lock: Any,
+               crypt: Any, if_none_match: bool) -> dict:
+    p = ctx.params
     private = redirect_private(p)
     if spec.expected is not None:  # known before the body: stored atomically with the object
         private.update(checksums.to_private({spec.algorithm: spec.expected}))
@@ -107,11 +128,14 @@ async def put_object(ctx: RequestContext) -> dict:
     if size == 0:  # the backend sends nothing for an empty object: verify its (empty) body here
         async for _ in body:
             pass
+    # Registered in start order while it uploads: overlapping overwrites end with the one that completed
+    # last (put_order.py).
     with body_errors(body), backend_errors(bucket=bucket, key=key):
-        info = await store.put_object(bucket, key, stored_body, size=stored_size,
-                                      content_type=p.get("ContentType") or DEFAULT_CONTENT_TYPE,
-                                      metadata=metadata, private=private, headers=headers, md5=md5,
-                                      if_none_match=if_none_match is not None)
+        async with put_order.ordered(ctx, bucket, key):
+            info = await store.put_object(bucket, key, stored_body, size=stored_size,
+                                          content_type=p.get("ContentType") or DEFAULT_CONTENT_TYPE,
+                                          metadata=metadata, private=private, headers=headers, md5=md5,
+                                          if_none_match=if_none_match)
     late = {} if spec.expected is not None else dict(body.result.checksums)
     extra: dict[str, Any] = {}
     if tags:
@@ -148,7 +172,7 @@ async def _head_or_none(store: base.ObjectStore, bucket: str, key: str) -> Objec
 def _output(ctx: RequestContext, info: ObjectInfo, extra: dict[str, Any], *, with_checksums: bool) -> dict:
     out: dict[str, Any] = {"ETag": s3_etag(info), "LastModified": info.last_modified, "ContentLength": info.size,
                            "ContentType": info.content_type or DEFAULT_CONTENT_TYPE,
-                           "Metadata": dict(info.metadata), "AcceptRanges": "bytes"}
+                           "Metadata": {k: meta_words.encode(v) for k, v in info.metadata.items()}, "AcceptRanges": "bytes"}
     if info.version_id:
         out["VersionId"] = info.version_id
     for name, member in _HEADER_MEMBERS.items():
@@ -258,7 +282,7 @@ async def _delete_markers(ctx: RequestContext, store: base.ObjectStore, bucket: 
     try:
         yield
     except (errors.NoSuchKey, errors.NoSuchVersion):
-        marker = await _find_delete_marker(store, bucket, key, version_id)
+        marker = await find_delete_marker(store, bucket, key, version_id)
         if marker is None:
             raise
         ctx.response_headers["x-amz-delete-marker"] = "true"
@@ -270,7 +294,7 @@ async def _delete_markers(ctx: RequestContext, store: base.ObjectStore, bucket: 
         raise errors.MethodNotAllowed(Method=ctx.request.method, ResourceType="DeleteMarker") from None
 
 
-async def _find_delete_marker(store: base.ObjectStore, bucket: str, key: str,
+async def find_delete_marker(store: base.ObjectStore, bucket: str, key: str,
                               version_id: str | None) -> ObjectInfo | None:
     try:
         listing = await store.list_objects(bucket, prefix=key, versions=True, limit=1000)

@@ -17,6 +17,7 @@ from backends.base import ObjectInfo
 
 from ..context import RequestContext
 from ..protocol import errors
+from ..protocol.scalars import CharRefText
 from . import object_lock, sse
 from .buckets import bucket_access, owned_bucket
 from .common import backend_errors, object_store, owner, s3_handler
@@ -65,8 +66,8 @@ async def get_bucket_versioning(ctx: RequestContext) -> dict:
 
 # ---- ListObjectVersions --------------------------------------------------------------------------------
 def _encoder(encoding_type: str | None):
-    if encoding_type is None:
-        return lambda s: s
+    if encoding_type is None:  # control characters as character references (&#x1;), as S3 writes them
+        return lambda s: CharRefText(s) if s else s
     if encoding_type != "url":
         raise errors.InvalidArgument("Invalid Encoding Method specified in Request",
                                      ArgumentName="encoding-type", ArgumentValue=encoding_type)
