@@ -126,6 +126,16 @@ class SqliteStore(Store):
         return await self._run(q)
 
     async def delete(self, ns: str, key: str) -> bool:
+        # Most deletes find nothing (every PutObject clears an overwritten object's extras): the loop
+        # thread's reader sees that without a hop to the writer thread and a write transaction. A row
+        # written after this read is one the delete linearizes before, as if it had run first.
+        reader = self._read_here()
+        if reader is not None:
+            try:
+                if reader.execute("SELECT 1 FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone() is None:
+                    return False
+            except sqlite3.OperationalError:
+                pass  # busy: the writer's delete decides
         cur = await self._run(lambda: self._conn().execute("DELETE FROM kv WHERE ns=? AND key=?", (ns, key)))
         return cur.rowcount > 0
 
