@@ -22,7 +22,8 @@ timed. Printed per cell: the median over rounds of ops/s, p50/p99 latency (ms, a
 median of the per-round ratios cloudgate/swift and cloudgate/s3api (EC2: cloudgate time / backend time),
 and the gateway process's CPU time per request, read from /proc (per-thread schedstat, nanoseconds; the
 gateway is otherwise idle) over that target's batches only. The same aiohttp client code drives all targets.
-The 1-minute load average is printed at start and end. Prints figures; asserts nothing. Everything the
+The load average and the CPU time of a fixed reference workload are printed at start and end: CPU per
+request is comparable between runs only at a similar reference figure. Prints figures; asserts nothing. Everything the
 bench created (bucket, container, servers, a raised quota) is removed.
 """
 
@@ -61,6 +62,19 @@ Req = tuple[str, str, dict[str, str], bytes | None]  # method, url, headers, bod
 
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def reference_cpu_ms() -> float:
+    """CPU milliseconds this process needs for a fixed pure-Python workload (best of 3): how fast a core is
+    right now, to read the gateway's CPU per request against (a loaded shared machine is several times
+    slower than an idle one)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for i in range(20000):
+            json.dumps({"request_id": i, "path": f"/bucket/key-{i}", "status": 200}).encode().hex()
+        best = min(best, time.process_time() - started)
+    return best * 1000
 
 
 # ---- the gateway's CPU time ---------------------------------------------------------------------------------
@@ -423,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 1 or any(op not in OPS for op in args.ops):
         p.error(f"--rounds >= 1; --ops from {','.join(OPS)}")
     print(f"cloudgate hot path{' (quick)' if args.quick else ''}: {os.cpu_count()} CPUs shared by the client, "
-          f"the gateway and the clouds; load {loadavg()}")
+          f"the gateway and the clouds; load {loadavg()}; reference workload {reference_cpu_ms():.0f} ms CPU")
     with tempfile.TemporaryDirectory(prefix="cg-hot-") as tmp:
         work = Path(tmp)
         if not args.skip_s3:
@@ -437,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_ec2:
             sys.path.insert(0, str(ROOT / "bench"))
             ec2_part(args, work)
-    print(f"\nload at the end {loadavg()}")
+    print(f"\nload at the end {loadavg()}; reference workload {reference_cpu_ms():.0f} ms CPU")
     return 0
 
 
