@@ -140,11 +140,19 @@ class SqliteStore(Store):
         return cur.rowcount > 0
 
     async def scan(self, ns: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, Any]]:
+        sql = "SELECT key, value FROM kv WHERE ns=? AND key>=? AND key<? ORDER BY key LIMIT ?"
+        args = (ns, prefix, _upper(prefix), -1 if limit is None else limit)
+        # Like get: the loop thread's reader (every EC2 Describe scans its records). Decoding the rows holds
+        # the GIL wherever it runs, so the worker thread would only add a hop.
+        reader = self._read_here()
+        if reader is not None:
+            try:
+                return [(k, json.loads(v)) for k, v in reader.execute(sql, args).fetchall()]
+            except sqlite3.OperationalError:
+                pass  # busy or not set up yet: the worker thread waits as a writer would
+
         def q():
-            rows = self._conn().execute(
-                "SELECT key, value FROM kv WHERE ns=? AND key>=? AND key<? ORDER BY key LIMIT ?",
-                (ns, prefix, _upper(prefix), -1 if limit is None else limit)).fetchall()
-            return [(k, json.loads(v)) for k, v in rows]
+            return [(k, json.loads(v)) for k, v in self._conn().execute(sql, args).fetchall()]
         return await self._run(q)
 
     async def delete_prefix(self, ns: str, prefix: str) -> int:
