@@ -349,7 +349,8 @@ async def ec2_measure(args: argparse.Namespace, env: dict[str, Any], endpoint: s
                 b = await run_batch(session, [req], 1, {200}, None)
                 if b.errors:
                     raise SystemExit(f"{action} warm-up failed: {b.errors[0]}")
-        print(f"\nEC2 (tenant A, {args.instances} bench servers): {args.rounds} rounds; load {loadavg()}")
+        print(f"\nEC2 (tenant A, {args.instances} bench servers): {args.rounds} rounds; load {loadavg()}; "
+              f"reference workload {reference_cpu_ms():.0f} ms CPU")
         print(f"{'action':<24} {'c':>3} {'cloudgate ops/s':>15} {'p50':>7} {'p99':>7} {'direct ops/s':>12} "
               f"{'p50':>7} {'p99':>7} {'time ratio':>10} {'cg cpu ms/req':>13}")
         for action in EC2_OPS:
@@ -392,11 +393,14 @@ def ec2_part(args: argparse.Namespace, workdir: Path) -> None:
         cloud.start()
         used, _quota, raised = cloud.make_room(args.instances)
         try:
-            print(f"\nbooting {args.instances} servers in tenant A ({used} there already), named {prefix}-*",
-                  flush=True)
-            started = time.monotonic()
-            cloud.boot(prefix, args.instances, 50)
-            print(f"booted in {time.monotonic() - started:.0f} s", flush=True)
+            if args.instances:
+                print(f"\nbooting {args.instances} servers in tenant A ({used} there already), named {prefix}-*",
+                      flush=True)
+                started = time.monotonic()
+                cloud.boot(prefix, args.instances, 50)
+                print(f"booted in {time.monotonic() - started:.0f} s", flush=True)
+            else:
+                print(f"\nno servers booted: tenant A as it is ({used} servers)", flush=True)
             config = gateway_config(env)
             config["logging"] = {"level": args.log_level, "format": "json"}
             config["state"] = {"url": f"sqlite:///{workdir / 'ec2-state.db'}"}
@@ -421,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ops", type=lambda s: tuple(x.strip().upper() for x in s.split(",")), default=OPS)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scale", type=float, help="multiplies the requests per batch (default 1, quick 0.5)")
-    p.add_argument("--instances", type=int, help="servers booted for DescribeInstances (default 50, quick 10)")
+    p.add_argument("--instances", type=int, help="servers booted for DescribeInstances (default 50, quick 10; "
+                   "0: none, the tenant as it is, for a slow shared devcloud)")
     p.add_argument("--ec2-concurrency", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16])
     p.add_argument("--skip-s3", action="store_true")
     p.add_argument("--skip-ec2", action="store_true")
@@ -433,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     args.sizes = args.sizes or ([4096, 1024 * 1024] if args.quick else [4096, 64 * 1024, 1024 * 1024])
     args.concurrency = args.concurrency or ([1, 16] if args.quick else [1, 16, 64])
     args.scale = args.scale or (0.5 if args.quick else 1.0)
-    args.instances = args.instances or (10 if args.quick else 50)
+    if args.instances is None:
+        args.instances = 10 if args.quick else 50
     if args.rounds < 1 or any(op not in OPS for op in args.ops):
         p.error(f"--rounds >= 1; --ops from {','.join(OPS)}")
     print(f"cloudgate hot path{' (quick)' if args.quick else ''}: {os.cpu_count()} CPUs shared by the client, "
