@@ -130,6 +130,12 @@ def start_gateway(workdir: Path, swift_url: str, user: str, key: str,
                              "display_name": "bench", "backend": {"swift_user": user, "swift_key": key}}]},
         "backend": {"type": "swift", "options": {"auth_url": f"{swift_url}/auth/v1.0"}},
     }
+    return launch(workdir, config)
+
+
+def launch(workdir: Path, config: dict) -> tuple[subprocess.Popen, str]:
+    """`cloudgate serve` with this configuration (written to workdir), on a free port; waits until healthy.
+    Its output goes to workdir/gateway.log."""
     path = workdir / "cloudgate.yaml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()

@@ -13,6 +13,7 @@ import sys
 
 from aiohttp import web
 
+from . import eventloop
 from .config import Config, ConfigError, load_config
 from .logs import setup_logging
 
@@ -52,11 +53,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import create_app  # imported late: loading botocore's models is the slow part of start-up
 
+    try:
+        loop_name, factory = eventloop.loop_factory(config.server.event_loop)
+    except RuntimeError as e:
+        print(f"cloudgate: {e}", file=sys.stderr)
+        return 2
     app = create_app(config)
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
+                                            "event_loop": loop_name,
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
-    asyncio.run(_serve(app, config, log))
+    eventloop.run(_serve(app, config, log), factory)
     return 0
 
 

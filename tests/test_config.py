@@ -39,6 +39,7 @@ def test_secret_key_is_not_in_repr():
     ({"logging": {"level": "loud"}}, "f.yaml: logging.level: must be one of"),
     ({"limits": {"max_form_bytes": 0}}, "f.yaml: limits.max_form_bytes: must be positive"),
     ({"backend": {"options": {}}}, "f.yaml: backend.type: required key is missing"),
+    ({"server": {"event_loop": "trio"}}, "f.yaml: server.event_loop: must be auto, uvloop or asyncio"),
     (["not", "a", "mapping"], "f.yaml: <top>: expected a mapping"),
 ])
 def test_invalid_config_names_file_and_key(data, message):

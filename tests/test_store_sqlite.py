@@ -54,6 +54,33 @@ async def test_point_reads_skip_the_worker_thread_and_see_every_committed_write(
         await s.close()
 
 
+async def test_scans_and_deleting_an_absent_key_skip_the_worker_thread_and_a_present_one_deletes(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path}/state.db")
+    other = open_store(f"sqlite:///{tmp_path}/state.db")  # another replica on the same file
+    try:
+        await s.put("ns", "k", 1)
+        hops = []
+        submit = s._executor.submit
+
+        def counted(*a, **kw):
+            hops.append(a)
+            return submit(*a, **kw)
+        s._executor.submit = counted
+        assert await s.delete("ns", "absent") is False
+        assert hops == []  # answered by the loop thread's reader: no write transaction
+        await other.put("ns", "theirs", 2)  # written by another process: seen, so deleted
+        assert await s.scan("ns") == [("k", 1), ("theirs", 2)]  # scans read on the loop thread too
+        assert await s.scan("ns", "t", limit=1) == [("theirs", 2)]
+        assert hops == []
+        assert await s.delete("ns", "theirs") is True
+        assert await s.delete("ns", "k") is True
+        assert len(hops) == 2
+        assert await other.get("ns", "theirs") is None and await other.get("ns", "k") is None
+    finally:
+        await s.close()
+        await other.close()
+
+
 async def test_a_state_file_from_before_migrations_keeps_its_rows_and_gains_versions(tmp_path):
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)

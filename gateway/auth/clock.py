@@ -20,7 +20,15 @@ def current(now: datetime | None) -> datetime:
 
 
 def parse_amz_date(value: str) -> datetime:
-    """`20150830T123600Z` (SigV4's ISO 8601 basic format)."""
+    """`20150830T123600Z` (SigV4's ISO 8601 basic format). Every signed request has one: the exact
+    16-character form is read by slicing (strptime costs ~10 us a call); anything else goes to strptime."""
+    if len(value) == 16 and value[8] == "T" and value[15] == "Z" and value.isascii() \
+            and value[:8].isdigit() and value[9:15].isdigit():
+        try:
+            return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]),
+                            int(value[11:13]), int(value[13:15]), tzinfo=UTC)
+        except ValueError:
+            pass  # out of range (month 13, second 61...): strptime decides
     try:
         return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:

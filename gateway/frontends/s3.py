@@ -43,6 +43,14 @@ def streams_payload(operation: str) -> bool:
     return bool(payload) and shape.members[payload].type_name == "blob"
 
 
+class CoalescedStreamResponse(web.StreamResponse):
+    """A streamed response whose headers leave with its first body chunk (one send instead of two: a small
+    object's GET is then a single write), as aiohttp already does for a plain Response. A body whose first
+    chunk is late delays only bytes the client could not use before it anyway."""
+
+    _send_headers_immediately = False
+
+
 class S3FrontEnd(FrontEnd):
     name = "s3"
 
@@ -165,7 +173,7 @@ class S3FrontEnd(FrontEnd):
         A failure mid-body can no longer become an error document: the connection is cut, which clients
         detect as a short read. A client that hangs up raises ClientClosed (not a server error). The
         source is closed either way (client gone, backend failed, done)."""
-        response = web.StreamResponse(status=status, headers=headers)
+        response = CoalescedStreamResponse(status=status, headers=headers)
         try:
             try:
                 await response.prepare(ctx.request)

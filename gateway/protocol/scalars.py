@@ -67,15 +67,25 @@ def to_datetime(v: Any) -> dt.datetime:
     return parse_timestamp(v)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def format_timestamp(v: Any, fmt: str) -> str:
-    """Render a timestamp in one of the model's formats (iso8601 with milliseconds, as AWS does)."""
+    """Render a timestamp in one of the model's formats (iso8601 with milliseconds, as AWS does). One per
+    listed key and per object response (LastModified): built from the fields, not strftime/formatdate."""
     d = to_datetime(v).astimezone(UTC)
     if fmt == "iso8601":
+        if d.year >= 1000:  # isoformat truncates to milliseconds as AWS does: 2015-08-30T12:36:00.123
+            return d.isoformat(timespec="milliseconds")[:23] + "Z"
         return d.strftime("%Y-%m-%dT%H:%M:%S") + f".{d.microsecond // 1000:03d}Z"
     if fmt == "unixTimestamp":
         secs = (d - _EPOCH).total_seconds()
         return str(int(secs)) if secs == int(secs) else f"{secs:.3f}".rstrip("0")
     if fmt == "rfc822":
+        if d.year >= 1970:  # formatdate's own range; before it, formatdate decides
+            return (f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year:04d} "
+                    f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT")
         return formatdate((d - _EPOCH).total_seconds(), usegmt=True)
     raise ValueError(f"unknown timestamp format {fmt!r}")
 

@@ -126,15 +126,33 @@ class SqliteStore(Store):
         return await self._run(q)
 
     async def delete(self, ns: str, key: str) -> bool:
+        # Most deletes find nothing (every PutObject clears an overwritten object's extras): the loop
+        # thread's reader sees that without a hop to the writer thread and a write transaction. A row
+        # written after this read is one the delete linearizes before, as if it had run first.
+        reader = self._read_here()
+        if reader is not None:
+            try:
+                if reader.execute("SELECT 1 FROM kv WHERE ns=? AND key=?", (ns, key)).fetchone() is None:
+                    return False
+            except sqlite3.OperationalError:
+                pass  # busy: the writer's delete decides
         cur = await self._run(lambda: self._conn().execute("DELETE FROM kv WHERE ns=? AND key=?", (ns, key)))
         return cur.rowcount > 0
 
     async def scan(self, ns: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, Any]]:
+        sql = "SELECT key, value FROM kv WHERE ns=? AND key>=? AND key<? ORDER BY key LIMIT ?"
+        args = (ns, prefix, _upper(prefix), -1 if limit is None else limit)
+        # Like get: the loop thread's reader (every EC2 Describe scans its records). Decoding the rows holds
+        # the GIL wherever it runs, so the worker thread would only add a hop.
+        reader = self._read_here()
+        if reader is not None:
+            try:
+                return [(k, json.loads(v)) for k, v in reader.execute(sql, args).fetchall()]
+            except sqlite3.OperationalError:
+                pass  # busy or not set up yet: the worker thread waits as a writer would
+
         def q():
-            rows = self._conn().execute(
-                "SELECT key, value FROM kv WHERE ns=? AND key>=? AND key<? ORDER BY key LIMIT ?",
-                (ns, prefix, _upper(prefix), -1 if limit is None else limit)).fetchall()
-            return [(k, json.loads(v)) for k, v in rows]
+            return [(k, json.loads(v)) for k, v in self._conn().execute(sql, args).fetchall()]
         return await self._run(q)
 
     async def delete_prefix(self, ns: str, prefix: str) -> int:
