@@ -86,16 +86,26 @@ class Views:
     def __init__(self, gw: Gateway, ttl: float) -> None:
         self.gw, self.ttl = gw, ttl
         self._cache: OrderedDict[str, tuple[float, View]] = OrderedDict()
+        self._building: dict[str, asyncio.Future[View | None]] = {}
 
     async def get(self, request: web.Request, owner: Owner) -> View | None:
-        """The view, or None when the instance is gone or cannot be read as its account."""
-        now = time.monotonic()
-        hit = self._cache.get(owner.instance_id)
-        if hit is not None and hit[0] > now:
+        """The view, or None when the instance is gone or cannot be read as its account. Requests of one
+        instance arriving together share one build (a guest's boot reads many paths at once)."""
+        iid = owner.instance_id
+        hit = self._cache.get(iid)
+        if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        pending = self._building.get(iid)
+        if pending is None:
+            pending = asyncio.ensure_future(self._build(request, owner))
+            self._building[iid] = pending
+            pending.add_done_callback(lambda _f: self._building.pop(iid, None))
+        return await asyncio.shield(pending)
+
+    async def _build(self, request: web.Request, owner: Owner) -> View | None:
         view = await build(self.gw, request, owner)
         if view is not None and self.ttl > 0:
-            self._cache[owner.instance_id] = (now + self.ttl, view)
+            self._cache[owner.instance_id] = (time.monotonic() + self.ttl, view)
             self._cache.move_to_end(owner.instance_id)
             while len(self._cache) > _MAX_CACHED:
                 self._cache.popitem(last=False)
