@@ -149,6 +149,10 @@ class Metadata:
     # PEM private key (RSA) that signs the instance identity document (dynamic/instance-identity/signature);
     # none: the signature paths answer 404.
     identity_key_file: str = ""
+    # The proxy in front passes the guest's X-aws-ec2-metadata-token(-ttl-seconds) headers both ways (IMDSv2).
+    # false for stock Neutron metadata agents, which drop them: a token request then answers 404, so SDKs
+    # fall back to IMDSv1 instead of failing on the 400 a token request without its TTL header gets.
+    guest_headers: bool = True
     # An instance's EC2 view (addresses, tags, groups) is reused this long between a guest's requests;
     # its metadata options (tokens, endpoint) are always read fresh.
     cache_seconds: float = 5.0

@@ -110,6 +110,8 @@ class MetadataService:
         return await self._serve(request, found, tags=state.options["InstanceMetadataTags"] == "enabled")
 
     async def _token(self, request: web.Request, caller: neutron.Caller, found: Owner) -> web.Response:
+        if not self.gw.config.metadata.guest_headers:  # no token could reach us: IMDSv1 only, say so as AWS would
+            return error(404)
         if len(caller.forwarded_for) > 1:  # relayed by something on the guest's side before Neutron's proxy
             return error(403)
         ttl = tokens.ttl_of(request.headers.get(TTL_HEADER))
