@@ -42,7 +42,6 @@ from tests.ec2_os_support import (
     instances_of,
     poll,
     quietly,
-    terminate_and_wait,
 )
 from tests.openstack_env import openstack_env_fixture  # noqa: F401 - fixture
 from tests.server import free_port, serve_app
@@ -72,6 +71,10 @@ class Cloud:
     identity_key: rsa.RSAPrivateKey
     vpc_id: str
     subnet_id: str
+    described: dict[str, dict[str, Any]]  # DescribeInstances' answer per instance ("a", "b"), read at set-up
+
+    def item(self, name: str) -> dict[str, Any]:
+        return instances_of(self.described[name])[0]
 
 
 def signed(guest: Guest, *extra: tuple[str, str], secret: str = SECRET) -> list[tuple[str, str]]:
@@ -99,7 +102,7 @@ def get(cloud: Cloud, guest: Guest, path: str, *extra: tuple[str, str]) -> tuple
     return status, body.decode("utf-8", "replace")
 
 
-def token_for(cloud: Cloud, guest: Guest, ttl: str = "60") -> str:
+def token_for(cloud: Cloud, guest: Guest, ttl: str = "21600") -> str:
     status, headers, body = call(cloud.port, "/latest/api/token", signed(guest, (TTL, ttl)), "PUT")
     assert status == 200 and headers[TTL] == ttl
     return body.decode()
@@ -135,9 +138,9 @@ def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPa
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [
                     {"Key": "Name", "Value": "md-a"}, {"Key": "role", "Value": "web"}]}])["Instances"][0]["InstanceId"]
             ec2a.get_waiter("instance_running").wait(InstanceIds=[ids["a"]], WaiterConfig=WAIT)
-            return poll(lambda: instances_of(ec2a.describe_instances(InstanceIds=[ids["a"]])),
-                        lambda items: bool(items[0].get("PublicIpAddress")), timeout=120, interval=2,
-                        what="A's public address")[0]
+            return poll(lambda: ec2a.describe_instances(InstanceIds=[ids["a"]]),
+                        lambda r: bool(instances_of(r)[0].get("PublicIpAddress")), timeout=120, interval=2,
+                        what="A's public address")
 
         def launch_b() -> dict[str, Any]:
             net["vpc"] = ec2b.create_vpc(CidrBlock="10.178.0.0/16")["Vpc"]["VpcId"]
@@ -146,10 +149,11 @@ def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPa
             ids["b"] = ec2b.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
                                           SubnetId=net["subnet"])["Instances"][0]["InstanceId"]
             ec2b.get_waiter("instance_running").wait(InstanceIds=[ids["b"]], WaiterConfig=WAIT)
-            return instances_of(ec2b.describe_instances(InstanceIds=[ids["b"]]))[0]
+            return ec2b.describe_instances(InstanceIds=[ids["b"]])
 
-        def clean_a() -> None:
-            terminate_and_wait(ec2a, [ids["a"]] if "a" in ids else [])
+        def clean_a() -> None:  # nothing waits for A to go (its public address is released at once)
+            if "a" in ids:
+                quietly(lambda: ec2a.terminate_instances(InstanceIds=[ids["a"]]))
             quietly(lambda: ec2a.delete_key_pair(KeyName=key_name))
 
         def clean_b() -> None:
@@ -158,8 +162,8 @@ def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPa
 
         pool = ThreadPoolExecutor(2)  # the two tenants' set-ups (and clean-ups) side by side
         try:
-            item_a, item_b = pool.submit(launch_a), pool.submit(launch_b)
-            item_a, item_b = item_a.result(timeout=300), item_b.result(timeout=300)
+            future_a, future_b = pool.submit(launch_a), pool.submit(launch_b)
+            described = {"a": future_a.result(timeout=300), "b": future_b.result(timeout=300)}
             store = app[GATEWAY_KEY].store
 
             def guest(tenant: str, item: dict[str, Any]) -> Guest:
@@ -167,8 +171,9 @@ def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPa
                 return Guest(item["InstanceId"], sid, openstack_env["tenants"][tenant]["project_id"],
                              item["PrivateIpAddress"])
 
-            yield Cloud(gw, port, guest("a", item_a), guest("b", item_b), public_key, key_name, identity_key,
-                        net["vpc"], net["subnet"])
+            yield Cloud(gw, port, guest("a", instances_of(described["a"])[0]),
+                        guest("b", instances_of(described["b"])[0]), public_key, key_name, identity_key,
+                        net["vpc"], net["subnet"], described)
         finally:
             for done in [pool.submit(clean_a), pool.submit(clean_b)]:
                 quietly(lambda done=done: done.result(timeout=300))
@@ -218,7 +223,7 @@ def test_version_directories(cloud: Cloud) -> None:
 
 def test_meta_data_is_the_describe_instances_view(cloud: Cloud) -> None:
     a = cloud.a
-    (item,) = instances_of(cloud.gw.client("a").describe_instances(InstanceIds=[a.iid]))
+    item = cloud.item("a")
     status, listing = get(cloud, a, "/latest/meta-data/")
     assert status == 200
     for entry in ("ami-id", "ami-launch-index", "block-device-mapping/", "hostname", "instance-id", "instance-type",
@@ -242,7 +247,7 @@ def test_meta_data_is_the_describe_instances_view(cloud: Cloud) -> None:
         assert get(cloud, a, "/latest/meta-data/" + path) == (200, value), path
     assert item["InstanceId"].startswith("i-") and a.server_id not in listing
     status, reservation = get(cloud, a, "/latest/meta-data/reservation-id")
-    reservations = cloud.gw.client("a").describe_instances(InstanceIds=[a.iid])["Reservations"]
+    reservations = cloud.described["a"]["Reservations"]
     assert (status, reservation) == (200, reservations[0]["ReservationId"])
     # the interface: its MAC is the cloud port's, named only as EC2 shows it
     status, mac = get(cloud, a, "/latest/meta-data/mac")
@@ -258,8 +263,7 @@ def test_meta_data_is_the_describe_instances_view(cloud: Cloud) -> None:
 
 def test_a_vpc_instance_shows_its_interface_subnet_and_vpc(cloud: Cloud) -> None:
     b = cloud.b
-    ec2b = cloud.gw.client("b")
-    (item,) = instances_of(ec2b.describe_instances(InstanceIds=[b.iid]))
+    item = cloud.item("b")
     assert item["MetadataOptions"]["HttpTokens"] == "required"  # the account default, applied at launch
     (eni,) = item["NetworkInterfaces"]
     token = (TOKEN, token_for(cloud, b))
@@ -278,15 +282,14 @@ def test_a_vpc_instance_shows_its_interface_subnet_and_vpc(cloud: Cloud) -> None
 
 
 def test_instance_tags_only_when_the_instance_allows_them(cloud: Cloud) -> None:
-    a, ec2a = cloud.a, cloud.gw.client("a")
+    a, b = cloud.a, cloud.b
+    assert cloud.item("a")["MetadataOptions"]["InstanceMetadataTags"] == "enabled"
     assert get(cloud, a, "/latest/meta-data/tags/instance") == (200, "Name\nrole")
     assert get(cloud, a, "/latest/meta-data/tags/instance/role") == (200, "web")
-    ec2a.modify_instance_metadata_options(InstanceId=a.iid, InstanceMetadataTags="disabled")
-    try:
-        assert get(cloud, a, "/latest/meta-data/tags/instance")[0] == 404
-        assert "tags/" not in get(cloud, a, "/latest/meta-data/")[1].splitlines()
-    finally:
-        ec2a.modify_instance_metadata_options(InstanceId=a.iid, InstanceMetadataTags="enabled")
+    assert "tags/" in get(cloud, a, "/latest/meta-data/")[1].splitlines()
+    token = (TOKEN, token_for(cloud, b))  # B: tags not enabled (the default)
+    assert get(cloud, b, "/latest/meta-data/tags/instance", token)[0] == 404
+    assert "tags/" not in get(cloud, b, "/latest/meta-data/", token)[1].splitlines()
 
 
 def test_user_data_round_trip_is_byte_exact(cloud: Cloud) -> None:
@@ -300,8 +303,8 @@ def test_user_data_round_trip_is_byte_exact(cloud: Cloud) -> None:
 
 def test_identity_document_matches_describe_instances_and_is_signed(cloud: Cloud) -> None:
     a = cloud.a
-    response = cloud.gw.client("a").describe_instances(InstanceIds=[a.iid])
-    item = instances_of(response)[0]
+    response = cloud.described["a"]
+    item = cloud.item("a")
     status, text = get(cloud, a, "/latest/dynamic/instance-identity/document")
     assert status == 200
     doc = json.loads(text)
@@ -323,13 +326,14 @@ def test_identity_document_matches_describe_instances_and_is_signed(cloud: Cloud
 # ---- IMDSv2 ---------------------------------------------------------------------------------------------------
 def test_v2_tokens_are_bound_to_their_instance_and_checked(cloud: Cloud) -> None:
     a, b = cloud.a, cloud.b
-    token_a, token_b = token_for(cloud, a, "21600"), token_for(cloud, b, "1")
+    token_a, token_b, minted = token_for(cloud, a, "21600"), token_for(cloud, b, "4"), time.monotonic()
+    assert get(cloud, b, "/latest/meta-data/instance-id", (TOKEN, token_b)) == (200, b.iid)
     assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, token_a)) == (200, a.iid)
     assert get(cloud, b, "/latest/meta-data/instance-id", (TOKEN, token_a))[0] == 401  # A's token, B asking
     assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, token_b))[0] == 401
     assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, "not-a-token"))[0] == 401
     assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, token_a[:-2] + "AA"))[0] == 401
-    time.sleep(2.1)  # token_b lived 1 s
+    time.sleep(max(0.0, minted + 5 - time.monotonic()))  # token_b lived 4 s
     assert get(cloud, b, "/latest/meta-data/instance-id", (TOKEN, token_b))[0] == 401
     # the token PUT: TTL from 1 to 21600, else 400; a request relayed by another proxy first: 403
     for ttl in ("0", "21601", "-5", "abc", ""):
@@ -345,35 +349,12 @@ def test_v2_tokens_are_bound_to_their_instance_and_checked(cloud: Cloud) -> None
 
 def test_http_tokens_required_refuses_v1(cloud: Cloud) -> None:
     a, b = cloud.a, cloud.b
-    assert get(cloud, b, "/latest/meta-data/instance-id")[0] == 401  # B: required since launch
+    assert cloud.item("b")["MetadataOptions"]["HttpTokens"] == "required"  # tenant b's default at launch
+    for path in ("/latest/meta-data/instance-id", "/latest/", "/latest/dynamic/instance-identity/document"):
+        assert get(cloud, b, path)[0] == 401, path  # IMDSv1 refused
     assert get(cloud, b, "/latest/meta-data/instance-id", (TOKEN, token_for(cloud, b))) == (200, b.iid)
-    ec2a = cloud.gw.client("a")
-    assert get(cloud, a, "/latest/meta-data/instance-id") == (200, a.iid)  # A: optional, v1 works
-    ec2a.modify_instance_metadata_options(InstanceId=a.iid, HttpTokens="required")
-    try:
-        assert get(cloud, a, "/latest/meta-data/instance-id")[0] == 401
-        assert get(cloud, a, "/latest/user-data")[0] == 401
-        assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, token_for(cloud, a))) == (200, a.iid)
-    finally:
-        ec2a.modify_instance_metadata_options(InstanceId=a.iid, HttpTokens="optional")
-    assert get(cloud, a, "/latest/meta-data/instance-id") == (200, a.iid)
-
-
-def test_http_endpoint_disabled_is_404_everywhere(cloud: Cloud) -> None:
-    a, ec2a = cloud.a, cloud.gw.client("a")
-    token = token_for(cloud, a)
-    ec2a.modify_instance_metadata_options(InstanceId=a.iid, HttpEndpoint="disabled")
-    try:
-        (item,) = instances_of(ec2a.describe_instances(InstanceIds=[a.iid]))
-        assert item["MetadataOptions"]["HttpEndpoint"] == "disabled"
-        for path in ("/", "/latest/meta-data/instance-id", "/latest/user-data",
-                     "/latest/dynamic/instance-identity/document"):
-            assert get(cloud, a, path)[0] == 404, path
-            assert get(cloud, a, path, (TOKEN, token))[0] == 404, path
-        assert call(cloud.port, "/latest/api/token", signed(a, (TTL, "60")), "PUT")[0] == 404
-    finally:
-        ec2a.modify_instance_metadata_options(InstanceId=a.iid, HttpEndpoint="enabled")
-    assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, token)) == (200, a.iid)
+    assert cloud.item("a")["MetadataOptions"]["HttpTokens"] == "optional"
+    assert get(cloud, a, "/latest/meta-data/instance-id") == (200, a.iid)  # A: IMDSv1 served
 
 
 def test_account_metadata_defaults(cloud: Cloud) -> None:
@@ -424,18 +405,37 @@ def test_botocore_imds_client_gets_region_and_identity(cloud: Cloud) -> None:
         assert fetcher._get_request("latest/meta-data/instance-id", None, token).text == a.iid
         assert fetcher.retrieve_iam_role_credentials() == {}  # no instance profile: 404, no credentials
         region = InstanceMetadataRegionFetcher(timeout=30, num_attempts=1, base_url=base_url).retrieve_region()
-    (item,) = instances_of(cloud.gw.client("a").describe_instances(InstanceIds=[a.iid]))
+    item = cloud.item("a")
     # botocore takes the region to be the zone's name minus its last letter (AWS's zone naming)
     assert region == item["Placement"]["AvailabilityZone"][:-1]
     assert ("PUT", "/latest/api/token") in seen
 
 
-# ---- last: a terminated instance has no metadata -------------------------------------------------------------
-def test_a_terminated_instance_is_404(cloud: Cloud) -> None:
+# ---- last: the instances' metadata goes away --------------------------------------------------------------
+def test_modified_options_apply_at_once_and_a_disabled_endpoint_is_404_everywhere(cloud: Cloud) -> None:
     a, ec2a = cloud.a, cloud.gw.client("a")
-    ec2a.terminate_instances(InstanceIds=[a.iid])
-    assert get(cloud, a, "/latest/meta-data/instance-id")[0] == 404
+    token = token_for(cloud, a)
+    assert get(cloud, a, "/latest/meta-data/instance-id") == (200, a.iid)
+    answer = ec2a.modify_instance_metadata_options(InstanceId=a.iid, HttpTokens="required")
+    assert answer["InstanceMetadataOptions"]["HttpTokens"] == "required"
+    assert get(cloud, a, "/latest/meta-data/instance-id")[0] == 401  # at once: options are read per request
+    assert get(cloud, a, "/latest/user-data")[0] == 401
+    assert get(cloud, a, "/latest/meta-data/instance-id", (TOKEN, token)) == (200, a.iid)
+    answer = ec2a.modify_instance_metadata_options(InstanceId=a.iid, HttpEndpoint="disabled")
+    assert answer["InstanceMetadataOptions"]["HttpEndpoint"] == "disabled"
+    for path in ("/", "/latest/meta-data/instance-id", "/latest/user-data",
+                 "/latest/dynamic/instance-identity/document"):
+        assert get(cloud, a, path)[0] == 404, path
+        assert get(cloud, a, path, (TOKEN, token))[0] == 404, path
     assert call(cloud.port, "/latest/api/token", signed(a, (TTL, "60")), "PUT")[0] == 404
+
+
+def test_a_terminated_instance_is_404(cloud: Cloud) -> None:
+    b, ec2b = cloud.b, cloud.gw.client("b")
+    token = token_for(cloud, b)
+    ec2b.terminate_instances(InstanceIds=[b.iid])
+    assert get(cloud, b, "/latest/meta-data/instance-id", (TOKEN, token))[0] == 404
+    assert call(cloud.port, "/latest/api/token", signed(b, (TTL, "60")), "PUT")[0] == 404
 
 
 def test_config_refuses_an_enabled_listener_without_a_secret(tmp_path: Path) -> None:
