@@ -22,13 +22,14 @@ import http.client
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
@@ -36,7 +37,6 @@ from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
 from gateway.ec2.ids import IdMap
 from tests.ec2_os_support import (
-    WAIT,
     Gateway,
     gateway_config,
     instances_of,
@@ -108,6 +108,23 @@ def token_for(cloud: Cloud, guest: Guest, ttl: str = "21600") -> str:
     return body.decode()
 
 
+def described_when(client: Any, iid: str, ready: Callable[[dict[str, Any]], bool], what: str) -> dict[str, Any]:
+    """DescribeInstances' answer once the instance runs and `ready` holds (bounded; a shared devcloud under
+    load answers ServiceUnavailable now and then: polled through, as a waiter would not)."""
+    def probe() -> dict[str, Any] | None:
+        try:
+            return client.describe_instances(InstanceIds=[iid])
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ServiceUnavailable":
+                raise
+            return None
+
+    def done(r: dict[str, Any] | None) -> bool:
+        return r is not None and instances_of(r)[0]["State"]["Name"] == "running" and ready(instances_of(r)[0])
+
+    return poll(probe, done, timeout=240, interval=2, what=what)
+
+
 @pytest.fixture(scope="module", name="cloud")
 def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     key_file = tmp_path_factory.mktemp("metadata") / "identity.pem"
@@ -137,10 +154,7 @@ def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPa
                 MetadataOptions={"InstanceMetadataTags": "enabled"},
                 TagSpecifications=[{"ResourceType": "instance", "Tags": [
                     {"Key": "Name", "Value": "md-a"}, {"Key": "role", "Value": "web"}]}])["Instances"][0]["InstanceId"]
-            ec2a.get_waiter("instance_running").wait(InstanceIds=[ids["a"]], WaiterConfig=WAIT)
-            return poll(lambda: ec2a.describe_instances(InstanceIds=[ids["a"]]),
-                        lambda r: bool(instances_of(r)[0].get("PublicIpAddress")), timeout=120, interval=2,
-                        what="A's public address")
+            return described_when(ec2a, ids["a"], lambda i: bool(i.get("PublicIpAddress")), "A running, public")
 
         def launch_b() -> dict[str, Any]:
             net["vpc"] = ec2b.create_vpc(CidrBlock="10.178.0.0/16")["Vpc"]["VpcId"]
@@ -148,8 +162,7 @@ def cloud_fixture(openstack_env: dict[str, Any], tmp_path_factory: pytest.TempPa
             ec2b.modify_instance_metadata_defaults(HttpTokens="required")  # tenant b's account: IMDSv2 only
             ids["b"] = ec2b.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t2.micro",
                                           SubnetId=net["subnet"])["Instances"][0]["InstanceId"]
-            ec2b.get_waiter("instance_running").wait(InstanceIds=[ids["b"]], WaiterConfig=WAIT)
-            return ec2b.describe_instances(InstanceIds=[ids["b"]])
+            return described_when(ec2b, ids["b"], lambda i: True, "B running")
 
         def clean_a() -> None:  # nothing waits for A to go (its public address is released at once)
             if "a" in ids:
