@@ -158,3 +158,20 @@ def test_neutron_signature() -> None:
         neutron.caller(headers, "")
     with pytest.raises(neutron.Refused):
         neutron.caller(headers, "other")
+
+
+def test_cloudgate_serve_starts_and_stops_the_listener(tmp_path: Any) -> None:
+    """The real `cloudgate serve` (what `make run` becomes): the listener answers on its port, and is gone
+    once the gateway stopped."""
+    from tests.server import subprocess_server
+
+    port = free_port()
+    with subprocess_server(tmp_path, {"metadata": {"enabled": True, "port": port, "shared_secret": SECRET}}) as (
+            _endpoint, proc):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/latest/meta-data/")
+        assert conn.getresponse().status == 403  # unsigned
+        conn.close()
+    assert proc.returncode == 0
+    with pytest.raises(OSError):
+        http.client.HTTPConnection("127.0.0.1", port, timeout=2).connect()
