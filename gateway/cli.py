@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app  # imported late: loading botocore's models is the slow part of start-up
 
     app = create_app(config)
+    md = config.metadata
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
+                                            "metadata": f"http://{md.host}:{md.port}" if md.enabled else None,
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
     asyncio.run(_serve(app, config, log))

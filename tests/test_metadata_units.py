@@ -175,3 +175,15 @@ def test_cloudgate_serve_starts_and_stops_the_listener(tmp_path: Any) -> None:
     assert proc.returncode == 0
     with pytest.raises(OSError):
         http.client.HTTPConnection("127.0.0.1", port, timeout=2).connect()
+
+
+def test_make_run_config_has_the_listener(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """devcloud/run.py's `metadata:` section: a secret and a signing key made once (0600), kept across runs."""
+    import devcloud.run as run
+
+    monkeypatch.setattr(run, "ROOT", tmp_path)
+    first, second = run.metadata_section(), run.metadata_section()
+    assert first == second and first["enabled"] and first["port"] == 8775 and len(first["shared_secret"]) >= 32
+    for name in ("metadata-proxy.secret", "metadata-identity.pem"):
+        assert (tmp_path / ".devcloud" / name).stat().st_mode & 0o777 == 0o600
+    assert parse_config({"metadata": first}, "t").metadata.enabled
