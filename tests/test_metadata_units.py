@@ -187,3 +187,27 @@ def test_make_run_config_has_the_listener(tmp_path: Any, monkeypatch: pytest.Mon
     for name in ("metadata-proxy.secret", "metadata-identity.pem"):
         assert (tmp_path / ".devcloud" / name).stat().st_mode & 0o777 == 0o600
     assert parse_config({"metadata": first}, "t").metadata.enabled
+
+
+async def test_views_are_built_once_for_requests_arriving_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A booting guest reads many paths at once: one build of its view (the cloud calls), reused `ttl` seconds."""
+    import asyncio
+
+    from gateway.metadata import view as view_mod
+    from gateway.metadata.owners import Owner
+
+    builds: list[str] = []
+
+    async def build(_gw: Any, _request: Any, owner: Owner) -> Any:
+        builds.append(owner.instance_id)
+        await asyncio.sleep(0.05)
+        return f"view of {owner.instance_id}"
+
+    monkeypatch.setattr(view_mod, "build", build)
+    views = view_mod.Views(gw=None, ttl=0.3)  # type: ignore[arg-type]
+    owner_a, owner_b = (Owner(ACCOUNT, iid, "AKIDEXAMPLE") for iid in (A, B))
+    got = await asyncio.gather(*(views.get(None, owner_a) for _ in range(5)), views.get(None, owner_b))  # type: ignore[arg-type]
+    assert got == [f"view of {A}"] * 5 + [f"view of {B}"] and builds == [A, B]
+    assert await views.get(None, owner_a) == f"view of {A}" and builds == [A, B]  # type: ignore[arg-type]
+    await asyncio.sleep(0.35)
+    assert await views.get(None, owner_a) == f"view of {A}" and builds == [A, B, A]  # type: ignore[arg-type]

@@ -104,11 +104,13 @@ class Views:
 
     async def _build(self, request: web.Request, owner: Owner) -> View | None:
         view = await build(self.gw, request, owner)
+        now = time.monotonic()
+        # entries are kept in expiry order (one TTL): the expired ones are at the front, dropped here
+        while self._cache and (len(self._cache) >= _MAX_CACHED or next(iter(self._cache.values()))[0] <= now):
+            self._cache.popitem(last=False)
         if view is not None and self.ttl > 0:
-            self._cache[owner.instance_id] = (time.monotonic() + self.ttl, view)
+            self._cache[owner.instance_id] = (now + self.ttl, view)
             self._cache.move_to_end(owner.instance_id)
-            while len(self._cache) > _MAX_CACHED:
-                self._cache.popitem(last=False)
         return view
 
 
