@@ -1,6 +1,6 @@
 """The AWS metadata layout over an instance's view: a tree of directories (dicts) and values (str or bytes).
 
-A directory lists its entries one per line, subdirectories with a trailing `/` (public-keys/ lists `0=<name>`,
+A directory lists its entries one per line in name order, subdirectories with a trailing `/` (public-keys/ lists `0=<name>`,
 as AWS does). Every version directory (`/1.0` … `/latest`) serves the current layout.
 """
 
@@ -14,16 +14,16 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from .view import View
+from .view import Nic, View
 
 VERSIONS = ("1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007-12-15", "2008-02-01",
             "2008-09-01", "2009-04-04", "2011-01-01", "2011-05-01", "2012-01-12", "2014-02-25", "2014-11-05",
             "2015-10-20", "2016-04-19", "2016-06-30", "2016-09-02", "2018-03-28", "2018-08-17", "2018-09-24",
             "2019-10-01", "2020-10-27", "2021-01-03", "2021-03-23", "2021-07-15", "2022-09-24", "latest")
 
-Node = dict[str, Any] | str | bytes
-# a value made only when asked for (the identity document's signature: an RSA signature per request)
-Lazy = Callable[[], str]
+# a value is a str or bytes, or a function making it when asked for (the identity document's signature:
+# an RSA signature, made only for the request that reads it)
+Node = dict[str, Any] | str | bytes | Callable[[], str]
 
 
 def version_root(view: View, *, tags: bool, identity_key: rsa.RSAPrivateKey | None) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def meta_data(view: View, *, tags: bool) -> dict[str, Any]:
     return md
 
 
-def _nic(view: View, n: Any) -> dict[str, Any]:
+def _nic(view: View, n: Nic) -> dict[str, Any]:
     out: dict[str, Any] = {"device-number": str(n.device_number), "mac": n.mac, "owner-id": view.owner,
                            "local-ipv4s": _lines(n.local_ipv4s),
                            "security-group-ids": _lines(n.group_ids), "security-groups": _lines(n.group_names)}
@@ -124,7 +124,7 @@ def identity(view: View, key: rsa.RSAPrivateKey | None) -> dict[str, Any]:
     return out
 
 
-def walk(root: dict[str, Any], parts: list[str]) -> Node | None:
+def walk(root: dict[str, Any], parts: list[str]) -> dict[str, Any] | str | bytes | None:
     """The node at `parts` (empty parts from doubled or trailing slashes are ignored), or None."""
     node: Node = root
     for part in parts:
@@ -139,4 +139,4 @@ def walk(root: dict[str, Any], parts: list[str]) -> Node | None:
 def listing(view: View, node: dict[str, Any], parts: list[str]) -> str:
     if [p for p in parts if p][-2:] == ["meta-data", "public-keys"]:  # `0=<key name>`, as AWS lists it
         return _lines([f"{k}={view.instance.get('KeyName') or ''}" for k in node])
-    return _lines([f"{k}/" if isinstance(v, dict) else k for k, v in node.items()])
+    return _lines([f"{k}/" if isinstance(v, dict) else k for k, v in sorted(node.items())])  # AWS's order
