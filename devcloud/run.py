@@ -12,6 +12,9 @@ listen port (devcloud/replicas.py) instead of one `cloudgate serve`.
 
 `openstack` instead of a config path: the devcloud OpenStack (devcloud/openstack.sh) with the EC2 API;
 the config is generated from `.devcloud/openstack.json` and the tenants' own Keystone EC2 keys are used.
+It enables the instance metadata listener (`metadata:`, docs/metadata.md) on Nova's metadata port 8775
+(free: the devcloud runs no Nova metadata API and no Neutron metadata agent), with a shared secret and an
+identity-document signing key made once beside the state (`.devcloud/metadata-*`, 0600).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +48,37 @@ def master_key() -> str:
     return path.read_text().strip()
 
 
-def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
-    """Bring up devcloud OpenStack; write a gateway config for it; return it and the tenants' keys."""
+def secret_file(name: str, make: Callable[[], bytes]) -> Path:
+    """A devcloud secret made once and kept (0600) under .devcloud."""
+    path = ROOT / ".devcloud" / name
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(make())
+        path.chmod(0o600)
+    return path
+
+
+def metadata_section() -> dict[str, Any]:
+    """The metadata listener of the devcloud gateway: Neutron's `metadata_proxy_shared_secret` and the key
+    that signs instance identity documents, both random and made once."""
+    import secrets
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def pem() -> bytes:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    secret = secret_file("metadata-proxy.secret", lambda: secrets.token_hex(24).encode()).read_text().strip()
+    return {"enabled": True, "host": "127.0.0.1", "port": 8775, "shared_secret": secret,
+            "identity_key_file": str(secret_file("metadata-identity.pem", pem))}
+
+
+def openstack_config(metadata: bool = True) -> tuple[str, list[tuple[str, str, str]]]:
+    """Bring up devcloud OpenStack; write a gateway config for it; return it and the tenants' keys.
+    `metadata`: with the metadata listener (one process only: replicas would all bind its port)."""
     import json
 
     import yaml
@@ -61,7 +95,8 @@ def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
               # new buckets encrypted with SSE-S3 by default, as on AWS since 2023 (docs/s3-encryption.md)
               "s3": {"encrypt_new_buckets": True, "sse_write_key_id": "devcloud",
                      "sse_master_keys": {"devcloud": master_key()}},
-              "state": {"url": "sqlite:///.devcloud/state-openstack.db"}}
+              "state": {"url": "sqlite:///.devcloud/state-openstack.db"},
+              "metadata": metadata_section() if metadata else {"enabled": False}}
     path = ROOT / ".devcloud/cloudgate-openstack.yaml"
     path.write_text(yaml.safe_dump(config))
     path.chmod(0o600)
@@ -72,7 +107,7 @@ def openstack_config() -> tuple[str, list[tuple[str, str, str]]]:
 def main(config_path: str, replicas: int = 1) -> int:
     tenants = None
     if config_path == "openstack":
-        config_path, tenants = openstack_config()
+        config_path, tenants = openstack_config(metadata=replicas == 1)
     try:
         cfg = load_config(config_path)
     except ConfigError as e:
@@ -103,6 +138,9 @@ def main(config_path: str, replicas: int = 1) -> int:
         env.chmod(0o600)
         print(f"credentials for {name}: . {env.relative_to(ROOT)}")
     print(f"cloudgate endpoint: {endpoint}  (config {config_path})", flush=True)
+    if cfg.metadata.enabled:
+        print(f"instance metadata (behind Neutron's metadata proxy, docs/metadata.md): "
+              f"http://{cfg.metadata.host}:{cfg.metadata.port}", flush=True)
     if sim_port is not None:
         return serve_beside_simulator(config_path, sim_port, replicas)
     if replicas > 1:

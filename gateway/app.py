@@ -147,4 +147,8 @@ def create_app(config: Config, registry: Registry | None = None,
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.close)
     expiry.install(app, gateway)  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
+    if config.metadata.enabled:  # the instance metadata listener, on its own port (docs/metadata.md)
+        from .metadata import listener
+
+        listener.install(app, gateway)
     return app

@@ -59,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cloudgate: {e}", file=sys.stderr)
         return 2
     app = create_app(config)
+    md = config.metadata
     log.info("listening", extra={"fields": {"endpoint": f"http://{listen.host}:{listen.port}",
                                             "event_loop": loop_name,
+                                            "metadata": f"http://{md.host}:{md.port}" if md.enabled else None,
                                             "config": config.source,
                                             "backend": config.backend.type if config.backend else None}})
     eventloop.run(_serve(app, config, log), factory)

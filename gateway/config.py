@@ -140,6 +140,27 @@ class State:
 
 
 @dataclass(frozen=True)
+class Metadata:
+    # The instance metadata listener (gateway/metadata, docs/metadata.md): where Nova's metadata API sits,
+    # behind Neutron's metadata proxy. Off unless enabled; its own port (Nova's is 8775), loopback by default.
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8775
+    # Neutron's `metadata_proxy_shared_secret`: the proxy signs X-Instance-ID with it (HMAC-SHA256).
+    shared_secret: str = field(default="", repr=False)
+    # PEM private key (RSA) that signs the instance identity document (dynamic/instance-identity/signature);
+    # none: the signature paths answer 404.
+    identity_key_file: str = ""
+    # The proxy in front passes the guest's X-aws-ec2-metadata-token(-ttl-seconds) headers both ways (IMDSv2).
+    # false for stock Neutron metadata agents, which drop them: a token request then answers 404, so SDKs
+    # fall back to IMDSv1 instead of failing on the 400 a token request without its TTL header gets.
+    guest_headers: bool = True
+    # An instance's EC2 view (addresses, tags, groups) is reused this long between a guest's requests;
+    # its metadata options (tokens, endpoint) are always read fresh.
+    cache_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
 class Config:
     listen: Listen = field(default_factory=Listen)
     server: Server = field(default_factory=Server)
@@ -151,6 +172,7 @@ class Config:
     logging: Logging = field(default_factory=Logging)
     backend: Backend | None = None
     state: State = field(default_factory=State)
+    metadata: Metadata = field(default_factory=Metadata)
     source: str = "<defaults>"  # the file this came from, for messages
 
 
@@ -242,6 +264,7 @@ def _check(cfg: Config) -> None:
     if cfg.ec2.public_ip_deadline_seconds <= 0:
         raise ConfigError("ec2.public_ip_deadline_seconds: must be positive")
     _check_state(cfg.state)
+    _check_metadata(cfg.metadata)
     seen = set()
     for i, cred in enumerate(cfg.auth.static):
         if not cred.access_key or not cred.secret_key:
@@ -262,6 +285,22 @@ def _check_state(state: State) -> None:
         value = getattr(state, name)
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 300:
             raise ConfigError(f"state.{name}: must be a number of seconds above 0, at most 300")
+
+
+def _check_metadata(md: Metadata) -> None:
+    if not 0 < md.port < 65536:
+        raise ConfigError(f"metadata.port: {md.port} is not a TCP port")
+    if md.enabled and not md.shared_secret:  # unsigned requests are never served
+        raise ConfigError("metadata.shared_secret: required when metadata.enabled (Neutron's "
+                          "metadata_proxy_shared_secret)")
+    if isinstance(md.cache_seconds, bool) or not isinstance(md.cache_seconds, int | float) \
+            or not 0 <= md.cache_seconds <= 300:
+        raise ConfigError("metadata.cache_seconds: must be a number of seconds from 0 to 300")
+    if md.identity_key_file:
+        try:
+            Path(md.identity_key_file).read_bytes()
+        except OSError as e:
+            raise ConfigError(f"metadata.identity_key_file: cannot read: {e.strerror}") from None
 
 
 def parse_config(data: Any, source: str = "<string>") -> Config:

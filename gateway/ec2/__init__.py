@@ -10,6 +10,7 @@ from . import (  # noqa: F401 - importing registers the handlers
     internet_gateways,
     keypairs,
     launch_templates,
+    metadata_defaults,
     metadata_options,
     network_interfaces,
     regions,

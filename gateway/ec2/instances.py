@@ -16,13 +16,14 @@ from typing import Any
 from backends.compute import SecurityGroup, ServerSpec
 
 from ..context import RequestContext
+from ..metadata import owners
 from ..protocol import errors
 from . import filters, paging, public_ips, shapes, vpc_instances
 from .block_devices import block_devices
 from .error_map import backend_errors
 from .idempotency import once
 from .ids import derive
-from .instance_options import validated
+from .instance_options import launch_options
 from .lookups import instances as lookup
 from .lookups import launch_templates as launch_template_lookup
 from .lookups.ids import ec2_id, resolve
@@ -151,7 +152,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         raise errors.MissingParameter("The request must contain the parameter ImageId")
     image_bid = await resolve(ctx, "image", p["ImageId"])
     tagging = tag_specs(p, "instance", "volume")
-    metadata_options = validated(p.get("MetadataOptions"))
+    metadata_options = await launch_options(ctx, p.get("MetadataOptions"))
     instance_type = p.get("InstanceType") or DEFAULT_INSTANCE_TYPE
     behavior = p.get("InstanceInitiatedShutdownBehavior") or "stop"
     if behavior not in ("stop", "terminate"):
@@ -226,6 +227,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
                          "delete_on_termination": delete_flags, "volume_tags": tagging.get("volume", []),
                          "metadata_options": metadata_options}
             await lookup.save_record(ctx, iid, recs[iid])
+        await owners.remember(ctx, {s.id: iid for s, iid in zip(servers, iids, strict=True)})  # the metadata service's
         await apply_tags(ctx, iids, tagging.get("instance"))
         if system_tags:  # EC2's own aws: tags, which a caller may not set
             await tags_of(ctx).add(iids, system_tags, system=True)
