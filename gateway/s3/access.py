@@ -27,7 +27,7 @@ from ..protocol import errors
 from ..registry import default_registry
 from . import policy as pol
 from . import policy_actions
-from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, get_bucket_config
+from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, get_bucket_config, stored_account
 
 ACCESS_KIND = "access"
 BPA_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -99,7 +99,7 @@ async def bucket_access(ctx: RequestContext, bucket: str) -> BucketAccess | None
         if isinstance(owner, dict):
             owner = owner.get("account_id") or owner.get("owner") or owner.get("account")
         if owner:
-            result = BucketAccess(str(owner), record.get("policy"), dict(record.get("public_access_block") or {}),
+            result = BucketAccess(str(await stored_account(ctx, str(owner))), record.get("policy"), dict(record.get("public_access_block") or {}),
                                   record.get("ownership"), bucket)
     cache[bucket] = result
     return result
