@@ -5,6 +5,7 @@ OpenStack, S3 records written before numbers existed (owner = the Keystone proje
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ from gateway.auth import accounts as accounts_mod
 from gateway.auth.accounts import NS_BY_CLOUD, NS_BY_NUMBER, AccountNumbers, candidate
 from gateway.auth.credentials import Identity
 from gateway.ec2 import account_edge
+from gateway.s3.access import ACCESS_KIND
 from gateway.s3.common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, NS_OBJECT_EXTRA, object_extra_key
 from gateway.store import open_store
 from tests.ec2_os_support import Gateway, error_of, gw_fixture  # noqa: F401 - fixture
@@ -144,6 +146,13 @@ def test_legacy_s3_records_under_project_ids_keep_working(gw: Gateway) -> None:
             (number_a, "FULL_CONTROL"), (number_b, "READ")}
         assert a.get_object_acl(Bucket=bucket, Key="k")["Owner"]["ID"] == number_a
         assert a.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+        # a policy written with the project id as principal still applies (its Deny binds the owner's reads)
+        deny = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": {"AWS": [f"arn:aws:iam::{project_a}:root"]}, "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+        gw.run(store.put(NS_BUCKET_CONFIG, f"{bucket}/{ACCESS_KIND}", {"policy": json.dumps(deny)}))
+        assert error_of(a.get_object, Bucket=bucket, Key="k") == ("AccessDenied", 403)
+        gw.run(store.delete(NS_BUCKET_CONFIG, f"{bucket}/{ACCESS_KIND}"))
         # the owner still manages it; another account still may not, and cannot claim its name
         a.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
         assert error_of(b.put_bucket_acl, Bucket=bucket, ACL="public-read") == ("AccessDenied", 403)
