@@ -129,6 +129,7 @@ def ec2_bench(args) -> int:
         with sim_running(SimConfig(job_delay=0.05)) as sim:
             admin = sim.config.admin
             config = {"region": REGION, "logging": {"level": "warning"}, "auth": {"static": []},
+                      "ec2": {"default_vpc": False},  # the baseline these figures were measured in
                       "state": {"url": pg.url}, "server": {"drain_notice_seconds": 1},
                       "backend": {"type": "cloudstack", "options": {
                           "endpoint": sim.endpoint, "api_key": admin[0], "secret_key": admin[1], "expunge": True,

@@ -95,6 +95,8 @@ def openstack_config(metadata: bool = True) -> tuple[str, list[tuple[str, str, s
               # new buckets encrypted with SSE-S3 by default, as on AWS since 2023 (docs/s3-encryption.md)
               "s3": {"encrypt_new_buckets": True, "sse_write_key_id": "devcloud",
                      "sse_master_keys": {"devcloud": master_key()}},
+              # VPC-only accounts as on AWS: a launch without a subnet goes to the default VPC (docs/vpc-on-neutron.md)
+              "ec2": {"default_vpc": True},
               "state": {"url": "sqlite:///.devcloud/state-openstack.db"},
               "metadata": metadata_section() if metadata else {"enabled": False}}
     path = ROOT / ".devcloud/cloudgate-openstack.yaml"

@@ -17,6 +17,7 @@ from . import pipeline
 from . import s3 as _s3_handlers  # noqa: F401
 from . import sts as _sts_handlers  # noqa: F401
 from .auth import sessions
+from .auth.accounts import AccountNumbers
 from .auth.backend_provider import BackendCredentialProvider
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
@@ -45,16 +46,18 @@ class Gateway:
         self.config = config
         self.registry = registry if registry is not None else default_registry()
         self.backend = backend if backend is not None else build_backend(config)
+        self.store = CachedStore(store if store is not None else open_store(config.state.url, **config.state.store_options()),
+                                 namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
+        # cloud account ids <-> the 12-digit AWS account numbers clients see (gateway/auth/accounts.py)
         validator = self.backend.signature_validator() if self.backend is not None else None
+        self.accounts = AccountNumbers(self.store, cloud_accounts=credentials is None and validator is not None)
         provider = credentials or (
-            BackendCredentialProvider(validator) if validator is not None else StaticProvider.from_config(
+            BackendCredentialProvider(validator, self.accounts) if validator is not None else StaticProvider.from_config(
                 [{"access_key": c.access_key, "secret_key": c.secret_key, "account_id": c.account_id,
                   "display_name": c.display_name, "backend": c.backend} for c in config.auth.static]))
         # temporary credentials (STS GetSessionToken) over whichever provider holds the long-term keys; the
         # key that mints them is replaced at start by the one every replica shares (start())
         self.credentials = sessions.SessionProvider(provider, sessions.SessionKeys(os.urandom(32)))
-        self.store = CachedStore(store if store is not None else open_store(config.state.url, **config.state.store_options()),
-                                 namespaces=CACHED_NAMESPACES, ttl=config.state.cache_seconds)
         self.metrics = Metrics()
         self.draining = False  # set on SIGTERM (cli._serve): see handle
         self.backend_name = config.backend.type if config.backend else "none"

@@ -83,10 +83,11 @@ class S3:
 class Ec2:
     # Terminated instances stay visible in DescribeInstances as `terminated` this long, as on AWS.
     terminated_retention_seconds: int = 3600
-    # true: the account is VPC-only (DescribeAccountAttributes says so) and an instance launched without a
-    # subnet goes to the default VPC, created on first need; false: EC2-Classic-style launches (the cloud's
-    # default network) next to VPCs, as the EC2 suite's classic tests expect.
-    default_vpc: bool = False
+    # true (as AWS accounts since 2013): the account is VPC-only (DescribeAccountAttributes says so) and an
+    # instance launched without a subnet goes to the default VPC (a default subnet per zone), created on first
+    # need; false: EC2-Classic-style launches (the cloud's default network) next to VPCs, as the EC2 suite's
+    # classic tests expect.
+    default_vpc: bool = True
     # EC2-Classic-style launches get a public address (a floating IP of the cloud's public network) as on
     # AWS; false saves a small public pool. It is attached once the cloud made the server's port, at most
     # this many seconds after the launch.

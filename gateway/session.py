@@ -17,6 +17,7 @@ from backends.network import Network
 from .store import Store
 
 if TYPE_CHECKING:
+    from .auth.credentials import Identity
     from .context import RequestContext
 
 
@@ -39,9 +40,14 @@ class Session:
 
     @property
     def account(self) -> str:
+        """The caller's account as the cloud knows it: EC2 handlers and their state work in these ids (the
+        EC2 edge shows them as AWS account numbers, gateway/ec2/account_edge.py)."""
+        return self._identity().cloud_id
+
+    def _identity(self) -> Identity:
         identity = self._ctx.identity
         assert identity is not None, "the session is used after authentication"
-        return identity.account_id
+        return identity
 
     def _backend(self) -> Backend:
         backend = self._ctx.gateway.backend
@@ -51,17 +57,17 @@ class Session:
 
     async def compute(self) -> Compute:
         if self._compute is None:
-            self._compute = await self._backend().compute(self._ctx.identity)
+            self._compute = await self._backend().compute(self._identity().principal())
         return self._compute
 
     async def network(self) -> Network:
         if self._network is None:
-            self._network = await self._backend().network(self._ctx.identity)
+            self._network = await self._backend().network(self._identity().principal())
         return self._network
 
     async def object_store(self) -> ObjectStore:
         if self._object_store is None:
-            self._object_store = await self._backend().object_store(self._ctx.identity)
+            self._object_store = await self._backend().object_store(self._identity().principal())
         return self._object_store
 
     def act_on_object_store(self, store: ObjectStore) -> None:

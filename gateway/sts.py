@@ -41,7 +41,7 @@ def user_id(ident: Identity) -> str:
     given = ident.attributes.get("user_id")
     if given:
         return str(given)
-    digest = hashlib.sha256(f"{ident.account_id}/{user_name(ident)}".encode()).digest()
+    digest = hashlib.sha256(f"{ident.cloud_id}/{user_name(ident)}".encode()).digest()  # stable across the number change
     return "AIDA" + base64.b32encode(digest).decode()[:17]
 
 
@@ -95,6 +95,6 @@ async def get_user(ctx: RequestContext) -> dict[str, Any]:
     # The cloud's user records carry no creation time a token shows: the user is as old as the first
     # time any replica of this gateway saw it (recorded once, atomically, in the shared state).
     now = dt.datetime.now(dt.UTC).isoformat()
-    seen = await ctx.gateway.store.put_if_absent(NS_USERS_SEEN, f"{ident.account_id}/{user_name(ident)}", now)
+    seen = await ctx.gateway.store.put_if_absent(NS_USERS_SEEN, f"{ident.cloud_id}/{user_name(ident)}", now)
     return {"User": {"Path": "/", "UserName": user_name(ident), "UserId": user_id(ident),
                      "Arn": user_arn(ident), "CreateDate": dt.datetime.fromisoformat(seen or now)}}

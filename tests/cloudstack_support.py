@@ -60,11 +60,16 @@ class CsGateway:
 
 
 @contextlib.contextmanager
-def cs_gateway(*, job_delay: float = 0.05, job_deadline: float = 5.0, retention: int = 3600) -> Iterator[CsGateway]:
+def cs_gateway(*, job_delay: float = 0.05, job_deadline: float = 5.0, retention: int = 3600,
+               default_vpc: bool | None = False) -> Iterator[CsGateway]:
+    """default_vpc: pinned off (the tests here launch EC2-Classic-style) unless asked; None = the config default."""
+    ec2: dict[str, Any] = {"terminated_retention_seconds": retention}
+    if default_vpc is not None:
+        ec2["default_vpc"] = default_vpc
     with running(SimConfig(job_delay=job_delay)) as sim:
         config = parse_config({
             "region": REGION, "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
-            "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
+            "auth": {"static": []}, "ec2": ec2,
             "backend": {"type": "cloudstack", "options": sim_options(sim, job_deadline=job_deadline, timeout=10)}},
             "cloudstack-tests")
         app = create_app(config)

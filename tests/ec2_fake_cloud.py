@@ -361,7 +361,7 @@ def cloud_fixture():
     backend = FakeBackend()
     config = parse_config({
         "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
-        "ec2": {"terminated_retention_seconds": 3600},
+        "ec2": {"terminated_retention_seconds": 3600, "default_vpc": False},  # the fake has no VPC networking
         "auth": {"static": [{"access_key": ak, "secret_key": sk, "account_id": acct, "display_name": ak}
                             for ak, sk, acct in (A, B)]}}, "tests")
     with serve_app(create_app(config, backend=backend)) as (endpoint, loop):

@@ -30,11 +30,13 @@ from gateway.config import parse_config
 from tests.server import serve_app
 
 
-def gateway_config(env: dict[str, Any], *, retention: int = 3600, encrypt: bool = True) -> dict[str, Any]:
+def gateway_config(env: dict[str, Any], *, retention: int = 3600, encrypt: bool = True,
+                   default_vpc: bool = False) -> dict[str, Any]:
+    """default_vpc pinned: the EC2 tests here launch EC2-Classic-style (the tenant's network) unless they ask."""
     svc = env["service"]
     return {
         "region": env["region"], "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
-        "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention},
+        "auth": {"static": []}, "ec2": {"terminated_retention_seconds": retention, "default_vpc": default_vpc},
         # new buckets encrypted by default, as on AWS since 2023 (a test-only master key)
         "s3": {"encrypt_new_buckets": encrypt, "sse_write_key_id": "test",
                "sse_master_keys": {"test": base64.b64encode(b"devcloud-test-master-key-32bytes").decode()}},

@@ -103,6 +103,7 @@ def cloud() -> Iterator[Cloud]:
     backend = CinderLikeBackend()
     config = parse_config({
         "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
+        "ec2": {"default_vpc": False},  # the fake has no VPC networking
         "auth": {"static": [{"access_key": ak, "secret_key": sk, "account_id": acct}
                             for ak, sk, acct in (A, B)]}}, "tests")
     app = create_app(config, backend=backend)

@@ -407,7 +407,9 @@ def test_ebs_images_register_launch_and_create_image(ec2a: Any, ec2b: Any, pair:
         ec2a.get_waiter("image_available").wait(ImageIds=amis[1:], WaiterConfig=WAIT)
         (made,) = ec2a.describe_images(ImageIds=amis[1:])["Images"]
         assert (made["RootDeviceType"], made["Description"], made["Public"]) == ("ebs", "from an EBS instance", False)
-        assert made["OwnerId"] == openstack_env["tenants"]["a"]["project_id"]
+        # the 12-digit account number the security groups also show, not the project id
+        assert made["OwnerId"] == ec2a.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0][
+            "OwnerId"] != openstack_env["tenants"]["a"]["project_id"]
         iids.append(ec2a.run_instances(ImageId=amis[1], MinCount=1, MaxCount=1, InstanceType="t2.micro")[
             "Instances"][0]["InstanceId"])
         ec2a.get_waiter("instance_running").wait(InstanceIds=iids[1:], WaiterConfig=WAIT)
@@ -455,7 +457,11 @@ async def _glance_delete(gw: Gateway, env: dict[str, Any], image_id: str) -> Non
 
 def test_images_launch_permission_shares_with_tenant_b(gw: Gateway, ec2a: Any, ec2b: Any,
                                                        openstack_env: dict[str, Any]) -> None:
-    name, b_project = _name(), openstack_env["tenants"]["b"]["project_id"]
+    # clients name accounts by their 12-digit numbers (B's: its own OwnerId), never by project ids
+    name = _name()
+    b_project = ec2b.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["OwnerId"]
+    a_number = ec2a.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["OwnerId"]
+    assert b_project != openstack_env["tenants"]["b"]["project_id"] and len(b_project) == 12
     glance_id = gw.run(_glance_image_of_a(gw, openstack_env, name))
     b_instances: list[str] = []
     deregistered = False
@@ -475,7 +481,7 @@ def test_images_launch_permission_shares_with_tenant_b(gw: Gateway, ec2a: Any, e
         perms = ec2a.describe_image_attribute(ImageId=ami, Attribute="launchPermission")["LaunchPermissions"]
         assert perms == [{"UserId": b_project}]
         (seen,) = ec2b.describe_images(ImageIds=[ami])["Images"]
-        assert seen["OwnerId"] == openstack_env["tenants"]["a"]["project_id"]
+        assert seen["OwnerId"] == a_number
         assert ami in {i["ImageId"] for i in ec2b.describe_images(ExecutableUsers=["self"])["Images"]}
         assert ami not in {i["ImageId"] for i in ec2b.describe_images(Owners=["self"])["Images"]}
         # B may launch it, and may not change or deregister it (not the owner)

@@ -90,6 +90,7 @@ class NovaLikeBackend(FakeBackend):
 def nova_like() -> Iterator[str]:
     config = parse_config({
         "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
+        "ec2": {"default_vpc": False},  # the fake has no VPC networking
         "auth": {"static": [{"access_key": A[0], "secret_key": A[1], "account_id": A[2]}]}}, "tests")
     with serve_app(create_app(config, backend=NovaLikeBackend())) as (endpoint, loop):
         yield endpoint

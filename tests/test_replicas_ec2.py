@@ -39,6 +39,7 @@ def cluster():
         pg.start()
         with sim_running(SimConfig(job_delay=0.05)) as sim:
             config = {"region": REGION, "logging": {"level": "warning"}, "auth": {"static": []},
+                      "ec2": {"default_vpc": False},  # classic-style launches, as the checks below expect
                       "state": {"url": pg.url(), "pool_size": 5},
                       "server": {"drain_notice_seconds": 1, "drain_seconds": 20},
                       "backend": {"type": "cloudstack",

@@ -5,6 +5,7 @@ Against the real devcloud OpenStack (the tenants' own Keystone EC2 keys) and a g
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import boto3
@@ -76,6 +77,8 @@ def test_the_account_is_the_ec2_and_s3_owner_and_sessions_drive_ec2_and_s3(gw: G
     owner = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["OwnerId"]
     s3 = client("s3", gw.endpoint, region, t["ec2_access"], t["ec2_secret"])
     assert who["Account"] == owner == s3.list_buckets()["Owner"]["ID"]
+    # a 12-digit AWS account number (Terraform validates it), not the Keystone project id
+    assert re.fullmatch(r"[1-9]\d{11}", owner) and owner != t["project_id"]
     assert who["Arn"] == f"arn:aws:iam::{owner}:user/{t['user_name']}"
     assert who["UserId"] == t["user_id"]
     creds = sts.get_session_token()["Credentials"]

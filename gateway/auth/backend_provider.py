@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from backends import base
 
+from .accounts import AccountNumbers
 from .clock import current
 from .credentials import CredentialProvider, Identity, SignatureClaim, SignedRequest
 from .exceptions import SignatureMismatch, UnknownAccessKey
@@ -19,8 +20,12 @@ from .sigv2 import ec2_string_to_sign
 _SELF_HOST = "cloudgate.internal"  # the Host of the requests the gateway signs for a key it acts for
 
 
-def _identity(access_key: str, principal: base.Principal) -> Identity:
-    return Identity(access_key, principal.account_id, principal.display_name, principal.attributes)
+async def _identity(access_key: str, principal: base.Principal, accounts: AccountNumbers | None) -> Identity:
+    """The gateway's identity for a cloud principal: its account shown as an AWS account number (accounts.py),
+    the cloud's id kept for the backends. Without `accounts` (unit tests of the provider) the cloud id shows."""
+    cloud = principal.account_id
+    number = await accounts.number(cloud) if accounts is not None else cloud
+    return Identity(access_key, number, principal.display_name, principal.attributes, cloud_account=cloud)
 
 
 def _matcher(claim: SignatureClaim) -> Callable[[str], bool | None]:
@@ -36,15 +41,16 @@ def _matcher(claim: SignatureClaim) -> Callable[[str], bool | None]:
 
 
 class BackendCredentialProvider(CredentialProvider):
-    def __init__(self, validator: base.SecretSource) -> None:
+    def __init__(self, validator: base.SecretSource, accounts: AccountNumbers | None = None) -> None:
         self.validator = validator
+        self.accounts = accounts
 
     async def lookup(self, access_key: str) -> tuple[str, Identity] | None:
         found = await self.validator.secret(access_key)
         if found is None:
             return None
         secret, principal = found
-        return secret, _identity(access_key, principal)
+        return secret, await _identity(access_key, principal, self.accounts)
 
     async def identity_for_key(self, access_key: str) -> Identity | None:
         """The key's holder: from the authority's cache, else by a request the gateway signs with the secret
@@ -87,7 +93,7 @@ class BackendCredentialProvider(CredentialProvider):
             raise UnknownAccessKey(claim.access_key) from None
         except base.BadSignature:
             raise SignatureMismatch(claim.access_key) from None
-        return _identity(claim.access_key, principal)
+        return await _identity(claim.access_key, principal, self.accounts)
 
     async def _verify_document(self, claim: SignatureClaim) -> Identity:
         """A signature over a document rather than a request (a browser POST form's policy): the authority

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from backends.base import Principal
+
 from .exceptions import SecretUnavailable, SignatureMismatch, UnknownAccessKey
 from .signing import V2_METHODS, V4_ALGORITHM, Scope, same, signing_key, v2_sign, v4_sign
 
@@ -21,9 +23,19 @@ class Identity:
     """Who the caller is, as the gateway sees it."""
 
     access_key: str
-    account_id: str  # 12-digit-style owner id used in AWS responses (OwnerId)
+    account_id: str  # the 12-digit AWS account number (OwnerId, STS Account, S3 owner; see accounts.py)
     display_name: str
     attributes: Mapping[str, Any] = field(default_factory=dict)  # opaque backend data (e.g. a project token)
+    cloud_account: str = ""  # the cloud's own account id (Keystone project, CloudStack account); "" = account_id
+
+    @property
+    def cloud_id(self) -> str:
+        """The account as the cloud knows it: what backends and the gateway's per-account state use."""
+        return self.cloud_account or self.account_id
+
+    def principal(self) -> Principal:
+        """The caller as backends take it (cloud account id, never the AWS number)."""
+        return Principal(self.cloud_id, self.display_name, self.attributes)
 
 
 @dataclass(frozen=True)

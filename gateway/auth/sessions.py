@@ -129,7 +129,7 @@ class SessionProvider(CredentialProvider):
         parent = await self.parent_identity(claims.parent)
         attributes = {**parent.attributes, "session": {"parent_access_key": claims.parent,
                                                        "expires": claims.expires}}
-        return Identity(claim.access_key, parent.account_id, parent.display_name, attributes)
+        return dataclasses.replace(parent, access_key=claim.access_key, attributes=attributes)
 
     async def parent_identity(self, parent: str) -> Identity:
         found = await self.inner.lookup(parent)

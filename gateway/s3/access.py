@@ -19,6 +19,8 @@ read once per request (and cached on the context for the rest of it).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from ..protocol import errors
 from ..registry import default_registry
 from . import policy as pol
 from . import policy_actions
-from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, get_bucket_config
+from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, get_bucket_config, stored_account
 
 ACCESS_KIND = "access"
 BPA_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -99,10 +101,49 @@ async def bucket_access(ctx: RequestContext, bucket: str) -> BucketAccess | None
         if isinstance(owner, dict):
             owner = owner.get("account_id") or owner.get("owner") or owner.get("account")
         if owner:
-            result = BucketAccess(str(owner), record.get("policy"), dict(record.get("public_access_block") or {}),
+            result = BucketAccess(str(await stored_account(ctx, str(owner))),
+                                  await stored_policy(ctx, record.get("policy")), dict(record.get("public_access_block") or {}),
                                   record.get("ownership"), bucket)
     cache[bucket] = result
     return result
+
+
+async def stored_policy(ctx: RequestContext, text: str | None) -> str | None:
+    """The policy as evaluated: principals a policy written before account numbers named by their cloud account
+    id (a 32-hex Keystone project) become those accounts' numbers (GetBucketPolicy still returns the text as
+    stored). Only principals: the same text in a condition value may be anything (a user id)."""
+    if not text or not _LEGACY_ID.search(text):
+        return text
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text
+
+    async def mapped(item: Any) -> Any:
+        if not isinstance(item, str):
+            return item
+        m = _LEGACY_ARN.match(item)
+        if m:
+            return f"{m.group(1)}{await stored_account(ctx, m.group(2))}{m.group(3)}"
+        return await stored_account(ctx, item) if _LEGACY_ID.fullmatch(item) else item
+
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    for st in statements if isinstance(statements, list) else [statements]:
+        for key in ("Principal", "NotPrincipal"):
+            who = st.get(key) if isinstance(st, dict) else None
+            if not isinstance(who, dict):
+                continue
+            for kind in ("AWS", "CanonicalUser"):
+                ids = who.get(kind)
+                if isinstance(ids, list):
+                    who[kind] = [await mapped(i) for i in ids]
+                elif ids is not None:
+                    who[kind] = await mapped(ids)
+    return json.dumps(doc)
+
+
+_LEGACY_ID = re.compile(r"[0-9a-f]{32}")
+_LEGACY_ARN = re.compile(r"^(arn:aws:iam::)([0-9a-f]{32})(:.*)$")
 
 
 # ---- the request as policies see it ------------------------------------------------------------------

@@ -44,6 +44,8 @@ from .common import (
     object_store,
     s3_handler,
     set_bucket_config,
+    stored_account,
+    stored_acl,
     update_object_extra,
 )
 
@@ -214,7 +216,7 @@ async def bucket_owner(ctx: RequestContext, bucket: str) -> str | None:
     value = await ctx.gateway.store.get(NS_BUCKET_OWNER, bucket)
     if isinstance(value, dict):
         value = value.get("account_id") or value.get("owner") or value.get("account")
-    return str(value) if value else None
+    return await stored_account(ctx, str(value)) if value else None
 
 
 async def resolve_owner(ctx: RequestContext, bucket: str) -> str:
@@ -246,7 +248,7 @@ async def require_owner(ctx: RequestContext, bucket: str, *, strict: bool = Fals
 
 
 async def get_bucket_acl_doc(ctx: RequestContext, bucket: str, owner_id: str) -> dict[str, Any]:
-    return normalize(await get_bucket_config(ctx, bucket, "acl"), owner_id)
+    return normalize(await stored_acl(ctx, await get_bucket_config(ctx, bucket, "acl")), owner_id)
 
 
 def effective(acl: dict[str, Any], settings: access.BucketAccess | None) -> dict[str, Any]:
@@ -303,7 +305,7 @@ async def require(ctx: RequestContext, bucket: str, key: str | None = None, perm
                 raise errors.AccessDenied() from None
             raise
     if not by_policy:
-        stored = (await get_object_extra(ctx, bucket, key, info.version_id)).get("acl")
+        stored = await stored_acl(ctx, (await get_object_extra(ctx, bucket, key, info.version_id)).get("acl"))
         acl = effective(normalize(stored, owner_id, owner_id), settings)
         if acl["owner"] != caller and not allows(acl, caller, permission):
             raise errors.AccessDenied()
@@ -324,7 +326,7 @@ async def _owner_store(ctx: RequestContext, owner_id: str) -> base.ObjectStore:
         log.warning("no identity to act for bucket owner %s; denying a granted request", owner_id)
         raise errors.AccessDenied()
     with backend_errors():
-        return await backend.object_store(identity)
+        return await backend.object_store(identity.principal())
 
 
 def _bind(ctx: RequestContext, store: base.ObjectStore) -> None:
@@ -421,7 +423,7 @@ async def put_object_acl(ctx: RequestContext) -> dict:
     bucket_owner_id = await resolve_owner(ctx, bucket)
     bucket, key, version_id = await _object_version(ctx)
     extra = await get_object_extra(ctx, bucket, key, version_id)
-    object_owner = normalize(extra.get("acl"), bucket_owner_id, bucket_owner_id)["owner"]
+    object_owner = normalize(await stored_acl(ctx, extra.get("acl")), bucket_owner_id, bucket_owner_id)["owner"]
     extra["acl"] = await _checked_acl(ctx, bucket, object_owner, bucket_owner_id)
     # only the ACL is written, atomically: a tags write racing on another replica is not undone
     await update_object_extra(ctx, bucket, key, version_id, lambda current: {**current, "acl": extra["acl"]})
@@ -435,5 +437,5 @@ async def get_object_acl(ctx: RequestContext) -> dict:
     bucket_owner_id = await resolve_owner(ctx, bucket)
     bucket, key, version_id = await _object_version(ctx)
     extra = await get_object_extra(ctx, bucket, key, version_id)
-    return await render(ctx, await _shown(ctx, bucket, normalize(extra.get("acl"), bucket_owner_id,
-                                                                  bucket_owner_id)))
+    return await render(ctx, await _shown(ctx, bucket, normalize(await stored_acl(ctx, extra.get("acl")),
+                                                                  bucket_owner_id, bucket_owner_id)))

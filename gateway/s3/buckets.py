@@ -132,7 +132,7 @@ async def create_bucket(ctx: RequestContext) -> dict:
 
     state = ctx.gateway.store
     previous = await state.put_if_absent(NS_BUCKET_OWNER, bucket, account)
-    if previous is not None and _owner_of(previous) != account:
+    if previous is not None and await acl.stored_account(ctx, _owner_of(previous)) != account:
         raise errors.BucketAlreadyExists(BucketName=bucket)
     store = await object_store(ctx)
     try:
@@ -276,7 +276,7 @@ async def list_buckets(ctx: RequestContext) -> dict:
             continue
         if after is not None and name <= after:
             continue
-        claimed = _owner_of(await ctx.gateway.store.get(NS_BUCKET_OWNER, name))
+        claimed = await acl.stored_account(ctx, _owner_of(await ctx.gateway.store.get(NS_BUCKET_OWNER, name)))
         if claimed is not None and claimed != account:
             continue  # this account's container shadowed by another account's S3 bucket of that name
         if max_buckets is not None and len(buckets) == max_buckets:

@@ -129,7 +129,7 @@ class Sweeper:
             log.warning("lifecycle: cannot act for the owner of bucket %s; skipped", bucket)
             stats.errors += 1
             return
-        store = await self.gw.backend.object_store(identity)
+        store = await self.gw.backend.object_store(identity.principal())
         rules = [r for r in config["rules"] if r.get("Status") == "Enabled"]
         for rule in rules:
             exp = rule.get("Expiration") or {}

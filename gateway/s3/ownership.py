@@ -82,7 +82,7 @@ async def put_bucket_ownership_controls(ctx: RequestContext) -> dict:
     value = rules[0]["ObjectOwnership"]
     if value == "BucketOwnerEnforced":
         stored = await get_bucket_config(ctx, bucket, "acl")
-        if stored and not _owner_only(acl.normalize(stored, owner), owner):
+        if stored and not _owner_only(acl.normalize(await acl.stored_acl(ctx, stored), owner), owner):
             raise errors.InvalidBucketAclWithObjectOwnership()
     await access.update_record(ctx, bucket, ownership=value)
     return {}

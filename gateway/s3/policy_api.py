@@ -27,6 +27,7 @@ async def put_bucket_policy(ctx: RequestContext) -> dict:
     policy = pol.parse(text, bucket)
     for account in policy.accounts:
         if account != ctx.identity.account_id and \
+                await ctx.gateway.accounts.cloud(account) is None and \
                 await ctx.gateway.credentials.identity_for_account(account) is None:  # type: ignore[union-attr]
             raise errors.MalformedPolicy("Invalid principal in policy")
     settings = await access.bucket_access(ctx, bucket)

@@ -47,7 +47,7 @@ def fuzz_ec2() -> Iterator[Target]:
     with running(SimConfig(job_delay=0.0)) as sim:
         config = parse_config({
             "region": "us-east-1", "logging": {"level": "warning"}, "state": {"url": "sqlite://:memory:"},
-            "auth": {"static": []}, "limits": FUZZ_LIMITS,
+            "auth": {"static": []}, "limits": FUZZ_LIMITS, "ec2": {"default_vpc": False},
             "backend": {"type": "cloudstack", "options": sim_options(sim, job_deadline=5.0, timeout=10)}},
             "tests/fuzz")
         app = create_app(config)

@@ -35,7 +35,7 @@ def config_for(service: str, sim: Any = None) -> Any:
         data = {**gateway_config(swift), "limits": LIMITS, "logging": {"level": "info", "format": "json"}}
     else:
         data = {"region": "us-east-1", "logging": {"level": "info", "format": "json"},
-                "state": {"url": "sqlite://:memory:"}, "auth": {"static": []}, "limits": LIMITS,
+                "state": {"url": "sqlite://:memory:"}, "auth": {"static": []}, "limits": LIMITS, "ec2": {"default_vpc": False},
                 "backend": {"type": "cloudstack", "options": sim_options(sim, job_deadline=5.0, timeout=10)}}
     return parse_config(data, f"tests/fuzz/serve {service}")
 
