@@ -22,14 +22,14 @@ from aiohttp import web
 
 from ..auth.request import AuthResult
 from ..context import RequestContext
-from ..ec2 import shapes
+from ..ec2 import account_edge, shapes
 from ..ec2.error_map import backend_errors
 from ..ec2.instance_options import validated
 from ..ec2.lookups import instances as lookup
 from ..ec2.lookups.vpcs import find_vpc
 from ..ec2.model import Instance
 from ..ec2.records import NS_INSTANCE, NS_TERMINATED
-from ..ec2.services import account, compute
+from ..ec2.services import compute
 from ..protocol import errors
 from .owners import Owner
 
@@ -138,8 +138,10 @@ async def build(gw: Gateway, request: web.Request, owner: Owner) -> View | None:
     if inst.server is None:
         return None
     region = gw.config.region
-    item = shapes.instance(inst, region)
-    return View(instance=item, owner=account(ctx), reservation_id=inst.reservation_id, region=region, user_data=_user_data(inst.user_data),
+    # as DescribeInstances shows it: account numbers, not the cloud's ids (the EC2 edge, account_edge.py)
+    item = await account_edge.outbound(ctx, shapes.instance(inst, region))
+    assert ctx.identity is not None
+    return View(instance=item, owner=ctx.identity.account_id, reservation_id=inst.reservation_id, region=region, user_data=_user_data(inst.user_data),
                 public_key=await _public_key(ctx, item.get("KeyName")), nics=await _nics(ctx, inst, item),
                 tags={t["Key"]: t.get("Value") or "" for t in inst.tags or []})
 
