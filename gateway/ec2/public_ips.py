@@ -41,15 +41,11 @@ def _index_keys(ctx: RequestContext, iid: str | None, port_id: str | None) -> li
 
 
 async def _index(ctx: RequestContext, alloc: str, iid: str | None, port_id: str | None, *, add: bool) -> None:
-    store = ctx.gateway.store
-    for key in _index_keys(ctx, iid, port_id):
-        current = [a for a in await store.get(NS_LAUNCH_ADDRESS, key) or [] if a != alloc]
-        if add:
-            current.append(alloc)
-        if current:
-            await store.put(NS_LAUNCH_ADDRESS, key, current)
-        else:
-            await store.delete(NS_LAUNCH_ADDRESS, key)
+    def edit(current: list[str] | None) -> list[str] | None:  # None: the last one went, the entry goes
+        return [a for a in current or [] if a != alloc] + ([alloc] if add else []) or None
+
+    for key in _index_keys(ctx, iid, port_id):  # two launches' addresses on one port: both stay indexed
+        await ctx.gateway.store.update(NS_LAUNCH_ADDRESS, key, edit)
 
 
 async def _ensure_index(ctx: RequestContext) -> None:
