@@ -21,7 +21,7 @@ from .auth.backend_provider import BackendCredentialProvider
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
 from .config import Config
-from .ec2 import paging
+from .ec2 import paging, work
 from .frontends import FrontEnds
 from .logs import HTTP_SERVER_LOG
 from .metrics import Metrics
@@ -139,4 +139,5 @@ def create_app(config: Config, registry: Registry | None = None,
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.close)
     expiry.install(app, gateway)  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
+    work.install(app, gateway)  # EC2 background work under leases, resumed by any replica (ec2/work.py)
     return app
