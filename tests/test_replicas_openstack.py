@@ -66,6 +66,9 @@ def cluster(openstack_env: dict[str, Any]):
         config.update(state={"url": pg.url(), "pool_size": 5},
                       server={"drain_notice_seconds": 5 * CHECK_MS / 1000, "drain_seconds": 30})
         config["ec2"].update(work_lease_seconds=LEASE, work_sweep_seconds=SWEEP)
+        # a Nova create answered late is still one launch: past a timeout the gateway cannot tell, so give a
+        # loaded devcloud (one create took 20-60 s with 5 test sessions on 2 cores) room before that
+        config["backend"]["options"]["timeout"] = 150
         config["logging"] = {"level": "warning"}
         with running(config, 3, directory, check_ms=CHECK_MS) as replicas:
             yield replicas
@@ -74,12 +77,13 @@ def cluster(openstack_env: dict[str, Any]):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def client(env: dict[str, Any], endpoint: str, service: str = "ec2", pool: int = 10) -> Any:
+def client(env: dict[str, Any], endpoint: str, service: str = "ec2", pool: int = 10, read_timeout: int = 90) -> Any:
     t = env["tenants"]["a"]
     return boto3.client(service, endpoint_url=endpoint, region_name=env["region"], aws_access_key_id=t["ec2_access"],
                         aws_secret_access_key=t["ec2_secret"],
                         config=BotoConfig(retries={"total_max_attempts": 1}, max_pool_connections=pool,
-                                          connect_timeout=5, read_timeout=90, s3={"addressing_style": "path"}))
+                                          connect_timeout=5, read_timeout=read_timeout,
+                                          s3={"addressing_style": "path"}))
 
 
 def ami(c: Any, env: dict[str, Any]) -> str:
@@ -144,8 +148,8 @@ def test_run_instances_100_requests_10_tokens_over_replicas_launch_10(cluster, c
     """100 concurrent RunInstances carrying 10 ClientTokens, spread over the 3 replicas directly and HAProxy:
     Nova holds exactly 10 new servers (one per token), and every retry answered its token's reservation."""
     env = openstack_env
-    clients = [client(env, cluster.replica_endpoint(i), pool=25) for i in range(3)]
-    clients.append(client(env, cluster.endpoint, pool=25))
+    clients = [client(env, cluster.replica_endpoint(i), pool=25, read_timeout=200) for i in range(3)]
+    clients.append(client(env, cluster.endpoint, pool=25, read_timeout=200))
     image = ami(clients[3], env)
     prefix = f"cgrep-{uuid.uuid4().hex[:8]}"
     tokens = [f"{prefix}-tok-{n}" for n in range(TOKENS)]

@@ -141,11 +141,11 @@ class Worker:
 
     # ---- app hooks ------------------------------------------------------------------------------------------
     async def start(self, _app: web.Application | None = None) -> None:
-        if self.sweep_seconds > 0 and self.gw.backend is not None:
-            self._loop_task = asyncio.create_task(self._loop(), name="ec2-work-sweeper")
+        if self.sweep_seconds > 0 and self.gw.backend is not None:  # cancelled first at close, as all spawned
+            self._loop_task = self.gw.spawn(self._loop())
 
     async def stop(self, _app: web.Application | None = None) -> None:
-        if self._loop_task is not None:  # running work is cancelled with the gateway's tasks (Gateway.close)
+        if self._loop_task is not None:  # and the running work with the gateway's tasks (Gateway.close)
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
