@@ -184,13 +184,13 @@ def test_run_instances_100_requests_10_tokens_over_replicas_launch_10(cluster, c
             for token, reservation, ids in results:
                 answers[token].add((reservation, ids))
                 launched.update(ids)
+            names = Counter(s["name"] for s in servers_named(cloud, prefix))
+            assert names == {f"{prefix}-{n}": 1 for n in range(TOKENS)}  # exactly one launch per token
             errors = Counter(r for _, r, ids in results if not ids)
             assert not errors, (errors, time.monotonic() - started)
             assert len(results) == REQUESTS and len(answers) == TOKENS
             assert all(len(a) == 1 for a in answers.values()), answers  # every retry: the same reservation
             assert len(launched) == TOKENS
-            names = Counter(s["name"] for s in servers_named(cloud, prefix))
-            assert names == {f"{prefix}-{n}": 1 for n in range(TOKENS)}  # exactly one launch per token
         finally:  # the quota goes back only once they are gone
             terminate(clients[3], cloud, prefix, sorted(launched), wait=quota.restore is not None)
 
