@@ -43,6 +43,7 @@ LEASE, SWEEP = 2, 1  # ec2.work_lease_seconds, ec2.work_sweep_seconds: a killed 
 def cloud(openstack_env: dict[str, Any]):
     """An in-process gateway whose backend the tests use to look at the cloud directly (Nova, Cinder)."""
     with devcloud_gateway(openstack_env) as gw:
+        gw.backend.http.timeout = 150  # a loaded devcloud's Nova answered a listing in > 60 s
         gw.compute = gw.run(_compute(gw, openstack_env))  # type: ignore[attr-defined]
         yield gw
 
