@@ -34,7 +34,7 @@ TOKENS, REQUESTS = 10, 100
 # A duplicate waits for its token's first launch up to idempotency.WAIT_SECONDS (30 s), then answers 503
 # ServiceUnavailable, which every SDK retries: on a loaded devcloud one Nova create can take longer. The
 # client retries that answer (and only that) this many times, as boto3's default retry mode would.
-RETRIES_503 = 2
+RETRIES_503 = 4
 CHECK_MS = 200  # HAProxy health-check interval
 LEASE, SWEEP = 2, 1  # ec2.work_lease_seconds, ec2.work_sweep_seconds: a killed replica's work resumes in ≤ 3 s
 
