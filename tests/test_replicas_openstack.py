@@ -145,6 +145,13 @@ def resumed_lines(replicas: Replicas, key_part: str) -> list[str]:
     return out
 
 
+def work_lines(replicas: Replicas) -> list[str]:
+    """The replicas' log lines about background work and launch addresses (for a failure's message)."""
+    return [line[:300] for log in sorted(replicas.dir.glob("replica-*.log"))
+            for line in log.read_text(errors="replace").splitlines()
+            if "cloudgate.ec2.work" in line or "public_ips" in line]
+
+
 def test_run_instances_100_requests_10_tokens_over_replicas_launch_10(cluster, cloud, openstack_env):
     """100 concurrent RunInstances carrying 10 ClientTokens, spread over the 3 replicas directly and HAProxy:
     Nova holds exactly 10 new servers (one per token), and every retry answered its token's reservation."""
@@ -210,8 +217,13 @@ def test_launch_address_task_of_a_killed_replica_finished_by_another_once(cluste
             iid = c0.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t2.micro", TagSpecifications=[
                 {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": prefix}]}])["Instances"][0]["InstanceId"]
             cluster.kill(0)
-            poll(lambda: instances_of(c1.describe_instances(InstanceIds=[iid]))[0].get("PublicIpAddress"),
-                 bool, timeout=90, what="a public address given by another replica")
+            try:  # the server must be built first (a loaded devcloud's Nova took up to 2 minutes)
+                poll(lambda: instances_of(c1.describe_instances(InstanceIds=[iid]))[0].get("PublicIpAddress"),
+                     bool, timeout=180, interval=2, what="a public address given by another replica")
+            except AssertionError as e:
+                raise AssertionError(f"{e}; resumed: {resumed_lines(cluster, f'/{iid}')}; server: "
+                                     f"{[(s['status'], s['addresses']) for s in servers_named(cloud, prefix)]}; "
+                                     f"logs: {work_lines(cluster)[-10:]}") from None
             time.sleep(LEASE + SWEEP)  # a second runner, were there one, would have added its address by now
             (server,) = servers_named(cloud, prefix)
             # Neutron's truth (Nova's address cache lags behind it): floating IPs on the server's ports
