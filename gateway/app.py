@@ -22,7 +22,7 @@ from .auth.backend_provider import BackendCredentialProvider
 from .auth.credentials import CredentialProvider, StaticProvider
 from .backend_factory import build_backend
 from .config import Config
-from .ec2 import paging
+from .ec2 import paging, work
 from .frontends import FrontEnds
 from .frontends.base import CONTINUE_PENDING, send_continue
 from .logs import HTTP_SERVER_LOG
@@ -150,6 +150,7 @@ def create_app(config: Config, registry: Registry | None = None,
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.close)
     expiry.install(app, gateway)  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
+    work.install(app, gateway)  # EC2 background work under leases, resumed by any replica (ec2/work.py)
     if config.metadata.enabled:  # the instance metadata listener, on its own port (docs/metadata.md)
         from .metadata import listener
 

@@ -93,6 +93,11 @@ class Ec2:
     # this many seconds after the launch.
     public_ip_on_launch: bool = True
     public_ip_deadline_seconds: int = 600
+    # Background work (launch addresses, deferred volume deletes: gateway/ec2/work.py) holds a lease in the
+    # state store, renewed every third of this; a replica killed mid-task leaves it to the others' sweep,
+    # run this often, within lease + sweep seconds.
+    work_lease_seconds: float = 30
+    work_sweep_seconds: float = 10
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError("ec2.terminated_retention_seconds: must not be negative")
     if cfg.ec2.public_ip_deadline_seconds <= 0:
         raise ConfigError("ec2.public_ip_deadline_seconds: must be positive")
+    for name in ("work_lease_seconds", "work_sweep_seconds"):
+        value = getattr(cfg.ec2, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"ec2.{name}: must be a positive number of seconds")
     _check_state(cfg.state)
     _check_metadata(cfg.metadata)
     seen = set()

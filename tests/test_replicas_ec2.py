@@ -155,3 +155,51 @@ def test_rolling_restart_under_ec2_load_no_failed_request(cluster):
         c.terminate_instances(InstanceIds=[iid])
     counts = Counter(outcomes)
     assert counts["ok"] > 30 and set(counts) == {"ok"}, counts
+
+
+def test_instance_record_changes_racing_over_two_replicas_none_lost(cluster):
+    """ModifyInstanceAttribute (3 attributes), ModifyInstanceMetadataOptions (3 options) and CreateTags on one
+    instance, all at once through two replica processes, 4 rounds with new values each: after every round each
+    field holds that round's value (every serial order gives that; a lost read-modify-write keeps an old one)."""
+    replicas, sim = cluster
+    clients = [ec2(replicas.replica_endpoint(i), sim) for i in range(2)]
+    ami = clients[0].describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
+    iid = clients[0].run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    try:
+        for r in range(4):
+            on = r % 2 == 0
+            changes = [  # (action, parameters): each on its own thread, alternately on the two replicas
+                ("modify_instance_attribute", {"DisableApiTermination": {"Value": on}}),
+                ("modify_instance_attribute", {"DisableApiStop": {"Value": not on}}),
+                ("modify_instance_attribute", {"InstanceInitiatedShutdownBehavior": {
+                    "Value": "terminate" if on else "stop"}}),
+                ("modify_instance_metadata_options", {"HttpPutResponseHopLimit": r + 2}),
+                ("modify_instance_metadata_options", {"HttpTokens": "required" if on else "optional"}),
+                ("modify_instance_metadata_options", {"InstanceMetadataTags": "enabled" if on else "disabled"}),
+                ("create_tags", {"Tags": [{"Key": f"round{r}", "Value": "x"}]}),
+            ]
+
+            def act(n: int, changes=changes) -> None:
+                action, params = changes[n]
+                target = {"Resources": [iid]} if action == "create_tags" else {"InstanceId": iid}
+                getattr(clients[n % 2], action)(**target, **params)
+
+            with ThreadPoolExecutor(len(changes)) as pool:
+                list(pool.map(act, range(len(changes))))
+            c = clients[r % 2]
+
+            def attr(name: str, key: str, c=c) -> object:
+                return c.describe_instance_attribute(InstanceId=iid, Attribute=name)[key]["Value"]
+
+            assert attr("disableApiTermination", "DisableApiTermination") is on
+            assert attr("disableApiStop", "DisableApiStop") is (not on)
+            assert attr("instanceInitiatedShutdownBehavior", "InstanceInitiatedShutdownBehavior") == (
+                "terminate" if on else "stop")
+            options = instances_of(c.describe_instances(InstanceIds=[iid]))[0]["MetadataOptions"]
+            assert (options["HttpPutResponseHopLimit"], options["HttpTokens"], options["InstanceMetadataTags"]) == (
+                r + 2, "required" if on else "optional", "enabled" if on else "disabled"), (r, options)
+            tags = c.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+            assert {t["Key"] for t in tags} == {f"round{n}" for n in range(r + 1)}
+    finally:
+        clients[0].modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})
+        clients[0].terminate_instances(InstanceIds=[iid])

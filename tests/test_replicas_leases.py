@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from gateway.ec2 import work
 from gateway.protocol import errors
 from gateway.s3 import multipart_state
 from gateway.s3.expiry import NS_SWEEP, Sweeper
@@ -66,3 +67,44 @@ async def test_upload_lease_expired_one_taker(replicas):
         assert outcomes.count("aborted") == CONTENDERS - 1
         # the winner released its own lease: the next operation gets it at once
         assert await replicas[2].get(multipart_state.NS_UPLOAD_LEASE, upload.store_key) is None
+
+
+class _Keys:
+    """identity_for_key as a credential provider answers it (the resumed work acts as the key's holder)."""
+
+    async def identity_for_key(self, access_key: str):
+        from gateway.auth.credentials import Identity
+
+        return Identity(access_key, "111111111111", "tester")
+
+
+def _worker(store, lease_seconds: float) -> work.Worker:
+    gw = SimpleNamespace(store=store, credentials=_Keys(), backend=None, spawn=asyncio.create_task)
+    return work.Worker(gw, lease_seconds=lease_seconds, sweep_seconds=0.1)
+
+
+async def test_background_work_of_a_dead_replica_resumed_once(replicas):
+    """Recorded work whose holder died (its lease runs out in 0.5 s), 12 workers on 3 store instances sweeping
+    every 50 ms: exactly one resumes it, once, acting as the recorded key's holder, keeping its lease while it
+    runs longer than the lease (renewed), and the record is dropped when done."""
+    runs: list[tuple[str, str]] = []
+
+    @work.handler("test-count")
+    async def count(ctx, job) -> None:
+        runs.append((ctx.identity.access_key, job.record["what"]))
+        await asyncio.sleep(1.2)  # 4 lease periods: only renewals keep the others out
+
+    key = "test-count/111111111111/x"
+    await replicas[0].put(work.NS_WORK, key, {"kind": "test-count", "account": "111111111111", "key": "AKIDTEST",
+                                              "until": time.time() + 60, "what": "x"})
+    await replicas[0].put(work.NS_WORK_LEASE, key, {"holder": "dead", "until": time.time() + 0.5})
+    workers = [_worker(replicas[i % 3], lease_seconds=0.3) for i in range(CONTENDERS)]
+    deadline = time.monotonic() + 10
+    while await replicas[1].get(work.NS_WORK, key) is not None and time.monotonic() < deadline:
+        await asyncio.gather(*(w.sweep() for w in workers))
+        await asyncio.sleep(0.05)
+    assert runs == [("AKIDTEST", "x")]
+    assert await replicas[2].get(work.NS_WORK, key) is None
+    await asyncio.sleep(0.1)  # the runner released its lease
+    assert await replicas[2].get(work.NS_WORK_LEASE, key) is None
+    assert not any(w._running for w in workers)

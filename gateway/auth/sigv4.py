@@ -9,7 +9,7 @@ from datetime import datetime
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .canonical import canonical_headers, canonical_query, header_value
+from .canonical import canonical_headers, canonical_query, header_value, parse_query
 from .clock import AMZ_DATE_FORMAT, MAX_PRESIGN_SECONDS, parse_amz_date, parse_any_date
 from .credentials import SignatureClaim, SignedRequest
 from .exceptions import ExpiresOutOfRange, InvalidDate, MalformedAuth, ScopeMismatch
@@ -136,8 +136,9 @@ def build_claim(auth: V4Auth, *, method: str, uri: str, raw_query: str, host: st
     creq = v4_canonical_request(method, uri, query, canonical_headers(headers, auth.signed_headers), signed,
                                 payload_hash)
     string_to_sign = v4_string_to_sign(auth.timestamp, auth.scope, creq)
-    request = SignedRequest(
+    request = SignedRequest(  # a remote validator (Keystone's ec2tokens) signs the query too: pass it
         method=method, host=host, path=uri,
+        params=tuple((k, v) for k, v in parse_query(raw_query) if not (presigned and k == "X-Amz-Signature")),
         headers=tuple((name, header_value(headers.getall(name, []))) for name in auth.signed_headers),
         body_hash=payload_hash)
     claim = SignatureClaim("v4", auth.access_key, string_to_sign, auth.signature, V4_ALGORITHM, auth.scope,

@@ -8,7 +8,9 @@ as the cloud's volume, which is labelled for operators ("cloudgate-deleted-vol-â
 in the cloud once its last snapshot is gone, without blocking any request:
 - after DeleteSnapshot of one of its snapshots (and after DeleteVolume itself, for a snapshot deleted
   meanwhile), a background task retries, gently and bounded (RETRY_SECONDS), since Cinder deletes snapshots
-  asynchronously and refuses the volume until then; it stops early while other snapshots remain;
+  asynchronously and refuses the volume until then; it stops early while other snapshots remain. The task
+  is recorded work under a lease (work.py, kind "volume-delete"): one replica runs it, and a replica killed
+  mid-task leaves it to another's sweep; a DeleteSnapshot on any replica extends its deadline;
 - a lazy sweep, at most every SWEEP_SECONDS per account and process, on DescribeVolumes, DeleteVolume and
   DeleteSnapshot, retries SWEEP_MAX of the account's pending volumes (one listing, one DELETE each): it catches
   what no task saw (the gateway was down or restarted, another replica, a race). It runs with the caller's
@@ -29,6 +31,7 @@ from backends import base
 from backends.compute import Compute, Volume, VolumeState
 
 from ..context import RequestContext
+from . import work
 from .output import now_iso
 from .records import NS_VOLUME_DELETED
 from .services import account, compute
@@ -41,7 +44,8 @@ SWEEP_MAX = 10         # pending volumes tried per sweep
 WARN_SECONDS = 86400.0  # pending a day: most likely a snapshot nobody deletes, or a stuck volume
 _DELETABLE = (VolumeState.AVAILABLE, VolumeState.ERROR)
 
-_retrying: dict[str, float] = {}  # backend volume id -> deadline of the task of this process finishing it
+KIND = "volume-delete"  # the recorded work (work.py): "volume-delete/<account>/<vol id>" -> {"volume", "vid"}
+_retrying: set[str] = set()  # backend volume ids this process's task is finishing now
 _last_sweep: dict[str, float] = {}  # account -> time.monotonic() of its last sweep
 
 
@@ -75,40 +79,43 @@ async def defer_delete(ctx: RequestContext, c: Compute, vid: str, volume: Volume
     with contextlib.suppress(base.BackendError):  # a label for operators only
         await c.update_volume(volume.id, name=f"cloudgate-deleted-{vid}", description=(
             f"{vid} was deleted through EC2 at {now_iso()}; cloudgate deletes it once its last snapshot is gone"))
-    finish_later(ctx, volume.id, vid)  # its last snapshot may have gone while this ran
+    await finish_later(ctx, volume.id, vid)  # its last snapshot may have gone while this ran
     return True
 
 
-def finish_later(ctx: RequestContext, bid: str, vid: str) -> None:
-    """Delete the pending volume in the cloud once its snapshots are gone; in the background, bounded.
-    A task already running for it has its deadline extended instead (one task per volume and process)."""
-    running = bid in _retrying
-    _retrying[bid] = time.monotonic() + RETRY_SECONDS
-    if not running:
-        ctx.gateway.spawn(_finish(ctx, bid, vid))
-
-
-async def _finish(ctx: RequestContext, bid: str, vid: str) -> None:
+async def finish_later(ctx: RequestContext, bid: str, vid: str) -> None:
+    """Delete the pending volume in the cloud once its snapshots are gone; in the background, bounded. The
+    work is recorded (a recorded one has its deadline extended instead) before this returns."""
+    _retrying.add(bid)
     try:
-        c = await compute(ctx)
-        delay = 1.0
-        while time.monotonic() < _retrying[bid]:
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 15.0)
-            try:
-                found = await c.list_volumes([bid])
-                outcome = await _attempt(ctx, c, vid, found[0] if found else None)
-                if outcome == "gone":
-                    return
-                if outcome == "refused":
-                    asked = _retrying[bid]
-                    others = any(s.volume_id == bid and s.state != "deleting" for s in await c.list_snapshots())
-                    if others and _retrying[bid] == asked:
-                        return  # not its last snapshot, and no DeleteSnapshot since: one will come back
-            except base.BackendError as exc:
-                log.warning("deleted volume %s: the cloud failed (%s); retrying", vid, type(exc).__name__)
-    finally:
-        _retrying.pop(bid, None)
+        task = await work.submit(ctx, KIND, vid, {"volume": bid, "vid": vid}, RETRY_SECONDS)
+    except BaseException:
+        _retrying.discard(bid)
+        raise
+    task.add_done_callback(lambda _task: _retrying.discard(bid))
+
+
+@work.handler(KIND)
+async def _finish(ctx: RequestContext, job: work.Job) -> None:
+    bid, vid = job.record["volume"], job.record["vid"]
+    c = await compute(ctx)
+    delay = 1.0
+    while time.time() < job.until:
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 15.0)
+        if not await job.refresh():
+            return
+        try:
+            found = await c.list_volumes([bid])
+            outcome = await _attempt(ctx, c, vid, found[0] if found else None)
+            if outcome == "gone":
+                return
+            if outcome == "refused":
+                others = any(s.volume_id == bid and s.state != "deleting" for s in await c.list_snapshots())
+                if others and await job.finish():
+                    return  # not its last snapshot, and no DeleteSnapshot since: one will come back
+        except base.BackendError as exc:
+            log.warning("deleted volume %s: the cloud failed (%s); retrying", vid, type(exc).__name__)
 
 
 async def _attempt(ctx: RequestContext, c: Compute, vid: str, volume: Volume | None) -> str:
@@ -142,7 +149,9 @@ def sweep_later(ctx: RequestContext, known: dict[str, tuple[str, dict[str, Any]]
 
 
 async def _sweep(ctx: RequestContext, known: dict[str, tuple[str, dict[str, Any]]]) -> None:
-    oldest = sorted((r.get("at", 0), bid, vid) for bid, (vid, r) in known.items() if bid not in _retrying)
+    running = await work.pending_ids(ctx, KIND)  # a task (on some replica) has those: left to it
+    oldest = sorted((r.get("at", 0), bid, vid) for bid, (vid, r) in known.items()
+                    if bid not in _retrying and vid not in running)
     for at, _bid, vid in oldest:
         if time.time() - at > WARN_SECONDS:
             log.warning("deleted volume %s is still kept by the cloud after %.0f h (snapshots left, or stuck)",

@@ -129,9 +129,7 @@ def _requested_change(p: dict[str, Any]) -> tuple[str, Any]:
 
 
 async def _save_attrs(ctx: RequestContext, inst: Instance, **values: Any) -> None:
-    record = await lookup.record(ctx, inst.id) or {"server": inst.server_id}
-    record.setdefault("attrs", {}).update(values)
-    await lookup.save_record(ctx, inst.id, record)
+    await lookup.change_record(ctx, inst.id, inst.server_id, lambda r: r.setdefault("attrs", {}).update(values))
 
 
 def _require_stopped(iid: str, inst: Instance) -> None:
@@ -186,8 +184,6 @@ async def modify_instance_attribute(ctx: RequestContext) -> dict[str, Any]:
 async def _modify_bdm(ctx: RequestContext, inst: Instance, mappings: list[dict[str, Any]]) -> None:
     iid = inst.id
     devices = {v.device: v for v in inst.volumes}
-    record = await lookup.record(ctx, iid) or {"server": inst.server_id}
-    flags = record.setdefault("delete_on_termination", {})
     changes = []
     for m in mappings:
         device = m.get("DeviceName")
@@ -198,11 +194,12 @@ async def _modify_bdm(ctx: RequestContext, inst: Instance, mappings: list[dict[s
             changes.append((device, devices[device].volume_id, bool(ebs["DeleteOnTermination"])))
     # the cloud deletes the volume with the server (or not): tell it, then show it
     c = await compute(ctx)
-    for device, vid, delete in changes:
+    for _device, vid, delete in changes:
         with backend_errors("volume", vid, instance=iid):
             await c.set_delete_on_termination(inst.server_id or "", await resolve(ctx, "volume", vid), delete)
-        flags[device] = delete
-    await lookup.save_record(ctx, iid, record)
+    flags = {device: delete for device, _vid, delete in changes}
+    await lookup.change_record(ctx, iid, inst.server_id,
+                               lambda r: r.setdefault("delete_on_termination", {}).update(flags))
 
 
 @ec2_handler("ResetInstanceAttribute")

@@ -232,7 +232,7 @@ async def run_instances(ctx: RequestContext) -> dict[str, Any]:
         if system_tags:  # EC2's own aws: tags, which a caller may not set
             await tags_of(ctx).add(iids, system_tags, system=True)
         if launch is None and ctx.gateway.config.ec2.public_ip_on_launch:
-            public_ips.later(ctx, {s.id: iid for s, iid in zip(servers, iids, strict=True)})
+            await public_ips.later(ctx, {s.id: iid for s, iid in zip(servers, iids, strict=True)})
         known = lookup.known_groups(groups)
         tags = [{"Key": t["Key"], "Value": t.get("Value") or ""}
                 for t in (tagging.get("instance") or []) + system_tags] or None

@@ -16,7 +16,9 @@ async def modify_instance_metadata_options(ctx: RequestContext) -> dict[str, Any
     iid = p["InstanceId"]
     inst = (await lookup.find(ctx, [iid], detail=False))[iid]
     given = {k: p.get(k) for k in DEFAULTS}
-    record = await lookup.record(ctx, iid) or {"server": inst.server_id}
-    record["metadata_options"] = validated(given, record.get("metadata_options"))
-    await lookup.save_record(ctx, iid, record)
+
+    def change(record: dict[str, Any]) -> None:  # over the options as stored now: another change is kept
+        record["metadata_options"] = validated(given, record.get("metadata_options"))
+
+    record = await lookup.change_record(ctx, iid, inst.server_id, change)
     return {"InstanceId": iid, "InstanceMetadataOptions": shown(record, "pending")}

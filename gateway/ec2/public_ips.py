@@ -10,12 +10,16 @@ the account's other address records, so TerminateInstances costs the same in any
 classic launch's server its port only while building it, so those addresses
 are attached by a background task per launch that polls, gently and bounded
 (`ec2.public_ip_deadline_seconds`), until each server has a private address; RunInstances never waits.
+That task is recorded work under a lease (work.py, kind "launch-address": {"servers": {server: iid}}, each
+server dropped once it has its address): a replica killed mid-task leaves it to another, which gives each
+server one address — an address marked for the instance but not attached yet is attached, not doubled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -25,12 +29,14 @@ from backends.compute import Compute, ServerState
 
 from ..context import RequestContext
 from ..protocol import errors
+from . import work
 from .lookups.ids import ec2_id, resolve
 from .records import NS_ADDRESS
 from .services import account, compute, network
 
 log = logging.getLogger("cloudgate.ec2.public_ips")
 NS_LAUNCH_ADDRESS = "ec2:launch-address"  # "<account>/<iid>", "<account>/port:<port id>" -> [allocation ids]
+KIND = "launch-address"  # the recorded work (work.py): "launch-address/<account>/<first iid>"
 NS_INDEXED = "ec2:launch-address-indexed"  # "<account>" -> {}: the index covers the account's address records
 _GONE = (ServerState.DELETING, ServerState.DELETED, ServerState.ERROR)
 
@@ -41,15 +47,11 @@ def _index_keys(ctx: RequestContext, iid: str | None, port_id: str | None) -> li
 
 
 async def _index(ctx: RequestContext, alloc: str, iid: str | None, port_id: str | None, *, add: bool) -> None:
-    store = ctx.gateway.store
-    for key in _index_keys(ctx, iid, port_id):
-        current = [a for a in await store.get(NS_LAUNCH_ADDRESS, key) or [] if a != alloc]
-        if add:
-            current.append(alloc)
-        if current:
-            await store.put(NS_LAUNCH_ADDRESS, key, current)
-        else:
-            await store.delete(NS_LAUNCH_ADDRESS, key)
+    def edit(current: list[str] | None) -> list[str] | None:  # None: the last one went, the entry goes
+        return [a for a in current or [] if a != alloc] + ([alloc] if add else []) or None
+
+    for key in _index_keys(ctx, iid, port_id):  # two launches' addresses on one port: both stay indexed
+        await ctx.gateway.store.update(NS_LAUNCH_ADDRESS, key, edit)
 
 
 async def _ensure_index(ctx: RequestContext) -> None:
@@ -74,61 +76,85 @@ async def _mark(ctx: RequestContext, address_id: str, iid: str, port_id: str | N
     return alloc
 
 
+async def _marked(ctx: RequestContext, iid: str, port_id: str | None) -> tuple[str, str] | None:
+    """(allocation id, cloud address id) of a launch address already marked for this instance (or port): one
+    a task killed between marking and attaching left behind."""
+    store = ctx.gateway.store
+    for key in _index_keys(ctx, None if port_id else iid, port_id):
+        for alloc in await store.get(NS_LAUNCH_ADDRESS, key) or []:
+            rec = await store.get(NS_ADDRESS, f"{account(ctx)}/{alloc}")
+            if rec and rec.get("launch") == iid:
+                with contextlib.suppress(errors.AwsError):
+                    return alloc, await resolve(ctx, "elastic-ip", alloc)
+    return None
+
+
 async def give(ctx: RequestContext, iid: str, *, server_id: str | None = None, port_id: str | None = None) -> None:
     """Allocate a floating address and attach it to the server (its primary port) or to a port. Marked
-    before it is attached, so a TerminateInstances meanwhile finds it and releases it."""
+    before it is attached, so a TerminateInstances meanwhile finds it and releases it; one marked before by
+    a task that died is attached instead of a second one."""
     c = await compute(ctx)
-    addr = await c.allocate_address()
-    alloc = await _mark(ctx, addr.id, iid, port_id)
+    await _ensure_index(ctx)
+    found = await _marked(ctx, iid, port_id)
+    if found is not None:
+        alloc, address_id = found
+    else:
+        address_id = (await c.allocate_address()).id
+        alloc = await _mark(ctx, address_id, iid, port_id)
     try:
         if port_id:
-            await (await network(ctx)).associate_address(addr.id, port_id)
+            await (await network(ctx)).associate_address(address_id, port_id)
         else:
             assert server_id is not None
-            await c.associate_address(addr.id, server_id)
+            await c.associate_address(address_id, server_id)
     except BaseException:
         with contextlib.suppress(base.BackendError):
-            await c.release_address(addr.id)
+            await c.release_address(address_id)
         await ctx.gateway.store.delete(NS_ADDRESS, f"{account(ctx)}/{alloc}")
         await _index(ctx, alloc, iid, port_id, add=False)
         raise
 
 
-def later(ctx: RequestContext, servers: dict[str, str]) -> None:
+async def later(ctx: RequestContext, servers: dict[str, str]) -> None:
     """Give each server (backend id -> instance id) of a classic launch its public address once the cloud
-    has made its port; in the background, bounded."""
+    has made its port; in the background, bounded. Recorded before RunInstances answers."""
     deadline = float(getattr(ctx.gateway.config.ec2, "public_ip_deadline_seconds", 600))
-    ctx.gateway.spawn(_attach_when_ready(ctx, dict(servers), deadline))
+    await work.submit(ctx, KIND, min(servers.values()), {"servers": dict(servers)}, deadline)
 
 
-async def _attach_when_ready(ctx: RequestContext, pending: dict[str, str], seconds: float) -> None:
+@work.handler(KIND)
+async def _attach_when_ready(ctx: RequestContext, job: work.Job) -> None:
     c: Compute = await compute(ctx)
-    deadline, delay = time.monotonic() + seconds, 1.0
-    while pending and time.monotonic() < deadline:
+    delay = 1.0
+    while job.record.get("servers") and time.time() < job.until:
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, 10.0)
+        pending: dict[str, str] = dict(job.record["servers"])
         try:
             servers = await c.list_servers(list(pending))
         except base.BackendError as exc:
             log.warning("public addresses: listing servers failed (%s); retrying", type(exc).__name__)
             continue
         seen = {s.id: s for s in servers}
-        for sid in list(pending):
+        for sid, iid in pending.items():
             server = seen.get(sid)
-            if server is None or server.state in _GONE or any(a.floating for a in server.addresses):
-                pending.pop(sid)  # gone (terminated meanwhile), failed, or given an elastic IP already
-                continue
-            if not any(not a.floating and a.version == 4 for a in server.addresses):
-                continue  # no port yet
-            iid = pending.pop(sid)
-            try:
-                await give(ctx, iid, server_id=sid)
-            except base.NotFound:
-                log.info("public address for %s not given: the instance went first", iid)
-            except base.BackendError as exc:  # no pool, quota, ...: the instance runs without one, as noted
-                log.warning("public address for %s not given: %s", iid, type(exc).__name__)
-    if pending:
-        log.warning("public addresses: %d server(s) had no port within %.0f s", len(pending), seconds)
+            if server is not None and server.state not in _GONE and not any(a.floating for a in server.addresses):
+                if not any(not a.floating and a.version == 4 for a in server.addresses):
+                    continue  # no port yet
+                try:
+                    await give(ctx, iid, server_id=sid)
+                except base.NotFound:
+                    log.info("public address for %s not given: the instance went first", iid)
+                except base.BackendError as exc:  # no pool, quota, ...: the instance runs without one, as noted
+                    log.warning("public address for %s not given: %s", iid, type(exc).__name__)
+            # done with it — given now, gone (terminated meanwhile), failed, or given an elastic IP already
+            await job.change(functools.partial(_drop_server, sid))
+    if job.record.get("servers"):
+        log.warning("public addresses: %d server(s) had no port within the deadline", len(job.record["servers"]))
+
+
+def _drop_server(sid: str, record: dict) -> None:
+    record["servers"].pop(sid, None)
 
 
 async def release(ctx: RequestContext, iids: Sequence[str] = (), *, port_id: str | None = None) -> None:

@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from typing import Any
 
 from ..context import RequestContext
@@ -67,6 +69,19 @@ async def scan(ctx: RequestContext, ns: str) -> dict[str, dict[str, Any]]:
 
 
 async def update(ctx: RequestContext, ns: str, ident: str, **changes: Any) -> dict[str, Any]:
-    record = {**await get(ctx, ns, ident), **changes}
-    await put(ctx, ns, ident, record)
-    return record
+    """Set fields of one record (created when absent), atomically across replicas (the store's compare-and-
+    set `update`): two replicas changing different fields of one record at once both keep theirs."""
+    return await modify(ctx, ns, ident, lambda record: record.update(changes))
+
+
+async def modify(ctx: RequestContext, ns: str, ident: str, change: Callable[[dict[str, Any]], None],
+                 initial: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read-modify-write of one record, atomic across replicas: `change` edits a private copy of the
+    record (or of `initial` when there is none) in place; it runs again on a lost compare-and-set, so it
+    must only edit the record (it may raise, an AWS error say: nothing is written then). The written record."""
+    def apply(current: dict[str, Any] | None) -> dict[str, Any]:
+        record = copy.deepcopy(current if current is not None else initial or {})
+        change(record)
+        return record
+
+    return await session(ctx).store.update(ns, key(ctx, ident), apply)

@@ -65,7 +65,7 @@ async def delete_snapshot(ctx: RequestContext) -> dict[str, Any]:
         await c.delete_snapshot(bid)
     await tags_of(ctx).remove([sid], None)
     if volume_bid is not None and volume_bid in kept:
-        deferred_volumes.finish_later(ctx, volume_bid, kept[volume_bid][0])
+        await deferred_volumes.finish_later(ctx, volume_bid, kept[volume_bid][0])
     deferred_volumes.sweep_later(ctx, kept)
     return {}
 

@@ -18,7 +18,6 @@ from .lookups.ids import ec2_id, resolve, resolve_many
 from .lookups.tags import apply_tags, tag_map
 from .model import RUNNING, STOPPED
 from .output import compact, iso, now_iso, tag_specs
-from .records import NS_INSTANCE
 from .registration import ec2_handler
 from .services import account, compute, tags_of
 
@@ -233,9 +232,8 @@ async def attach_volume(ctx: RequestContext) -> dict[str, Any]:
     with backend_errors("volume", vid, instance=iid):
         att = await c.attach_volume(bid, instance.server_id or "", device if device.startswith("/") else f"/dev/{device}")
     # AWS shows the device asked for; the cloud may name it otherwise (Nova picks its own): remember it
-    record = await instance_lookup.record(ctx, iid) or {"server": instance.server_id}
-    record.setdefault("devices", {})[bid] = {"device": device, "cloud": att.device}
-    await instance_lookup.save_record(ctx, iid, record)
+    await instance_lookup.change_record(ctx, iid, instance.server_id, lambda r: r.setdefault("devices", {}).update(
+        {bid: {"device": device, "cloud": att.device}}))
     return {"AttachTime": iso(att.attached_at) or now_iso(), "Device": device, "InstanceId": iid,
             "State": "attaching", "VolumeId": vid, "DeleteOnTermination": False}
 
@@ -263,8 +261,9 @@ async def detach_volume(ctx: RequestContext) -> dict[str, Any]:
     with backend_errors("volume", vid, instance=iid):
         await c.detach_volume(bid, att.server_id, force=bool(p.get("Force")))
     owner_iid, record = by_server.get(att.server_id, ("", {}))
-    if (record.get("devices") or {}).pop(bid, None) is not None:
-        await ctx.gateway.store.put(NS_INSTANCE, f"{account(ctx)}/{owner_iid}", record)
+    if bid in (record.get("devices") or {}):
+        await instance_lookup.change_record(ctx, owner_iid, att.server_id,
+                                            lambda r: (r.get("devices") or {}).pop(bid, None))
     return compact({"AttachTime": iso(att.attached_at), "Device": device, "InstanceId": iid,
                     "State": "detaching", "VolumeId": vid, "DeleteOnTermination": att.delete_on_termination})
 

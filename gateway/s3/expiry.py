@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from aiohttp import web
 
 from backends import base
 
+from ..store import lease
 from . import lifecycle, object_lock
 from . import multipart_state as uploads
 from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, NS_OBJECT_EXTRA, object_extra_key
@@ -94,13 +94,7 @@ class Sweeper:
 
     async def _lease(self) -> bool:
         """Hold the sweep lease for this interval (one replica sweeps at a time)."""
-        store, now = self.gw.store, time.time()
-        mine = {"holder": self._holder, "until": now + self.interval * 0.9}
-        held, version = await store.get_versioned(NS_SWEEP, "lease")
-        if held is not None and held.get("holder") != self._holder and float(held.get("until", 0)) > now:
-            return False
-        # Absent, ours, or expired: renew/take over only if unchanged since read (one of two racers wins).
-        return await store.put_if_version(NS_SWEEP, "lease", mine, version)
+        return await lease.take(self.gw.store, NS_SWEEP, "lease", self._holder, self.interval * 0.9)
 
     # ---- one pass -----------------------------------------------------------------------------------------
     async def run_once(self, now: dt.datetime | None = None) -> SweepStats:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from backends.compute import SecurityGroup, Server, ServerState
@@ -37,7 +38,7 @@ from ..model import (
     ec2_state,
 )
 from ..output import iso
-from ..records import NS_INSTANCE, NS_TERMINATED, NS_VPC, scan
+from ..records import NS_INSTANCE, NS_TERMINATED, NS_VPC, modify, scan
 from ..services import account, compute, tags_of
 from ..tags import NS_TAGS, as_list
 from . import groups as vpc_groups
@@ -61,7 +62,16 @@ async def records(ctx: RequestContext) -> dict[str, dict[str, Any]]:
 
 
 async def save_record(ctx: RequestContext, iid: str, value: dict[str, Any]) -> None:
+    """Write a whole record: only for a new instance (RunInstances); a change to one goes by `change_record`."""
     await session(ctx).store.put(NS_INSTANCE, _key(ctx, iid), value)
+
+
+async def change_record(ctx: RequestContext, iid: str, server_id: str | None,
+                        change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Edit one instance's record in place (`{"server": server_id}` when it has none), atomically across
+    replicas: ModifyInstanceAttribute, ModifyInstanceMetadataOptions and AttachVolume on one instance at
+    once, through any replicas, each keep their change. `change` may run more than once (records.modify)."""
+    return await modify(ctx, NS_INSTANCE, iid, change, initial={"server": server_id})
 
 
 def _frozen(ctx: RequestContext, iid: str, stored: dict[str, Any]) -> Instance:
