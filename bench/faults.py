@@ -67,6 +67,8 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated proxied services (default: all)")
     parser.add_argument("--modes", default=",".join(m for m in MODES if m != "pass"))
     parser.add_argument("--backends", default="openstack,swift,cloudstack")
+    parser.add_argument("--openstack-timeout", type=float, default=20.0,
+                        help="backend deadline on the devcloud OpenStack (its calls take seconds when loaded)")
     args = parser.parse_args()
     modes = args.modes.split(",")
     only = set(args.only.split(",")) if args.only else None
@@ -85,7 +87,7 @@ def main() -> int:
             try:
                 if pg:
                     pg.start()
-                with openstack_rig(env, pg.url() if pg else None) as rig:
+                with openstack_rig(env, pg.url() if pg else None, timeout=args.openstack_timeout) as rig:
                     print(table([]))
                     rows += run_matrix(rig, "openstack", cases, {**ec2_ops(env), **s3_ops()}, modes, log)
             finally:

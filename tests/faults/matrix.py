@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.faults.rig import BACKEND_TIMEOUT, STATE_TIMEOUT, Outcome, Rig, outcome, unique
+from tests.faults.rig import STATE_TIMEOUT, Outcome, Rig, outcome, unique
 
 # What a fault may end in: the service's answer when the backend is down or broken (503), a success when
 # the fault did not stop the operation (latency under the deadline).
@@ -31,11 +31,11 @@ ACCEPTED: dict[str, set[tuple[int, str]]] = {
 LATENCY = 1.0  # below BACKEND_TIMEOUT: the operation must still succeed
 
 
-def deadline_bound(service: str) -> float:
+def deadline_bound(rig: Rig, service: str) -> float:
     """How long a faulted request may take: a few backend deadlines (an operation makes several calls in a
     row, each with its own deadline) plus scheduling slack on a loaded machine. Not a performance figure:
     the hang detector."""
-    per_call = STATE_TIMEOUT if service == "state" else BACKEND_TIMEOUT
+    per_call = STATE_TIMEOUT if service == "state" else rig.timeout
     return 4 * per_call + 10
 
 
@@ -92,8 +92,8 @@ def run_case(rig: Rig, log: ErrorLog, backend: str, service: str, mode: str, op:
     problems = []
     if (faulted.status, faulted.code) not in ACCEPTED[mode]:
         problems.append(f"ended {faulted} ({faulted.detail}), expected one of {sorted(ACCEPTED[mode])}")
-    if faulted.seconds > deadline_bound(service):
-        problems.append(f"took {faulted.seconds:.1f}s, over the bound {deadline_bound(service):.0f}s")
+    if faulted.seconds > deadline_bound(rig, service):
+        problems.append(f"took {faulted.seconds:.1f}s, over the bound {deadline_bound(rig, service):.0f}s")
     if (recovered.status, recovered.code) != (200, ""):
         problems.append(f"did not recover: {recovered} ({recovered.detail})")
     problems += [f"logged: {line}" for line in log.take()]
@@ -197,7 +197,9 @@ def s3_ops() -> dict[str, Op]:
         if "bucket" not in ctx:
             ctx["bucket"] = unique("cg-faults")
             s3 = rig.client("s3")
-            s3.create_bucket(Bucket=ctx["bucket"])
+            where = {} if rig.region == "us-east-1" else {
+                "CreateBucketConfiguration": {"LocationConstraint": rig.region}}
+            s3.create_bucket(Bucket=ctx["bucket"], **where)
             s3.put_object(Bucket=ctx["bucket"], Key="fixed", Body=body)
 
     def get(rig: Rig, ctx: dict) -> Any:

@@ -15,7 +15,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -85,7 +85,7 @@ class Rig:
     proxies: Proxies
     keys: dict[str, tuple[str, str]]          # tenant -> (access key, secret)
     region: str
-    cleanups: list[Callable[[], Any]] = field(default_factory=list)
+    timeout: float = BACKEND_TIMEOUT          # the backend deadline this rig's gateway was given
 
     @property
     def gateway(self) -> Any:
@@ -111,7 +111,7 @@ class Rig:
 
 
 @contextlib.contextmanager
-def openstack_rig(env: dict[str, Any], state_url: str | None, tenant: str = "a") -> Iterator[Rig]:
+def openstack_rig(env: dict[str, Any], state_url: str | None, timeout: float = BACKEND_TIMEOUT) -> Iterator[Rig]:
     """A gateway on the devcloud OpenStack, every service and the state database behind a fault proxy."""
     upstreams = {"keystone": hostport(env["auth_url"])}
     for svc in OPENSTACK_SERVICES:
@@ -136,19 +136,17 @@ def openstack_rig(env: dict[str, Any], state_url: str | None, tenant: str = "a")
                 "region": env["region"], "service_user": svc_user["user_name"],
                 "service_password": svc_user["password"], "service_project": svc_user["project_name"],
                 "user_domain": env["user_domain_name"], "project_domain": env["project_domain_name"],
-                "public_network": env["networks"]["floating_ip_pool"], "timeout": BACKEND_TIMEOUT,
+                "public_network": env["networks"]["floating_ip_pool"], "timeout": timeout,
                 "connect_timeout": 2, "endpoint_override": {svc: px[svc].url for svc in OPENSTACK_SERVICES}}},
         }
         app = create_app(parse_config(cfg, "tests/faults/rig.py"))
         keys = {t: (v["ec2_access"], v["ec2_secret"]) for t, v in env["tenants"].items()}
-        if tenant not in keys:
-            keys[tenant] = (env[tenant]["ec2_access"], env[tenant]["ec2_secret"])
         with serve_app(app) as (endpoint, loop):
-            yield Rig(endpoint, app, loop, px, keys, env["region"])
+            yield Rig(endpoint, app, loop, px, keys, env["region"], timeout)
 
 
 @contextlib.contextmanager
-def swift_rig(auth_url: str, users: dict[str, tuple[str, str]]) -> Iterator[Rig]:
+def swift_rig(auth_url: str, users: dict[str, tuple[str, str]], timeout: float = BACKEND_TIMEOUT) -> Iterator[Rig]:
     """A gateway on the devcloud tempauth Swift behind a fault proxy (tests/conftest.py's tenants)."""
     from tests.conftest import TENANTS
 
@@ -157,12 +155,12 @@ def swift_rig(auth_url: str, users: dict[str, tuple[str, str]]) -> Iterator[Rig]
         proxied = urlsplit(auth_url)._replace(netloc=f"127.0.0.1:{px['swift'].port}").geturl()
         cfg = {"region": "us-east-1", "logging": {"level": "warning"}, "auth": {"static": static},
                "state": {"url": "sqlite://:memory:"},
-               "backend": {"type": "swift", "options": {"auth_url": proxied, "timeout": BACKEND_TIMEOUT,
+               "backend": {"type": "swift", "options": {"auth_url": proxied, "timeout": timeout,
                                                          "connect_timeout": 2}}}
         app = create_app(parse_config(cfg, "tests/faults/rig.py"))
         keys = {t: (TENANTS[t]["access_key"], TENANTS[t]["secret_key"]) for t in ("a", "b")}
         with serve_app(app) as (endpoint, loop):
-            yield Rig(endpoint, app, loop, px, keys, "us-east-1")
+            yield Rig(endpoint, app, loop, px, keys, "us-east-1", timeout)
 
 
 def unique(prefix: str) -> str:
@@ -170,17 +168,17 @@ def unique(prefix: str) -> str:
 
 
 @contextlib.contextmanager
-def cloudstack_rig() -> Iterator[Rig]:
+def cloudstack_rig(timeout: float = BACKEND_TIMEOUT) -> Iterator[Rig]:
     """A gateway on the CloudStack simulator (devcloud/cloudstack_sim) behind a fault proxy."""
     from devcloud.cloudstack_sim import SimConfig, running
     from tests.cloudstack_support import sim_options
 
     with running(SimConfig(job_delay=0.05)) as sim, proxies({"cloudstack": hostport(sim.endpoint)}) as px:
-        options = sim_options(sim, job_deadline=BACKEND_TIMEOUT * 2, timeout=BACKEND_TIMEOUT)
+        options = sim_options(sim, job_deadline=timeout * 2, timeout=timeout)
         options["endpoint"] = urlsplit(sim.endpoint)._replace(netloc=f"127.0.0.1:{px['cloudstack'].port}").geturl()
         cfg = {"region": "us-east-1", "logging": {"level": "warning"}, "auth": {"static": []},
                "state": {"url": "sqlite://:memory:"}, "backend": {"type": "cloudstack", "options": options}}
         app = create_app(parse_config(cfg, "tests/faults/rig.py"))
         keys = {t: sim.keys(t) for t in ("a", "b")}
         with serve_app(app) as (endpoint, loop):
-            yield Rig(endpoint, app, loop, px, keys, "us-east-1")
+            yield Rig(endpoint, app, loop, px, keys, "us-east-1", timeout)
