@@ -40,6 +40,7 @@ import yaml
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from gateway.s3.multipart_state import LEASE_SECONDS
 from tests.server import ROOT, free_port, wait_healthy
 from tests.swift_direct import SwiftDirect
 
@@ -204,6 +205,14 @@ class Worker:
         self.pending: dict[str, tuple[str, list[bytes], int]] = {}  # key -> (upload id, parts, attempt)
 
     def step(self) -> None:
+        """One operation; after a failed one, a short pause (a gateway being restarted refuses at once:
+        without it the budget would go to refused connections)."""
+        before = sum(n for what, n in self.tally.ops.items() if not what.endswith((" ok", " missing")))
+        self._step()
+        if sum(n for what, n in self.tally.ops.items() if not what.endswith((" ok", " missing"))) > before:
+            time.sleep(0.3)
+
+    def _step(self) -> None:
         key = self.rng.choice(list(self.keys))
         if key in self.pending:
             self.resume(key)
@@ -288,11 +297,13 @@ class Worker:
                 Bucket=self.bucket, Key=key, UploadId=upload,
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(etags.items())]})
         except ClientError as e:
-            if e.response["Error"]["Code"] == "NoSuchUpload":
+            code = e.response["Error"]["Code"]
+            if code == "NoSuchUpload":
                 self.pending.pop(key)  # completed by a call whose answer was lost, or gone: nothing acked
                 self.tally.count("mpu gone")
                 return
-            self.tally.count("mpu interrupted")
+            # OperationAborted: a Complete cut by a kill still holds the upload's lease (until it expires)
+            self.tally.count("mpu busy" if code == "OperationAborted" else "mpu interrupted")
             return
         except FAILURES:
             self.tally.count("mpu interrupted")
@@ -349,7 +360,7 @@ def arrangement() -> Iterator[tuple[SwiftProxy, GatewayProcess]]:
 
 def run(swift: SwiftProxy, gw: GatewayProcess, settings: Settings, progress: Any = None) -> Report:
     rng = random.Random(settings.seed)
-    bucket = f"cg-crash-{rng.getrandbits(40):010x}"
+    bucket = f"cg-crash-{os.urandom(5).hex()}"  # never a leftover of an earlier run
     direct = SwiftDirect(swift.auth_url, *SWIFT_USER)
     s3_client(gw.endpoint).create_bucket(Bucket=bucket)
     segments_before = len(direct.listing(bucket + SEGMENTS_SUFFIX))
@@ -401,13 +412,18 @@ def run(swift: SwiftProxy, gw: GatewayProcess, settings: Settings, progress: Any
     seconds = time.monotonic() - started
     if gw.proc is None or gw.proc.poll() is not None:
         gw.start()
-    # calm now: finish (resume) every interrupted upload, then verify every key
-    for w in workers:
-        for key in list(w.pending):
-            for _ in range(3):
-                if key not in w.pending:
-                    break
+    # calm now: finish (resume) every interrupted upload, then verify every key. An upload whose Complete
+    # a kill cut is leased to that dead request until the lease expires (multipart_state.LEASE_SECONDS)
+    settle = time.monotonic() + LEASE_SECONDS + 10
+    while any(w.pending for w in workers) and time.monotonic() < settle:
+        for w in workers:
+            for key in list(w.pending):
                 w.resume(key)
+        if any(w.pending for w in workers):
+            time.sleep(1)
+    stuck = sum(len(w.pending) for w in workers)
+    if stuck:
+        tally.violation(f"{stuck} interrupted multipart uploads could not be resumed")
     lost = verify(workers, tally)
     leftover = cleanup(gw.endpoint, bucket)
     segments_after = len(direct.listing(bucket + SEGMENTS_SUFFIX))
