@@ -52,8 +52,9 @@ MAX_PART_NUMBER = 10_000
 MAX_NAME_BYTES = 1024                    # Swift's default max_object_name_length
 # A crashed Complete/Abort (a killed gateway) stops blocking the upload after this; a live holder renews
 # its lease every LEASE_SECONDS / 3, so a long Complete keeps it (was 900 s without renewal: an upload
-# whose Complete was cut by a crash could be neither resumed nor aborted for 15 minutes).
-LEASE_SECONDS = 30
+# whose Complete was cut by a crash could be neither resumed nor aborted for 15 minutes). Renewal fails
+# only while the store is unreachable, when no other Complete or Abort can take the lease either.
+LEASE_SECONDS = 15
 _LIST_PAGE = 1000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{48}\Z")
 _PART_SUFFIX = re.compile(r"(\d{5})\Z")

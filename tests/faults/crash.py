@@ -122,6 +122,7 @@ class GatewayProcess:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         cfg = {"region": "us-east-1", "logging": {"level": "warning"},
+               "server": {"drain_notice_seconds": 0, "drain_seconds": 2},
                "auth": {"static": [dict(TENANT, backend={"swift_user": SWIFT_USER[0], "swift_key": SWIFT_USER[1]})]},
                "state": {"url": f"sqlite:///{workdir}/state.db"},
                "backend": {"type": "swift", "options": {"auth_url": swift_auth_url, "timeout": 20}}}
