@@ -29,6 +29,7 @@ ACCEPTED: dict[str, set[tuple[int, str]]] = {
     "truncated": UNAVAILABLE | {(0, "cut")},
 }
 LATENCY = 1.0  # below BACKEND_TIMEOUT: the operation must still succeed
+GHOST_WAIT = 45.0  # how long a server left by a lost launch may take to be cleaned up
 
 
 def deadline_bound(rig: Rig, service: str) -> float:
@@ -147,14 +148,22 @@ def ec2_ops(env: dict[str, Any] | None) -> dict[str, Op]:
         shown = [i["InstanceId"] for r in ec2.describe_instances(
             Filters=[{"Name": "tag:Name", "Values": [ctx["run_name"]]}])["Reservations"] for i in r["Instances"]
             if i["State"]["Name"] not in ("terminated", "shutting-down")]
-        held = servers_named(env, ctx["run_name"]) if env else None
+        if env is None:
+            return ""
+        # a launch whose answer was lost is cleaned up by the gateway as soon as Nova answers again
+        deadline = time.monotonic() + GHOST_WAIT
+        held = servers_named(env, ctx["run_name"])
+        while len(held) > len(shown) and time.monotonic() < deadline:
+            time.sleep(3)
+            held = servers_named(env, ctx["run_name"])
         if shown:
             ec2.terminate_instances(InstanceIds=shown)
-        if held is not None and len(held) > len(shown):
+        if len(held) > len(shown):
             from tests.faults.nova import delete_servers
 
             delete_servers(env, held)
-            return f"ghost: the backend holds {len(held)} servers named {ctx['run_name']}, DescribeInstances shows {len(shown)}"
+            return (f"ghost: the backend holds {len(held)} servers named {ctx['run_name']}, DescribeInstances "
+                    f"shows {len(shown)}, {GHOST_WAIT:.0f} s after the fault ended")
         return ""
 
     def prepare_volume(rig: Rig, ctx: dict) -> None:
