@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
+import logging
 import time
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -38,6 +41,14 @@ from .glance import Glance
 from .neutron import Neutron
 from .nova import Nova
 from .session import Caller
+
+LOG = logging.getLogger("cloudgate.backend.openstack.compute")
+# Nova metadata naming the launch that made a server: a launch whose answer was lost (a deadline passed,
+# the connection was cut) may still have made servers; they are found by it and deleted (_undo_launch).
+LAUNCH_MARK = "cloudgate-launch"
+UNDO_SECONDS = 300.0     # how long the clean-up keeps trying while Nova does not answer
+UNDO_SETTLE = 60.0       # a launch Nova was still processing shows by then: listed once more at this age
+_undoing: set[asyncio.Task] = set()
 
 
 class OpenStackCompute(Compute):
@@ -122,13 +133,24 @@ class OpenStackCompute(Compute):
 
             spec = dataclasses.replace(spec, network_id=await self.caller.classic_network())
         body = m.server_body(spec, await self._flavor_id(spec.flavor_name))
-        reservation = await self.nova.create_servers(body)
-        created: list[dict] = []
-        for delay in (0, 0.2, 0.5, 1.0):  # the listing sees a new reservation at once; tolerate lag
-            await asyncio.sleep(delay)
-            created = await self.nova.servers(reservation_id=reservation)
-            if created:
-                break
+        mark = uuid.uuid4().hex
+        body["metadata"] = {**(body.get("metadata") or {}), LAUNCH_MARK: mark}
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        try:
+            reservation = await self.nova.create_servers(body)
+            created: list[dict] = []
+            for delay in (0, 0.2, 0.5, 1.0):  # the listing sees a new reservation at once; tolerate lag
+                await asyncio.sleep(delay)
+                created = await self.nova.servers(reservation_id=reservation)
+                if created:
+                    break
+        except base.Unavailable:
+            # the caller is told the launch failed: whatever it made must not stay behind (nor be
+            # launched twice by a retry with the same ClientToken)
+            task = asyncio.get_running_loop().create_task(_undo_launch(self.nova, mark, since))
+            _undoing.add(task)
+            task.add_done_callback(_undoing.discard)
+            raise
         created.sort(key=m.launch_order)
         servers = []
         for index, raw in enumerate(created):
@@ -470,3 +492,27 @@ class OpenStackCompute(Compute):
 
     async def disassociate_address(self, address_id: str) -> None:
         await self.neutron.update_floating_ip(address_id, None)
+
+
+async def _undo_launch(nova: Nova, mark: str, since: dt.datetime) -> None:
+    """Delete the servers of a launch whose outcome was lost, found by their LAUNCH_MARK among the servers
+    changed since it began: as soon as Nova answers, and once more when the launch is UNDO_SETTLE old
+    (Nova may still have been creating them). Gives up after UNDO_SECONDS."""
+    started = time.monotonic()
+    while (age := time.monotonic() - started) < UNDO_SECONDS:
+        final = age >= UNDO_SETTLE
+        try:
+            servers = await nova.servers(**{"changes-since": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        except base.BackendError:  # Nova still unreachable: try again
+            await asyncio.sleep(5)
+            continue
+        for server in servers:
+            if (server.get("metadata") or {}).get(LAUNCH_MARK) == mark and server.get("status") != "DELETED":
+                with contextlib.suppress(base.BackendError):
+                    await nova.delete_server(server["id"])
+                    LOG.warning("deleted a server of a launch whose answer was lost",
+                                extra={"fields": {"server": server["id"]}})
+        if final:
+            return
+        await asyncio.sleep(UNDO_SETTLE - age)
+    LOG.warning("a launch whose answer was lost could not be checked for servers", extra={"fields": {"mark": mark}})
