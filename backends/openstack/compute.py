@@ -43,9 +43,9 @@ from .nova import Nova
 from .session import Caller
 
 LOG = logging.getLogger("cloudgate.backend.openstack.compute")
-# Nova metadata naming the launch that made a server: a launch whose answer was lost (a deadline passed,
-# the connection was cut) may still have made servers; they are found by it and deleted (_undo_launch).
-LAUNCH_MARK = "cloudgate-launch"
+# A launch whose answer was lost (a deadline passed, the connection was cut) may still have made servers:
+# they are found by their launch mark (Nova metadata) and deleted (_undo_launch).
+LAUNCH_MARK = m.LAUNCH_MARK
 UNDO_SECONDS = 300.0     # how long the clean-up keeps trying while Nova does not answer
 UNDO_SETTLE = 60.0       # a launch Nova was still processing shows by then: listed once more at this age
 _undoing: set[asyncio.Task] = set()
