@@ -94,3 +94,11 @@ async def test_a_launch_whose_answer_was_lost_is_cleaned_up(monkeypatch) -> None
     await asyncio.wait_for(asyncio.gather(*oscompute._undoing), 5)
     assert list(nova.servers_held) == ["other"]  # the lost launch's server is gone, nothing else touched
     assert nova.listings == 2  # at once, and again once the launch had time to settle
+
+
+def test_the_launch_mark_stays_inside_the_backend() -> None:
+    from backends.openstack import mapping as m
+    from tests.test_openstack_units import NOVA_SERVER
+
+    raw = {**NOVA_SERVER, "metadata": {"a": "b", m.LAUNCH_MARK: "0123abcd"}}
+    assert m.server_from(raw).metadata == {"a": "b"}
