@@ -137,6 +137,8 @@ class FaultProxy:
                     return
                 writer.write(data)
                 await writer.drain()
+            while self.fault.mode == "stall":  # a backend closing after its answer must not end the stall
+                await asyncio.sleep(0.1)
             writer.close()
 
 
