@@ -65,7 +65,7 @@ class FakeNova:
 
     async def servers(self, **filters: str) -> list[dict]:
         self.listings += 1
-        assert "changes-since" in filters
+        assert filters == {"name": "^web$"}
         return list(self.servers_held.values())
 
     async def delete_server(self, server_id: str) -> None:

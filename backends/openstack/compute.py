@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -135,7 +135,6 @@ class OpenStackCompute(Compute):
         body = m.server_body(spec, await self._flavor_id(spec.flavor_name))
         mark = uuid.uuid4().hex
         body["metadata"] = {**(body.get("metadata") or {}), LAUNCH_MARK: mark}
-        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
         try:
             reservation = await self.nova.create_servers(body)
             created: list[dict] = []
@@ -147,9 +146,9 @@ class OpenStackCompute(Compute):
         except base.Unavailable:
             # the caller is told the launch failed: whatever it made must not stay behind (nor be
             # launched twice by a retry with the same ClientToken)
-            task = asyncio.get_running_loop().create_task(_undo_launch(self.nova, mark, since))
+            task = asyncio.get_running_loop().create_task(_undo_launch(self.nova, mark, spec.name))
             _undoing.add(task)
-            task.add_done_callback(_undoing.discard)
+            task.add_done_callback(_undone)
             raise
         created.sort(key=m.launch_order)
         servers = []
@@ -494,15 +493,23 @@ class OpenStackCompute(Compute):
         await self.neutron.update_floating_ip(address_id, None)
 
 
-async def _undo_launch(nova: Nova, mark: str, since: dt.datetime) -> None:
-    """Delete the servers of a launch whose outcome was lost, found by their LAUNCH_MARK among the servers
-    changed since it began: as soon as Nova answers, and once more when the launch is UNDO_SETTLE old
-    (Nova may still have been creating them). Gives up after UNDO_SECONDS."""
+def _undone(task: asyncio.Task) -> None:
+    _undoing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        LOG.warning("clean-up of a lost launch failed", exc_info=task.exception())
+
+
+async def _undo_launch(nova: Nova, mark: str, name: str) -> None:
+    """Delete the servers of a launch whose outcome was lost, found by their LAUNCH_MARK among the servers of
+    its name: as soon as Nova answers, and once more when the launch is UNDO_SETTLE old (Nova may still
+    have been creating them). Gives up after UNDO_SECONDS."""
     started = time.monotonic()
     while (age := time.monotonic() - started) < UNDO_SECONDS:
         final = age >= UNDO_SETTLE
         try:
-            servers = await nova.servers(**{"changes-since": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
+            # by name (few servers, answered in time by a loaded Nova); not by changes-since, which leaves
+            # out servers still building (seen on Nova 33)
+            servers = await nova.servers(name=f"^{re.escape(name)}$")
         except base.BackendError:  # Nova still unreachable: try again
             await asyncio.sleep(5)
             continue
