@@ -14,8 +14,8 @@ from tests.faults.crash import Settings, arrangement, run
 
 
 def test_no_partial_reads_no_lost_writes_no_orphans_across_kills(swift_endpoint: SwiftEndpoint) -> None:
-    settings = Settings(operations=300, workers=10, keys_per_worker=4, kill_every=5, swift_restart_every=8,
-                        multipart_share=0.08, seed=1616)
+    settings = Settings(operations=300, workers=10, keys_per_worker=4, kill_every=4, swift_restart_every=8,
+                        multipart_share=0.08, seed=1616, min_gateway_kills=1)
     with arrangement() as (swift, gw):
         report = run(swift, gw, settings)
     t = report.tally

@@ -325,6 +325,7 @@ class Settings:
     big_part_share: float = 0.1
     kill_every: float = 6.0          # seconds between gateway SIGKILLs (0: never)
     swift_restart_every: float = 0.0  # seconds between Swift proxy restarts (0: never)
+    min_gateway_kills: int = 0        # the workload goes on past `operations` until this many kills happened
     seed: int = 16
 
 
@@ -376,7 +377,7 @@ def run(swift: SwiftProxy, gw: GatewayProcess, settings: Settings, progress: Any
     def work(w: Worker) -> None:
         while not stop.is_set():
             with budget_lock:
-                if budget["left"] <= 0:
+                if budget["left"] <= 0 and gw.kills >= settings.min_gateway_kills:
                     return
                 budget["left"] -= 1
             w.step()
