@@ -13,7 +13,7 @@ from aiohttp import HttpVersion11, web
 from backends.base import Backend
 
 from . import ec2 as _ec2_handlers  # noqa: F401 - importing the handler packages registers their handlers
-from . import pipeline
+from . import framing, pipeline
 from . import s3 as _s3_handlers  # noqa: F401
 from . import sts as _sts_handlers  # noqa: F401
 from .auth import sessions
@@ -149,6 +149,7 @@ def create_app(config: Config, registry: Registry | None = None,
     app.router.add_route("*", "/{tail:.*}", gateway.handle, expect_handler=expect_continue)
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.close)
+    framing.install(app, gateway)  # aiohttp's own refusals of malformed heads, answered as AWS does
     expiry.install(app, gateway)  # the S3 lifecycle sweeper (s3.lifecycle_interval_seconds)
     work.install(app, gateway)  # EC2 background work under leases, resumed by any replica (ec2/work.py)
     if config.metadata.enabled:  # the instance metadata listener, on its own port (docs/metadata.md)

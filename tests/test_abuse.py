@@ -214,20 +214,31 @@ def _raw(gw, data: bytes, timeout: float = 10) -> bytes:
         return b"".join(chunks)
 
 
+def _code(answer: bytes) -> tuple[int, str | None, str]:
+    """(status, AWS error code, Content-Type) of one raw HTTP answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    ctype = re.search(rb"(?im)^content-type: *([^\r;]*)", head)
+    code = re.search(rb"<Code>([^<]+)</Code>", body)
+    return status, code and code.group(1).decode(), ctype.group(1).decode() if ctype else ""
+
+
 def test_content_length_with_transfer_encoding_is_refused_and_smuggles_nothing(gw) -> None:
     host = f"{gw[0]}:{gw[1]}".encode()
     smuggled = b"GET /healthz HTTP/1.1\r\nHost: " + host + b"\r\n\r\n"
     data = (b"POST / HTTP/1.1\r\nHost: " + host + b"\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
             b"0\r\n\r\n" + smuggled)
     answer = _raw(gw, data)
-    assert re.match(rb"HTTP/1\.[01] 400 ", answer)
+    assert _code(answer) == (400, "InvalidRequest", "text/xml")  # POST / is the EC2 query front end
+    assert b"<Response><Errors><Error>" in answer
     assert len(re.findall(rb"HTTP/1\.[01] \d{3} ", answer)) == 1  # the smuggled request got no answer
 
 
-@pytest.mark.parametrize("what", ["header", "uri", "header-count"])
-def test_oversized_heads_are_400(gw, what: str) -> None:
+@pytest.mark.parametrize(("what", "code"), [("header", "RequestHeaderSectionTooLarge"), ("uri", "InvalidURI"),
+                                            ("header-count", "RequestHeaderSectionTooLarge")])
+def test_oversized_heads_are_s3_errors(gw, what: str, code: str) -> None:
     host = f"{gw[0]}:{gw[1]}".encode()
-    target, extra = b"/", b""
+    target, extra = b"/b", b""
     if what == "header":
         extra = b"X-Big: " + b"v" * 70000 + b"\r\n"
     elif what == "uri":
@@ -235,7 +246,18 @@ def test_oversized_heads_are_400(gw, what: str) -> None:
     else:
         extra = b"".join(b"X-H%d: v\r\n" % i for i in range(500))
     answer = _raw(gw, b"GET " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\n" + extra + b"Connection: close\r\n\r\n")
-    assert re.match(rb"HTTP/1\.[01] 400 ", answer)  # aiohttp's parser refuses it; nothing reaches a handler
+    assert _code(answer) == (400, code, "application/xml")  # aiohttp's parser refused it, in S3's envelope
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-1", b"5\r\nContent-Length: 7"])
+def test_bad_content_length_is_an_aws_error_in_either_envelope(gw, length: bytes) -> None:
+    host = f"{gw[0]}:{gw[1]}".encode()
+    s3 = _raw(gw, b"PUT /b/k HTTP/1.1\r\nHost: " + host + b"\r\nContent-Length: " + length + b"\r\n\r\nhello")
+    assert _code(s3) == (400, "BadRequest", "application/xml")
+    ec2 = _raw(gw, b"POST /?Action=DescribeRegions HTTP/1.1\r\nHost: " + host + b"\r\nContent-Length: " + length
+               + b"\r\n\r\nhello")
+    assert _code(ec2) == (400, "InvalidRequest", "text/xml")
+    assert b"<Response><Errors><Error>" in ec2
 
 
 # ---- slow clients -----------------------------------------------------------------------------------------------

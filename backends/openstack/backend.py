@@ -24,6 +24,9 @@ Options (`backend.options` in the gateway's YAML):
                       (a Cinder volume has one type). None: encrypted volumes are refused
                       (NotSupported)                                                   (default none)
     key_cache_ttl     seconds an EC2 secret read from Keystone is trusted              (default 300)
+    endpoint_override {service: "scheme://host:port"} replacing the catalog's host for compute,
+                      network, image, block-storage, object-store (the catalog's path stays):
+                      a catalog naming hosts the gateway reaches by another address    (default none)
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ _REQUIRED = ("auth_url", "service_user", "service_password")
 _DEFAULTS: dict[str, Any] = {
     "service_project": "service", "user_domain": "Default", "project_domain": "Default", "region": None,
     "interface": "public", "timeout": 30.0, "connect_timeout": 5.0, "public_network": None,
-    "key_cache_ttl": 300.0, "encrypted_volume_type": None,
+    "key_cache_ttl": 300.0, "encrypted_volume_type": None, "endpoint_override": None,
 }
+_OVERRIDABLE = ("compute", "network", "image", "block-storage", "object-store")
 _INTERFACES = ("public", "internal", "admin")
 
 
@@ -62,16 +66,18 @@ class OpenStackBackend(base.Backend):
                  service_project: str = "service", user_domain: str = "Default", project_domain: str = "Default",
                  region: str | None = None, interface: str = "public", timeout: float = 30.0,
                  connect_timeout: float = 5.0, public_network: str | None = None,
-                 key_cache_ttl: float = 300.0, encrypted_volume_type: str | None = None) -> None:
+                 key_cache_ttl: float = 300.0, encrypted_volume_type: str | None = None,
+                 endpoint_override: Mapping[str, str] | None = None) -> None:
         http = HttpClient(timeout=timeout, connect_timeout=connect_timeout)
         service_auth = ServiceAuth(http, auth_url, user=service_user, password=service_password,
                                    project=service_project, user_domain=user_domain, project_domain=project_domain)
         self.shared = Shared(http, service_auth, KeystoneValidator(http, service_auth, secret_ttl=key_cache_ttl),
                              region=region, interface=interface, public_network=public_network,
-                             encrypted_volume_type=encrypted_volume_type)
+                             encrypted_volume_type=encrypted_volume_type, endpoint_override=endpoint_override)
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self._swift: tuple[aiohttp.ClientSession, SwiftClient] | None = None
-        self.object_stores = KeystoneObjectStores(interface=interface, region=region, forget=self._forget)
+        self.object_stores = KeystoneObjectStores(interface=interface, region=region, forget=self._forget,
+                                                  endpoint_override=endpoint_override)
 
     # The shared parts, as other code (tests, benches) reaches them through the backend.
     @property
@@ -110,6 +116,11 @@ class OpenStackBackend(base.Backend):
                 raise ValueError(f"option {name} must be a string")
         if values["interface"] not in _INTERFACES:
             raise ValueError(f"option interface must be one of {', '.join(_INTERFACES)}")
+        override = values["endpoint_override"]
+        if override is not None and (not isinstance(override, Mapping) or any(
+                k not in _OVERRIDABLE or not isinstance(v, str) or not v.startswith(("http://", "https://"))
+                for k, v in override.items())):
+            raise ValueError(f"option endpoint_override maps {', '.join(_OVERRIDABLE)} to http(s) URLs")
         for name in ("timeout", "connect_timeout", "key_cache_ttl"):
             value = values[name]
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

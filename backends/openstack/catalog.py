@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from backends import base
 
@@ -48,16 +49,27 @@ class Catalog:
                                       ep.get("region_id") or ep.get("region"), str(ep.get("url") or "")))
         return cls(found)
 
-    def url(self, service: str, *, interface: str = "public", region: str | None = None) -> str:
+    def url(self, service: str, *, interface: str = "public", region: str | None = None,
+            override: Mapping[str, str] | None = None) -> str:
         """The base URL of `service` (a key of SERVICE_TYPES), versioned for our clients, without a
-        trailing slash. Unavailable when the caller's catalog has no such endpoint."""
+        trailing slash. Unavailable when the caller's catalog has no such endpoint. `override` maps a
+        service to the scheme://host:port that replaces the catalog's (the path, which may name the
+        project, stays): for a catalog advertising hosts the gateway reaches by another address."""
         for stype in SERVICE_TYPES.get(service, (service,)):
             for ep in self.endpoints:
                 if ep.service_type == stype and ep.interface == interface and \
                         (region is None or ep.region == region) and ep.url:
-                    return versioned(service, ep.url)
+                    return with_host(versioned(service, ep.url), (override or {}).get(service))
         where = f" in region {region}" if region else ""
         raise base.Unavailable(f"no {interface} {service} endpoint{where} in the service catalog")
+
+
+def with_host(url: str, base_url: str | None) -> str:
+    """`url` with the scheme and host:port of `base_url` (unchanged when None)."""
+    if not base_url:
+        return url
+    ours = urlsplit(base_url)
+    return urlsplit(url)._replace(scheme=ours.scheme, netloc=ours.netloc).geturl()
 
 
 def versioned(service: str, url: str) -> str:

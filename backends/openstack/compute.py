@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
+import re
 import time
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -38,6 +41,14 @@ from .glance import Glance
 from .neutron import Neutron
 from .nova import Nova
 from .session import Caller
+
+LOG = logging.getLogger("cloudgate.backend.openstack.compute")
+# A launch whose answer was lost (a deadline passed, the connection was cut) may still have made servers:
+# they are found by their launch mark (Nova metadata) and deleted (_undo_launch).
+LAUNCH_MARK = m.LAUNCH_MARK
+UNDO_SECONDS = 300.0     # how long the clean-up keeps trying while Nova does not answer
+UNDO_SETTLE = 60.0       # a launch Nova was still processing shows by then: listed once more at this age
+_undoing: set[asyncio.Task] = set()
 
 # Up to this many named servers are read one by one (with only their own ports, floating IPs and
 # volumes); more than that, one listing of each collection costs less.
@@ -168,13 +179,23 @@ class OpenStackCompute(Compute):
 
             spec = dataclasses.replace(spec, network_id=await self.caller.classic_network())
         body = m.server_body(spec, await self._flavor_id(spec.flavor_name))
-        reservation = await self.nova.create_servers(body)
-        created: list[dict] = []
-        for delay in (0, 0.2, 0.5, 1.0):  # the listing sees a new reservation at once; tolerate lag
-            await asyncio.sleep(delay)
-            created = await self.nova.servers(reservation_id=reservation)
-            if created:
-                break
+        mark = uuid.uuid4().hex
+        body["metadata"] = {**(body.get("metadata") or {}), LAUNCH_MARK: mark}
+        try:
+            reservation = await self.nova.create_servers(body)
+            created: list[dict] = []
+            for delay in (0, 0.2, 0.5, 1.0):  # the listing sees a new reservation at once; tolerate lag
+                await asyncio.sleep(delay)
+                created = await self.nova.servers(reservation_id=reservation)
+                if created:
+                    break
+        except base.Unavailable:
+            # the caller is told the launch failed: whatever it made must not stay behind (nor be
+            # launched twice by a retry with the same ClientToken)
+            task = asyncio.get_running_loop().create_task(_undo_launch(self.nova, mark, spec.name))
+            _undoing.add(task)
+            task.add_done_callback(_undone)
+            raise
         created.sort(key=m.launch_order)
         servers = []
         for index, raw in enumerate(created):
@@ -516,3 +537,35 @@ class OpenStackCompute(Compute):
 
     async def disassociate_address(self, address_id: str) -> None:
         await self.neutron.update_floating_ip(address_id, None)
+
+
+def _undone(task: asyncio.Task) -> None:
+    _undoing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        LOG.warning("clean-up of a lost launch failed", exc_info=task.exception())
+
+
+async def _undo_launch(nova: Nova, mark: str, name: str) -> None:
+    """Delete the servers of a launch whose outcome was lost, found by their LAUNCH_MARK among the servers of
+    its name: as soon as Nova answers, and once more when the launch is UNDO_SETTLE old (Nova may still
+    have been creating them). Gives up after UNDO_SECONDS."""
+    started = time.monotonic()
+    while (age := time.monotonic() - started) < UNDO_SECONDS:
+        final = age >= UNDO_SETTLE
+        try:
+            # by name (few servers, answered in time by a loaded Nova); not by changes-since, which leaves
+            # out servers still building (seen on Nova 33)
+            servers = await nova.servers(name=f"^{re.escape(name)}$")
+        except base.BackendError:  # Nova still unreachable: try again
+            await asyncio.sleep(5)
+            continue
+        for server in servers:
+            if (server.get("metadata") or {}).get(LAUNCH_MARK) == mark and server.get("status") != "DELETED":
+                with contextlib.suppress(base.BackendError):
+                    await nova.delete_server(server["id"])
+                    LOG.warning("deleted a server of a launch whose answer was lost",
+                                extra={"fields": {"server": server["id"]}})
+        if final:
+            return
+        await asyncio.sleep(UNDO_SETTLE - age)
+    LOG.warning("a launch whose answer was lost could not be checked for servers", extra={"fields": {"mark": mark}})

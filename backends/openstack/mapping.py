@@ -161,7 +161,7 @@ def server_from(server: Mapping[str, Any], ports: Iterable[Mapping[str, Any]] = 
         launched_at=parse_time(server.get("OS-SRV-USG:launched_at")), addresses=addresses,
         security_groups=groups, attachments=attachments,
         user_data=server.get("OS-EXT-SRV-ATTR:user_data") or None,
-        metadata={str(k): str(v) for k, v in (server.get("metadata") or {}).items()},
+        metadata={str(k): str(v) for k, v in (server.get("metadata") or {}).items() if k != LAUNCH_MARK},
         root_device=server.get("OS-EXT-SRV-ATTR:root_device_name") or None,
         boot_from_volume=not image_id,
         reservation_id=server.get("OS-EXT-SRV-ATTR:reservation_id") or None,
@@ -174,6 +174,11 @@ def launch_order(server: Mapping[str, Any]) -> tuple[int, str]:
     name = server.get("name") or ""
     head, _, tail = name.rpartition("-")
     return (int(tail) if head and tail.isdigit() else 0, server.get("id", ""))
+
+
+# Nova metadata naming the launch that made a server (compute.py: a launch whose answer was lost is
+# cleaned up by it); internal, so never part of the neutral Server.
+LAUNCH_MARK = "cloudgate-launch"
 
 
 def server_body(spec: ServerSpec, flavor_id: str) -> dict[str, Any]:

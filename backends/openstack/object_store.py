@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from backends import base
@@ -49,8 +49,10 @@ class ProjectToken(TokenSource):
 class KeystoneObjectStores:
     """Builds the caller's `SwiftObjectStore`; keeps per-project token sources and container states."""
 
-    def __init__(self, *, interface: str, region: str | None, forget: Callable[[str], None]) -> None:
+    def __init__(self, *, interface: str, region: str | None, forget: Callable[[str], None],
+                 endpoint_override: Mapping[str, str] | None = None) -> None:
         self.interface, self.region, self._forget = interface, region, forget
+        self.endpoint_override = dict(endpoint_override or {})
         self._projects: OrderedDict[str, tuple[str, ProjectToken, ContainerStates]] = OrderedDict()
 
     def store(self, client: SwiftClient, principal: Any) -> SwiftObjectStore:
@@ -59,7 +61,8 @@ class KeystoneObjectStores:
         if not token_id or not isinstance(catalog, Catalog):
             raise base.Forbidden("this caller has no OpenStack token (authenticate with a Keystone EC2 key)")
         project = str(attrs.get("project_id") or principal.account_id)
-        storage_url = catalog.url("object-store", interface=self.interface, region=self.region)
+        storage_url = catalog.url("object-store", interface=self.interface, region=self.region,
+                                  override=self.endpoint_override)
         hit = self._projects.get(project)
         if hit is not None and hit[0] == token_id:
             self._projects.move_to_end(project)

@@ -30,8 +30,10 @@ _CACHE_TTL = 300.0  # flavors and external networks change rarely
 class Shared:
     def __init__(self, http: HttpClient, service_auth: ServiceAuth, validator: KeystoneValidator | None, *,
                  region: str | None = None, interface: str = "public", public_network: str | None = None,
-                 encrypted_volume_type: str | None = None) -> None:
+                 encrypted_volume_type: str | None = None,
+                 endpoint_override: Mapping[str, str] | None = None) -> None:
         self.http = http
+        self.endpoint_override = dict(endpoint_override or {})
         self.service_auth = service_auth
         self.validator = validator
         self.region = region
@@ -95,7 +97,8 @@ class Caller:
                 shared.validator.forget(str(access_key))
 
         def url(service: str) -> str:
-            return catalog.url(service, interface=shared.interface, region=shared.region)
+            return catalog.url(service, interface=shared.interface, region=shared.region,
+                               override=shared.endpoint_override)
 
         http = shared.http
         self.clients: dict[str, Any] = {}

@@ -6,6 +6,7 @@ bodies in both directions, CORS (preflight and the headers of actual requests) a
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -29,6 +30,8 @@ from .base import (
     raw_query,
     read_capped,
 )
+
+log = logging.getLogger("cloudgate.s3")
 
 if TYPE_CHECKING:
     from ..app import Gateway
@@ -182,9 +185,15 @@ class S3FrontEnd(FrontEnd):
                     ctx.bytes_sent += len(chunk)
                 await response.write_eof()
             except ConnectionError as exc:
-                if client_connected(ctx.request):  # the backend's connection failed, not the client's
+                if not client_connected(ctx.request):
+                    raise ClientClosed(response) from exc
+                if not response.prepared:  # the backend's connection failed before anything was sent
                     raise
-                raise ClientClosed(response) from exc
+                _cut(ctx, exc)
+            except Exception as exc:
+                if not response.prepared:
+                    raise
+                _cut(ctx, exc)
         finally:
             aclose = getattr(body, "aclose", None)
             if aclose is not None:
@@ -198,3 +207,14 @@ class S3FrontEnd(FrontEnd):
         all_headers.update(ctx.response_headers)
         has_body = response_has_body(ctx.request.method, status)
         return web.Response(status=status, body=body if has_body else None, headers=all_headers)
+
+
+def _cut(ctx: RequestContext, exc: BaseException) -> None:
+    """The source failed mid-body (a backend connection cut, a deadline): the status line and length are
+    sent, so no error document can follow. Abort the connection at once, so the client sees a short read
+    now instead of waiting for bytes that will never come."""
+    log.warning("body source failed mid-body", extra={"fields": {
+        "request_id": ctx.request_id, "bytes_sent": ctx.bytes_sent, "error": type(exc).__name__}})
+    transport = ctx.request.transport
+    if transport is not None:
+        transport.abort()

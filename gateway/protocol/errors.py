@@ -104,6 +104,8 @@ EntityTooLarge = _error("EntityTooLarge", "EntityTooLarge", 400,
 MaxMessageLengthExceeded = _error("MaxMessageLengthExceeded", "MaxMessageLengthExceeded", 400,
                                   "Your request was too big.")
 InvalidURI = _error("InvalidURI", "InvalidURI", 400, "Couldn't parse the specified URI.")
+RequestHeaderSectionTooLarge = _error("RequestHeaderSectionTooLarge", "RequestHeaderSectionTooLarge", 400,
+                                      "Your request header section exceeds the maximum allowed size.")
 NoSuchBucket = _error("NoSuchBucket", "NoSuchBucket", 404, "The specified bucket does not exist")
 NoSuchKey = _error("NoSuchKey", "NoSuchKey", 404, "The specified key does not exist.")
 InvalidBucketName = _error("InvalidBucketName", "InvalidBucketName", 400,

@@ -19,6 +19,7 @@ Layout (the contract other S3 modules and the backend rely on):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -50,7 +51,11 @@ MIN_PART_SIZE = 5 * 1024 * 1024          # every part but the last (EntityTooSma
 MAX_PART_SIZE = 5 * 1024 * 1024 * 1024   # one part, or one copy source without a range
 MAX_PART_NUMBER = 10_000
 MAX_NAME_BYTES = 1024                    # Swift's default max_object_name_length
-LEASE_SECONDS = 900                      # a crashed Complete/Abort stops blocking others after this
+# A crashed Complete/Abort (a killed gateway) stops blocking the upload after this; a live holder renews
+# its lease every LEASE_SECONDS / 3, so a long Complete keeps it (was 900 s without renewal: an upload
+# whose Complete was cut by a crash could be neither resumed nor aborted for 15 minutes). Renewal fails
+# only while the store is unreachable, when no other Complete or Abort can take the lease either.
+LEASE_SECONDS = 15
 _LIST_PAGE = 1000
 _UPLOAD_ID = re.compile(r"[0-9a-f]{48}\Z")
 _PART_SUFFIX = re.compile(r"(\d{5})\Z")
@@ -175,12 +180,29 @@ async def finishing(ctx: RequestContext, upload: Upload, op: str) -> AsyncIterat
     # we read it, so of two replicas seeing the same expired lease exactly one wins.
     if not await store.put_if_version(NS_UPLOAD_LEASE, upload.store_key, mine, version):
         raise errors.OperationAborted()
+    renewer = asyncio.get_running_loop().create_task(_renew(store, upload.store_key, mine))
     try:
         yield
     finally:  # release only our own lease (after LEASE_SECONDS another holder may have taken it)
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewer
         current, version = await store.get_versioned(NS_UPLOAD_LEASE, upload.store_key)
         if current is not None and current.get("holder") == mine["holder"]:
             await store.delete_if_version(NS_UPLOAD_LEASE, upload.store_key, version)
+
+
+async def _renew(store: Any, key: str, mine: dict[str, Any]) -> None:
+    """Keep our lease fresh while the operation runs; stop once it is no longer ours."""
+    while True:
+        await asyncio.sleep(LEASE_SECONDS / 3)
+        try:
+            current, version = await store.get_versioned(NS_UPLOAD_LEASE, key)
+            if current is None or current.get("holder") != mine["holder"]:
+                return
+            await store.put_if_version(NS_UPLOAD_LEASE, key, {**mine, "at": time.time()}, version)
+        except Exception:  # noqa: BLE001 - the store hiccuped: try again at the next beat
+            log.warning("upload lease not renewed", extra={"fields": {"key": key}})
 
 
 # ---- parts in the backend ------------------------------------------------------------------------

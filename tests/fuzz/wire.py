@@ -133,9 +133,7 @@ def verdict(req: RawRequest, ans: Answer) -> str | None:
         return f"HTTP {ans.status} {ans.code or ans.body[:120]!r}"
     if ans.status >= 400 and req.method != "HEAD" and ans.body:
         code = ans.code
-        if code is None:
-            if req.framing:
-                return None  # refused by the HTTP layer (aiohttp) before any AWS handling: 400, 417
+        if code is None:  # framing errors aiohttp refuses are answered in the AWS envelope too (gateway/framing.py)
             return f"HTTP {ans.status} body is no AWS error document: {ans.body[:120]!r}"
         if code not in KNOWN_CODES:
             return f"HTTP {ans.status} unknown error code {code!r}"
