@@ -6,22 +6,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
-import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
 
 from devcloud.cloudstack_sim import SimConfig
 from devcloud.cloudstack_sim import running as sim_running
 from devcloud.replicas import running
 from tests.cloudstack_support import REGION, instances_of, sim_options
 from tests.db_servers import Postgres
+from tests.replica_load import roll_under_load
 
 TOKENS, REQUESTS = 3, 30
 
@@ -117,43 +115,19 @@ def test_rolling_restart_under_ec2_load_no_failed_request(cluster):
     c = ec2(replicas.endpoint, sim)
     ami = c.describe_images(Filters=[{"Name": "name", "Values": ["cirros-0.6"]}])["Images"][0]["ImageId"]
     iid = c.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    outcomes: list[str] = []
-    stop = threading.Event()
 
-    def load(n: int) -> None:
-        for i in range(100_000):
-            if stop.is_set():
-                return
-            try:
-                if i % 3 == 0:
-                    c.describe_instances(InstanceIds=[iid])
-                elif i % 3 == 1:
-                    c.create_tags(Resources=[iid], Tags=[{"Key": f"t{n}", "Value": str(i)}])
-                else:
-                    c.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])
-                outcomes.append("ok")
-            except ClientError as e:
-                outcomes.append(e.response["Error"]["Code"])
-            except Exception as e:  # a connection error counts as a failure too
-                outcomes.append(type(e).__name__)
-            time.sleep(0.02)
+    def step(n: int, i: int) -> None:
+        if i % 3 == 0:
+            c.describe_instances(InstanceIds=[iid])
+        elif i % 3 == 1:
+            c.create_tags(Resources=[iid], Tags=[{"Key": f"t{n}", "Value": str(i)}])
+        else:
+            c.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])
 
-    threads = [threading.Thread(target=load, args=(n,), daemon=True) for n in range(3)]
     try:
-        for t in threads:
-            t.start()
-        time.sleep(1)
-        for i in range(3):
-            assert replicas.terminate(i) == 0
-            replicas.start_replica(i)
-            time.sleep(0.6)  # back in rotation (rise 2 × 200 ms)
-        time.sleep(1)
+        counts = roll_under_load(replicas, step, clients=3)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(60)
         c.terminate_instances(InstanceIds=[iid])
-    counts = Counter(outcomes)
     assert counts["ok"] > 30 and set(counts) == {"ok"}, counts
 
 

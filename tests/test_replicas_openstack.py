@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -29,6 +28,7 @@ from gateway.ec2.ids import derive
 from tests.db_servers import Postgres
 from tests.ec2_os_support import Gateway, devcloud_gateway, gateway_config, instances_of, poll, quietly
 from tests.openstack_env import openstack_env_fixture, principal  # noqa: F401 - fixture
+from tests.replica_load import roll_under_load
 
 TOKENS, REQUESTS = 10, 100
 # A duplicate waits for its token's first launch up to idempotency.WAIT_SECONDS (30 s), then answers 503
@@ -292,51 +292,27 @@ def test_rolling_restart_under_mixed_ec2_s3_load_no_failed_request(cluster, open
     bucket = f"cgrep-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env["region"]})
     vid = ec2.create_volume(AvailabilityZone="nova", Size=1)["VolumeId"]  # a resource to tag: no server needed
-    outcomes: list[str] = []
-    stop = threading.Event()
 
-    def load(n: int) -> None:
-        for i in range(100_000):
-            if stop.is_set():
-                return
-            try:
-                step = (n + i) % 5
-                if step == 0:
-                    ec2.describe_volumes(VolumeIds=[vid])
-                elif step == 1:
-                    ec2.create_tags(Resources=[vid], Tags=[{"Key": f"t{n}", "Value": str(i)}])
-                elif step == 2:
-                    s3.put_object(Bucket=bucket, Key=f"k{n}", Body=f"{n}-{i}".encode())
-                elif step == 3:
-                    with_body = s3.get_object(Bucket=bucket, Key=f"k{n}") if i >= 5 else None
-                    if with_body is not None:
-                        with_body["Body"].read()
-                else:
-                    s3.list_objects_v2(Bucket=bucket, MaxKeys=10)
-                outcomes.append("ok")
-            except ClientError as e:
-                outcomes.append(e.response["Error"]["Code"])
-            except Exception as e:  # a connection error counts as a failure too
-                outcomes.append(type(e).__name__)
-            time.sleep(0.02)
+    def step(n: int, i: int) -> None:
+        kind = (n + i) % 5
+        if kind == 0:
+            ec2.describe_volumes(VolumeIds=[vid])
+        elif kind == 1:
+            ec2.create_tags(Resources=[vid], Tags=[{"Key": f"t{n}", "Value": str(i)}])
+        elif kind == 2:
+            s3.put_object(Bucket=bucket, Key=f"k{n}", Body=f"{n}-{i}".encode())
+        elif kind == 3:
+            with_body = s3.get_object(Bucket=bucket, Key=f"k{n}") if i >= 5 else None
+            if with_body is not None:
+                with_body["Body"].read()
+        else:
+            s3.list_objects_v2(Bucket=bucket, MaxKeys=10)
 
-    threads = [threading.Thread(target=load, args=(n,), daemon=True) for n in range(4)]
     try:
-        for t in threads:
-            t.start()
-        time.sleep(1)
-        for i in range(3):
-            assert cluster.terminate(i) == 0
-            cluster.start_replica(i)
-            time.sleep(0.6)  # back in rotation (rise 2 × 200 ms)
-        time.sleep(1)
+        counts = roll_under_load(cluster, step, clients=4)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(60)
         for n in range(4):
             quietly(lambda n=n: s3.delete_object(Bucket=bucket, Key=f"k{n}"))
         quietly(lambda: s3.delete_bucket(Bucket=bucket))
         quietly(lambda: ec2.delete_volume(VolumeId=vid))
-    counts = Counter(outcomes)
     assert counts["ok"] > 40 and set(counts) == {"ok"}, counts

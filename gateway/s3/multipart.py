@@ -339,7 +339,8 @@ async def abort_multipart_upload(ctx: RequestContext) -> dict:
 
 
 # ---- ListParts --------------------------------------------------------------------------------------
-def _non_negative(params: dict[str, Any], member: str, wire: str) -> int | None:
+def non_negative(params: dict[str, Any], member: str, wire: str) -> int | None:
+    """A paging parameter (max-parts, part-number-marker, max-uploads): 0 … 2^31-1, as S3 checks it."""
     value = params.get(member)
     if value is not None and not 0 <= value <= 2**31 - 1:
         raise errors.InvalidArgument(f"Argument {wire} must be an integer between 0 and 2147483647",
@@ -351,8 +352,8 @@ def _non_negative(params: dict[str, Any], member: str, wire: str) -> int | None:
 async def list_parts(ctx: RequestContext) -> dict:
     p = ctx.params
     object_input.refuse_sse(p)
-    max_parts = _non_negative(p, "MaxParts", "max-parts")
-    marker = _non_negative(p, "PartNumberMarker", "part-number-marker") or 0
+    max_parts = non_negative(p, "MaxParts", "max-parts")
+    marker = non_negative(p, "PartNumberMarker", "part-number-marker") or 0
     upload, store = await open_upload(ctx, "READ")
     limit = min(1000 if max_parts is None else max_parts, 1000)
     with backend_errors(bucket=upload.bucket, key=upload.key):
@@ -394,7 +395,7 @@ async def list_multipart_uploads(ctx: RequestContext) -> dict:
     p = ctx.params
     bucket, prefix, delimiter = p["Bucket"], p.get("Prefix") or "", p.get("Delimiter") or None
     key_marker, id_marker = p.get("KeyMarker") or "", p.get("UploadIdMarker") or ""
-    max_uploads = _non_negative(p, "MaxUploads", "max-uploads")
+    max_uploads = non_negative(p, "MaxUploads", "max-uploads")
     limit = min(1000 if max_uploads is None else max_uploads, 1000)
     enc = _encoder(p)
     account = await bucket_access(ctx, bucket, "READ")

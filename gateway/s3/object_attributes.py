@@ -18,6 +18,7 @@ from . import multipart_checksums as mp_checksums
 from .buckets import check_expected_owner
 from .common import backend_errors, get_object_extra, object_store, s3_handler
 from .listing import s3_etag
+from .multipart import non_negative
 from .objects import _delete_markers, object_checksums
 from .versioning import version_id_param
 
@@ -37,14 +38,6 @@ def requested_attributes(value: Any) -> set[str]:
             raise errors.InvalidArgument("Invalid attribute name specified.", ArgumentName="x-amz-object-attributes",
                                          ArgumentValue=name)
     return set(wanted)
-
-
-def _non_negative(params: dict[str, Any], member: str, wire: str) -> int | None:
-    value = params.get(member)
-    if value is not None and not 0 <= value <= 2**31 - 1:
-        raise errors.InvalidArgument(f"Argument {wire} must be an integer between 0 and 2147483647",
-                                     ArgumentName=wire, ArgumentValue=value)
-    return value
 
 
 def object_parts(layout: dict[str, Any], marker: int, max_parts: int | None) -> dict[str, Any]:
@@ -71,8 +64,8 @@ async def get_object_attributes(ctx: RequestContext) -> dict:
     bucket, key, version_id = p["Bucket"], p["Key"], version_id_param(p.get("VersionId"))
     names.check_bucket_name(bucket)
     wanted = requested_attributes(p.get("ObjectAttributes"))
-    max_parts = _non_negative(p, "MaxParts", "max-parts")
-    marker = _non_negative(p, "PartNumberMarker", "part-number-marker") or 0
+    max_parts = non_negative(p, "MaxParts", "max-parts")
+    marker = non_negative(p, "PartNumberMarker", "part-number-marker") or 0
     await acl.require(ctx, bucket, key, "READ", version_id=version_id)
     check_expected_owner(ctx, await acl.resolve_owner(ctx, bucket))
     store = await object_store(ctx)
