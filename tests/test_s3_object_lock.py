@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -162,3 +163,27 @@ def test_lock_headers_need_an_integrity_header(s3_gateway: Any, locked: str) -> 
     status, _, _ = raw(s3_gateway.endpoint, s3_gateway.creds_a, "PUT", f"/{locked}/held", body=b"x",
                        headers={"x-amz-object-lock-legal-hold": "ON", "Content-MD5": _md5(b"x")})
     assert status == 200
+
+
+def test_retention_and_legal_hold_set_at_once_both_stay(s3: Any, locked: str) -> None:
+    """Retention and legal hold live in one record: set together (as two replicas, or two clients, may), each
+    change is a compare-and-set of it, so neither is lost (a read-then-write lost one)."""
+    vid = _put(s3, locked, "both")
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for round_ in range(6):
+                until = _later(days=2 + round_)
+                hold = "ON" if round_ % 2 == 0 else "OFF"
+                done = [pool.submit(s3.put_object_retention, Bucket=locked, Key="both", VersionId=vid,
+                                    Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until}),
+                        pool.submit(s3.put_object_legal_hold, Bucket=locked, Key="both", VersionId=vid,
+                                    LegalHold={"Status": hold})]
+                for f in done:
+                    f.result()
+                retention = s3.get_object_retention(Bucket=locked, Key="both", VersionId=vid)["Retention"]
+                assert retention["RetainUntilDate"] == until, round_
+                assert s3.get_object_legal_hold(Bucket=locked, Key="both", VersionId=vid)["LegalHold"] == {
+                    "Status": hold}, round_
+    finally:
+        s3.put_object_legal_hold(Bucket=locked, Key="both", VersionId=vid, LegalHold={"Status": "OFF"})
+        s3.delete_object(Bucket=locked, Key="both", VersionId=vid, BypassGovernanceRetention=True)

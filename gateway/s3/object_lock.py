@@ -16,6 +16,7 @@ per locked version in NS_OBJECT_LOCK, keyed like the object's extras.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from ..context import RequestContext
@@ -268,14 +269,17 @@ async def put_object_retention(ctx: RequestContext) -> dict:
     bucket, key, version_id, owner_id = await _target(ctx, "WRITE")
     given = ctx.params.get("Retention") or {}
     new = _retention(given.get("Mode"), given.get("RetainUntilDate")) if given else None
-    current = await lock_of(ctx, bucket, key, version_id) or {}
     # weakening a live retention: COMPLIANCE, no one; GOVERNANCE, only with the bypass header and permission
     bypass = bypass_allowed(ctx, owner_id, ctx.params.get("BypassGovernanceRetention"))
-    if _retained(current) and _weakens(current, new) and (current["mode"] == "COMPLIANCE" or not bypass):
-        raise errors.AccessDenied(LOCKED)
-    lock = {k: v for k, v in current.items() if k == "hold"}
-    lock.update(new or {})
-    await _save(ctx, bucket, key, version_id, lock)
+
+    def change(current: dict[str, Any]) -> dict[str, Any]:
+        if _retained(current) and _weakens(current, new) and (current["mode"] == "COMPLIANCE" or not bypass):
+            raise errors.AccessDenied(LOCKED)
+        lock = {k: v for k, v in current.items() if k == "hold"}
+        lock.update(new or {})
+        return lock
+
+    await _change(ctx, bucket, key, version_id, change)
     return {}
 
 
@@ -301,9 +305,7 @@ async def put_object_legal_hold(ctx: RequestContext) -> dict:
     status = (ctx.params.get("LegalHold") or {}).get("Status")
     if status not in ("ON", "OFF"):
         raise errors.MalformedXML()
-    lock = dict(await lock_of(ctx, bucket, key, version_id) or {})
-    lock["hold"] = status == "ON"
-    await _save(ctx, bucket, key, version_id, lock)
+    await _change(ctx, bucket, key, version_id, lambda lock: {**lock, "hold": status == "ON"})
     return {}
 
 
@@ -316,9 +318,9 @@ async def get_object_legal_hold(ctx: RequestContext) -> dict:
     return {"LegalHold": {"Status": "ON" if lock.get("hold") else "OFF"}}
 
 
-async def _save(ctx: RequestContext, bucket: str, key: str, version_id: str, lock: dict[str, Any]) -> None:
-    k = object_extra_key(bucket, key, version_id)
-    if lock:
-        await ctx.gateway.store.put(NS_OBJECT_LOCK, k, lock)
-    else:
-        await ctx.gateway.store.delete(NS_OBJECT_LOCK, k)
+async def _change(ctx: RequestContext, bucket: str, key: str, version_id: str,
+                  change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Retention and legal hold share one record: each change is a compare-and-set of it (replicas setting
+    both at once keep both); `change` may raise (nothing is written then) and may run more than once."""
+    await ctx.gateway.store.update(NS_OBJECT_LOCK, object_extra_key(bucket, key, version_id),
+                                   lambda current: change(dict(current or {})) or None)
