@@ -374,3 +374,29 @@ def test_customer_gateways(ec2):
         "State"] == "deleted"
     assert error(ec2.delete_customer_gateway, CustomerGatewayId=cgw["CustomerGatewayId"]) == \
         ("InvalidCustomerGatewayID.NotFound", 400)
+
+
+def test_concurrent_route_edits_on_one_table_all_stay(ec2, vpc):
+    """Routes added to one table at once (two replicas or two clients) are each a compare-and-set of the table's
+    record: none is lost (a read-then-write kept only some), and a route added twice at once exists once."""
+    rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    sid = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.7.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=sid)["NetworkInterface"]["NetworkInterfaceId"]
+    wanted = [f"10.{60 + i}.0.0/16" for i in range(12)]
+
+    def add(dst: str) -> str:
+        try:
+            ec2.create_route(RouteTableId=rtb, DestinationCidrBlock=dst, NetworkInterfaceId=eni)
+            return "ok"
+        except ClientError as e:
+            return e.response["Error"]["Code"]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(add, wanted + [wanted[0]] * 4))
+    routes = ec2.describe_route_tables(RouteTableIds=[rtb])["RouteTables"][0]["Routes"]
+    try:
+        assert sorted(r["DestinationCidrBlock"] for r in routes if r.get("GatewayId") != "local") == sorted(wanted)
+        assert outcomes.count("ok") == len(wanted) and outcomes.count("RouteAlreadyExists") == 4, outcomes
+    finally:
+        ec2.delete_route_table(RouteTableId=rtb)
+        ec2.delete_network_interface(NetworkInterfaceId=eni)

@@ -21,7 +21,7 @@ from .lookups.ids import check_id, ec2_id
 from .lookups.tags import apply_tags, tag_map
 from .lookups.vpcs import ids_filter
 from .output import compact, tag_specs
-from .records import delete, get, put, scan
+from .records import delete, get, put, scan, update
 from .registration import ec2_handler
 
 NS_CGW = "ec2:cgw"
@@ -62,7 +62,7 @@ async def delete_customer_gateway(ctx: RequestContext) -> dict[str, Any]:
     rec = await get(ctx, NS_CGW, cgw)
     if not rec or rec["state"] == "deleted":
         raise not_found("customer-gateway", cgw)
-    await put(ctx, NS_CGW, cgw, {**rec, "state": "deleted", "until": time.time() + RETENTION})
+    await update(ctx, NS_CGW, cgw, state="deleted", until=time.time() + RETENTION)
     return {}
 
 

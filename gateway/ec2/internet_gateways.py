@@ -28,7 +28,7 @@ from .lookups.ids import check_id, ec2_id
 from .lookups.tags import apply_tags, tag_map
 from .lookups.vpcs import find_subnet, find_vpc, ids_filter
 from .output import compact, now_iso, tag_specs
-from .records import NS_IGW, NS_NAT, delete, get, put, scan
+from .records import NS_IGW, NS_NAT, delete, get, put, scan, update
 from .registration import ec2_handler
 from .services import account, network, tags_of
 
@@ -87,7 +87,7 @@ async def detach_internet_gateway(ctx: RequestContext) -> dict[str, Any]:
         raise errors.GatewayNotAttached(f"resource {igw} is not attached to network {vpc.ec2_id}")
     if not await _needs_gateway(ctx, vpc.ec2_id, ignoring=igw):  # type: ignore[arg-type]
         await vpc_setup.set_gateway(ctx, vpc, False, igw)  # type: ignore[arg-type]
-    await put(ctx, NS_IGW, igw, {**rec, "vpc": None})  # type: ignore[arg-type]
+    await update(ctx, NS_IGW, igw, vpc=None)  # type: ignore[arg-type]
     return {}
 
 
@@ -189,8 +189,7 @@ async def delete_nat_gateway(ctx: RequestContext) -> dict[str, Any]:
     net = await network(ctx)
     with backend_errors("nat-gateway", nat), contextlib.suppress(base.NotFound):
         await net.delete_port(rec["port"])  # the elastic IP is released from it with the port
-    rec.update(state="deleted", deleted=now_iso(), until=time.time() + NAT_RETENTION)
-    await put(ctx, NS_NAT, nat, rec)
+    rec = await update(ctx, NS_NAT, nat, state="deleted", deleted=now_iso(), until=time.time() + NAT_RETENTION)
     if not await _needs_gateway(ctx, rec["vpc"]):
         with contextlib.suppress(errors.AwsError):
             await vpc_setup.set_gateway(ctx, await find_vpc(ctx, rec["vpc"]), False, nat)

@@ -33,8 +33,7 @@ from .lookups.tags import apply_tags
 from .lookups.vpcs import find_subnet, free_addresses
 from .model import PENDING, RUNNING, STOPPED, Interface
 from .output import compact, now_iso, tag_specs
-from .records import NS_ENI, get
-from .records import put as put_record
+from .records import NS_ENI, modify, update
 from .registration import ec2_handler
 from .services import account, network
 
@@ -170,9 +169,7 @@ async def attach_network_interface(ctx: RequestContext) -> dict[str, Any]:
     with backend_errors("network-interface", item.id, instance=iid):
         await net.attach_port(port.id, instance.server_id or "")
     eni = item.id
-    record = await get(ctx, NS_ENI, eni)
-    await put_record(ctx, NS_ENI, eni, {**record, "device_index": index, "delete_on_termination": False,
-                                        "attach_time": now_iso()})
+    await update(ctx, NS_ENI, eni, device_index=index, delete_on_termination=False, attach_time=now_iso())
     return {"AttachmentId": await ec2_id(ctx, "attachment", f"{port.id}:{instance.server_id}"),
             "NetworkCardIndex": 0}
 
@@ -196,9 +193,7 @@ async def detach_network_interface(ctx: RequestContext) -> dict[str, Any]:
     net = await network(ctx)
     with backend_errors("network-interface", item.id):
         await net.detach_port(item.port.id, item.server_id or "")
-    record = await get(ctx, NS_ENI, item.id)
-    record.pop("server", None)
-    await put_record(ctx, NS_ENI, item.id, record)
+    await modify(ctx, NS_ENI, item.id, lambda record: record.pop("server", None))
     return {}
 
 
@@ -248,9 +243,7 @@ async def modify_network_interface_attribute(ctx: RequestContext) -> dict[str, A
         if (item.attachment.id if item.attachment else None) != p["Attachment"]["AttachmentId"]:
             check_id("attachment", p["Attachment"]["AttachmentId"])
             raise not_found("attachment", p["Attachment"]["AttachmentId"])
-        record = await get(ctx, NS_ENI, eni)
-        await put_record(ctx, NS_ENI, eni, {**record, "delete_on_termination":
-                                            bool(p["Attachment"]["DeleteOnTermination"])})
+        await update(ctx, NS_ENI, eni, delete_on_termination=bool(p["Attachment"]["DeleteOnTermination"]))
         return {}
     if what == "Groups":
         groups = await vpc_group_ids(ctx, p["Groups"], item.subnet.subnet.vpc_id)

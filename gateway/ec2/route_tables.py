@@ -12,6 +12,7 @@ external gateway, its default route. Routes to a target that is gone show as `bl
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..context import RequestContext
@@ -25,7 +26,7 @@ from .lookups.interfaces import find_interface
 from .lookups.tags import apply_tags, tag_map
 from .lookups.vpcs import find_subnet, find_vpc, ids_filter, parse_cidr
 from .output import compact, tag_specs
-from .records import NS_IGW, NS_NAT, NS_RTB, NS_RTB_SUBNET, NS_VPC, delete, get, put, scan, update
+from .records import NS_IGW, NS_NAT, NS_RTB, NS_RTB_SUBNET, NS_VPC, delete, get, modify, put, scan, update
 from .registration import ec2_handler
 from .services import account, tags_of
 
@@ -89,11 +90,21 @@ async def _find(ctx: RequestContext, rtb: str | None) -> dict[str, Any]:
     return rec
 
 
-# ---- applying the tables in force to the VPC's router -------------------------------------------------------
+async def _modify(ctx: RequestContext, rtb: str, change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """A change to one route table's record, by compare-and-set (two replicas editing one table at once both
+    keep theirs); a table deleted meanwhile is not brought back."""
+    def edit(table: dict[str, Any]) -> None:
+        if not table:
+            raise not_found("route-table", rtb)
+        change(table)
+
+    return await modify(ctx, NS_RTB, rtb, edit)
 
 
-
-
+def _associating(assoc: str, subnet: str) -> Callable[[dict[str, Any]], None]:
+    def change(table: dict[str, Any]) -> None:
+        table.setdefault("assocs", {})[assoc] = subnet
+    return change
 
 
 # ---- actions ---------------------------------------------------------------------------------------------------
@@ -231,8 +242,17 @@ async def _edit_route(ctx: RequestContext, replace: bool) -> dict[str, Any]:
     if not replace and existing is not None:
         raise errors.RouteAlreadyExists(f"The route identified by {dst} already exists.")
     route = {"dst": dst, **await _target(ctx, p, vpc.ec2_id), "origin": "CreateRoute"}
-    rec["routes"] = [r for r in rec["routes"] if r["dst"] != dst] + [route]
-    await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
+
+    def change(table: dict[str, Any]) -> None:  # the checks again, on the record the compare-and-set writes
+        there = any(r["dst"] == dst for r in table.get("routes", ()))
+        if replace and not there:
+            raise errors.InvalidRouteNotFound(f"There is no route defined for '{dst}' in the route table. "
+                                              "Use CreateRoute instead.")
+        if not replace and there:
+            raise errors.RouteAlreadyExists(f"The route identified by {dst} already exists.")
+        table["routes"] = [r for r in table.get("routes", ()) if r["dst"] != dst] + [route]
+
+    rec = await _modify(ctx, rtb, change)  # type: ignore[arg-type]
     if rec.get("main") or rec.get("assocs"):
         await routing.sync(ctx, vpc.ec2_id)
     return {"Return": True} if not replace else {}
@@ -261,8 +281,13 @@ async def delete_route(ctx: RequestContext) -> dict[str, Any]:
         raise errors.InvalidRouteNotFound(f"The route identified by {dst} does not exist.")
     if existing.get("GatewayId") == "local":
         raise errors.InvalidParameterValue(f"Cannot delete the local route {dst}.")
-    rec["routes"] = [r for r in rec["routes"] if r["dst"] != dst]
-    await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
+
+    def change(table: dict[str, Any]) -> None:
+        if not any(r["dst"] == dst for r in table.get("routes", ())):
+            raise errors.InvalidRouteNotFound(f"The route identified by {dst} does not exist.")
+        table["routes"] = [r for r in table["routes"] if r["dst"] != dst]
+
+    rec = await _modify(ctx, rtb, change)  # type: ignore[arg-type]
     if rec.get("main") or rec.get("assocs"):
         await routing.sync(ctx, rec["vpc"])
     return {}
@@ -285,9 +310,7 @@ async def associate_route_table(ctx: RequestContext) -> dict[str, Any]:
     if taken is not None:
         raise errors.ResourceAlreadyAssociated(f"the specified association for route table {taken['rtb']} "
                                                f"conflicts with an existing association")
-    rec = await _find(ctx, rtb)
-    rec.setdefault("assocs", {})[assoc] = subnet.ec2_id
-    await put(ctx, NS_RTB, rtb, rec)  # type: ignore[arg-type]
+    rec = await _modify(ctx, rtb, _associating(assoc, subnet.ec2_id))  # type: ignore[arg-type]
     await routing.sync(ctx, rec["vpc"])
     return {"AssociationId": assoc, "AssociationState": {"State": "associated"}}
 
@@ -311,8 +334,7 @@ async def disassociate_route_table(ctx: RequestContext) -> dict[str, Any]:
     rtb, rec, subnet = await _association(ctx, assoc)
     if subnet is None:
         raise errors.InvalidParameterValue(f"Cannot disassociate the main route table association {assoc}")
-    rec["assocs"].pop(assoc, None)
-    await put(ctx, NS_RTB, rtb, rec)
+    rec = await _modify(ctx, rtb, lambda table: table.get("assocs", {}).pop(assoc, None))
     await delete(ctx, NS_RTB_SUBNET, subnet)
     await routing.sync(ctx, rec["vpc"])
     return {}
@@ -328,19 +350,16 @@ async def replace_route_table_association(ctx: RequestContext) -> dict[str, Any]
         raise errors.InvalidParameterValue(f"Route table {new_rtb} belongs to another VPC")
     assoc = await routing.new_association(ctx)
     if subnet is None:  # the main association moves
-        old.update(main=False)
-        old.pop("main_assoc", None)
-        await put(ctx, NS_RTB, old_rtb, old)
-        new = await _find(ctx, new_rtb)
-        new.update(main=True, main_assoc=assoc)
-        await put(ctx, NS_RTB, new_rtb, new)  # type: ignore[arg-type]
+        def unmain(table: dict[str, Any]) -> None:
+            table["main"] = False
+            table.pop("main_assoc", None)
+
+        old = await _modify(ctx, old_rtb, unmain)
+        await _modify(ctx, new_rtb, lambda table: table.update(main=True, main_assoc=assoc))  # type: ignore[arg-type]
         await update(ctx, NS_VPC, old["vpc"], main_rtb=new_rtb, main_assoc=assoc)
     else:
-        old["assocs"].pop(p["AssociationId"], None)
-        await put(ctx, NS_RTB, old_rtb, old)
-        new = await _find(ctx, new_rtb)
-        new.setdefault("assocs", {})[assoc] = subnet
-        await put(ctx, NS_RTB, new_rtb, new)  # type: ignore[arg-type]
+        old = await _modify(ctx, old_rtb, lambda table: table.get("assocs", {}).pop(p["AssociationId"], None))
+        await _modify(ctx, new_rtb, _associating(assoc, subnet))  # type: ignore[arg-type]
         await put(ctx, NS_RTB_SUBNET, subnet, {"rtb": new_rtb, "assoc": assoc})
     await routing.sync(ctx, old["vpc"])
     return {"NewAssociationId": assoc, "AssociationState": {"State": "associated"}}

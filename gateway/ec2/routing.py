@@ -14,7 +14,7 @@ from ..context import RequestContext
 from .error_map import backend_errors
 from .lookups.ids import backend_id, ec2_id
 from .lookups.vpcs import load_vpcs
-from .records import NS_ENI, NS_RTB, NS_RTB_SUBNET, delete, get, put, scan
+from .records import NS_ENI, NS_RTB, NS_RTB_SUBNET, delete, get, modify, put, scan
 from .services import network, tags_of
 
 
@@ -73,10 +73,9 @@ async def forget_subnet(ctx: RequestContext, subnet_id: str) -> None:
     claim = await get(ctx, NS_RTB_SUBNET, subnet_id)
     if not claim:
         return
-    rec = await get(ctx, NS_RTB, claim["rtb"])
-    if rec:
-        rec.setdefault("assocs", {}).pop(claim["assoc"], None)
-        await put(ctx, NS_RTB, claim["rtb"], rec)
+    if await get(ctx, NS_RTB, claim["rtb"]):
+        rec = await modify(ctx, NS_RTB, claim["rtb"], lambda table: table.setdefault("assocs", {}).pop(
+            claim["assoc"], None))
         await sync(ctx, rec["vpc"])
     await delete(ctx, NS_RTB_SUBNET, subnet_id)
 

@@ -29,7 +29,7 @@ from .lookups.interfaces import check_ips, find_interface, new_port, vpc_group_i
 from .lookups.vpcs import SubnetView, find_subnet, find_vpc, load_subnets
 from .model import Instance
 from .output import now_iso
-from .records import NS_ENI, get, put
+from .records import NS_ENI, get, modify, update
 from .routing import interface_gone
 from .services import network
 
@@ -58,9 +58,7 @@ class Launch:
         server = servers[0].id if len(servers) == 1 else None
         for port, rec in self.devices.items():
             eni = await ec2_id(ctx, "network-interface", port)
-            old = await get(ctx, NS_ENI, eni or "")
-            await put(ctx, NS_ENI, eni or "", {**old, **rec, "attach_time": now, "server": server,
-                                               "launched": time.time()})
+            await update(ctx, NS_ENI, eni or "", **rec, attach_time=now, server=server, launched=time.time())
         if self.public_ip and self.ports and len(servers) == 1:
             iid = await ec2_id(ctx, "instance", servers[0].id)
             with contextlib.suppress(base.BackendError):  # no pool or quota: the instance runs without one
@@ -193,9 +191,8 @@ async def after_terminate(ctx: RequestContext, inst: Instance) -> None:
         return
     net = await network(ctx)
     for ref in inst.vpc.enis:
-        record = await get(ctx, NS_ENI, ref.eni_id)
-        if record.pop("server", None):
-            await put(ctx, NS_ENI, ref.eni_id, record)
+        if (await get(ctx, NS_ENI, ref.eni_id)).get("server"):  # one read when there is nothing to clear
+            await modify(ctx, NS_ENI, ref.eni_id, lambda record: record.pop("server", None))
         if ref.delete_on_termination:
             with backend_errors("network-interface", ref.eni_id), contextlib.suppress(base.NotFound):
                 await net.delete_port(ref.port_id)

@@ -39,8 +39,10 @@ from .records import (
     NS_VPC_GROUP,
     delete,
     get,
+    modify,
     put,
     scan,
+    update,
 )
 from .routing import create_main
 from .services import account, compute, network, tags_of
@@ -224,8 +226,18 @@ async def attach(ctx: RequestContext, igw: str, vpc: VpcView) -> None:
         raise errors.ResourceAlreadyAssociated(f"resource {igw} is already attached to network {rec['vpc']}")
     if any(r.get("vpc") == vpc.ec2_id for r in (await scan(ctx, NS_IGW)).values()):
         raise errors.ResourceAlreadyAssociated(f"network {vpc.ec2_id} already has an internet gateway attached")
-    await set_gateway(ctx, vpc, True, igw)
-    await put(ctx, NS_IGW, igw, {**rec, "vpc": vpc.ec2_id})
+
+    def claim(record: dict[str, Any]) -> None:  # atomic: of two replicas attaching one gateway, one wins
+        if record.get("vpc"):
+            raise errors.ResourceAlreadyAssociated(f"resource {igw} is already attached to network {record['vpc']}")
+        record["vpc"] = vpc.ec2_id
+
+    await modify(ctx, NS_IGW, igw, claim, initial=rec)
+    try:
+        await set_gateway(ctx, vpc, True, igw)
+    except BaseException:
+        await update(ctx, NS_IGW, igw, vpc=None)
+        raise
 
 
 async def create_and_attach(ctx: RequestContext, vpc: VpcView) -> str:
@@ -235,8 +247,7 @@ async def create_and_attach(ctx: RequestContext, vpc: VpcView) -> str:
     await put(ctx, NS_IGW, igw, {"vpc": None})
     await attach(ctx, igw, vpc)
     rtb = vpc.record.get("main_rtb")
-    table = await get(ctx, NS_RTB, rtb) if rtb else {}
-    if table:
-        table["routes"].append({"dst": "0.0.0.0/0", "GatewayId": igw, "origin": "CreateRoute"})
-        await put(ctx, NS_RTB, rtb, table)
+    if rtb and await get(ctx, NS_RTB, rtb):
+        await modify(ctx, NS_RTB, rtb, lambda table: table["routes"].append(
+            {"dst": "0.0.0.0/0", "GatewayId": igw, "origin": "CreateRoute"}))
     return igw
