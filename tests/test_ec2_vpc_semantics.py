@@ -318,10 +318,8 @@ def test_concurrent_first_launches_make_one_default_vpc():
     with fake_gateway(default_vpc=True) as (endpoint, backend):
         backend.world.create_vpc_delay = 0.3  # both requests are inside the creation window
         ec2 = client(endpoint)
-        attrs = ec2.describe_account_attributes(AttributeNames=["supported-platforms", "default-vpc"])
-        values = {a["AttributeName"]: [v["AttributeValue"] for v in a["AttributeValues"]]
-                  for a in attrs["AccountAttributes"]}
-        assert values == {"supported-platforms": ["VPC"], "default-vpc": ["none"]}
+        attrs = ec2.describe_account_attributes(AttributeNames=["supported-platforms"])  # (default-vpc makes it)
+        assert attrs["AccountAttributes"][0]["AttributeValues"] == [{"AttributeValue": "VPC"}]
         ami = ec2.describe_images(Filters=[{"Name": "name", "Values": ["cirros"]}])["Images"][0]["ImageId"]
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             runs = list(pool.map(lambda _: client(endpoint).run_instances(ImageId=ami, MinCount=1, MaxCount=1),
@@ -342,6 +340,36 @@ def test_concurrent_first_launches_make_one_default_vpc():
         assert len(backend.world.addresses) == 2  # the default subnets map a public address at launch
         ec2.terminate_instances(InstanceIds=iids)
         assert not backend.world.addresses  # found through the launch-address index, released with them
+
+
+def test_a_new_account_has_its_default_vpc_until_its_owner_deletes_it():
+    """As on AWS, the default VPC is there from the start: the first DescribeVpcs shows it with a default subnet
+    per zone and the default-vpc attribute names it; once its owner deleted it no Describe brings it back, and
+    CreateDefaultVpc makes a new one."""
+    with fake_gateway(default_vpc=True) as (endpoint, backend):
+        ec2 = client(endpoint)
+        (vpc,) = ec2.describe_vpcs()["Vpcs"]
+        assert vpc["IsDefault"] and vpc["CidrBlock"] == "172.31.0.0/16"
+        subnets = ec2.describe_subnets()["Subnets"]
+        assert subnets and all(s["DefaultForAz"] and s["VpcId"] == vpc["VpcId"] for s in subnets)
+        attrs = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
+        assert attrs[0]["AttributeValues"] == [{"AttributeValue": vpc["VpcId"]}]
+        assert len([v for _, v in backend.world.vpcs.values() if v.is_default]) == 1  # made once
+
+        for s in subnets:
+            ec2.delete_subnet(SubnetId=s["SubnetId"])
+        for g in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id",
+                                                          "Values": [vpc["VpcId"]]}])["InternetGateways"]:
+            ec2.detach_internet_gateway(InternetGatewayId=g["InternetGatewayId"], VpcId=vpc["VpcId"])
+            ec2.delete_internet_gateway(InternetGatewayId=g["InternetGatewayId"])
+        ec2.delete_vpc(VpcId=vpc["VpcId"])
+        assert ec2.describe_vpcs()["Vpcs"] == [] and ec2.describe_subnets()["Subnets"] == []
+        attrs = ec2.describe_account_attributes(AttributeNames=["default-vpc"])["AccountAttributes"]
+        assert attrs[0]["AttributeValues"] == [{"AttributeValue": "none"}]
+
+        again = ec2.create_default_vpc()["Vpc"]
+        assert again["IsDefault"] and again["VpcId"] != vpc["VpcId"]
+        assert [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]] == [again["VpcId"]]
 
 
 def test_nat_gateway_on_an_elastic_ip(ec2, vpc, gw):

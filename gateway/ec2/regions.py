@@ -90,6 +90,7 @@ async def describe_account_attributes(ctx: RequestContext) -> dict[str, Any]:
         if name == "supported-platforms":  # ec2.default_vpc: VPC-only, as AWS accounts are today
             values = ["VPC"] if ctx.gateway.config.ec2.default_vpc else ["EC2", "VPC"]
         elif name == "default-vpc":
+            await vpc_setup.present_default_vpc(ctx)
             vid = await vpc_setup.default_vpc_id(ctx, create_missing=False) if ctx.gateway.config.ec2.default_vpc else None
             values = [vid or "none"]
         else:

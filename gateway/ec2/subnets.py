@@ -125,6 +125,7 @@ async def describe_subnets(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     max_results = paging.check_max_results(p, minimum=5, maximum=1000, ids_param="SubnetIds")
     filters.validate(p.get("Filters"), FILTERS)
+    await vpc_setup.present_default_vpc(ctx)
     tags, zones = await tag_map(ctx), await _zones(ctx)
     items = [subnet_item(ctx, v, tags, zones) for v in (await load_subnets(ctx)).values()]
     items = ids_filter(items, p.get("SubnetIds") or [], "SubnetId", "subnet")

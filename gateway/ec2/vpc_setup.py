@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import time
 import uuid
 from typing import Any
@@ -47,6 +48,7 @@ from .records import (
 from .routing import create_main
 from .services import account, compute, network, tags_of
 
+LOG = logging.getLogger("cloudgate.ec2.vpc")
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
 
 
@@ -57,6 +59,7 @@ CLAIM_WAIT = 90.0     # a concurrent first request waits this long for the defau
 
 
 CLAIM_STALE = 300.0   # a claim older than this whose creator vanished is taken over
+DELETED = "deleted"   # the default VPC's record once its owner deleted it
 
 
 async def init_records(ctx: RequestContext, vpc: Vpc, vid: str) -> dict[str, Any]:
@@ -143,6 +146,11 @@ async def default_vpc_id(ctx: RequestContext, *, create_missing: bool = True) ->
     deadline = time.monotonic() + CLAIM_WAIT
     while True:
         current = await store.get(NS_DEFAULT_VPC, acct)
+        if current and current.get("state") == DELETED:  # its owner deleted it: made again only when asked for
+            if not create_missing:
+                return None
+            await store.delete(NS_DEFAULT_VPC, acct)
+            current = None
         if current and current.get("state") == "ready":
             if (await load_vpcs(ctx)).get(current["vpc"]) is not None:
                 return current["vpc"]
@@ -167,6 +175,25 @@ async def default_vpc_id(ctx: RequestContext, *, create_missing: bool = True) ->
         if time.monotonic() > deadline:
             raise errors.ServiceUnavailable("The default VPC is still being created; retry shortly.")
         await asyncio.sleep(0.25)
+
+
+async def present_default_vpc(ctx: RequestContext) -> None:
+    """AWS accounts have their default VPC from the start: the first look at the account's VPCs, subnets or
+    default-vpc attribute makes it (once; one store read afterwards), unless its owner deleted it."""
+    if not ctx.gateway.config.ec2.default_vpc:
+        return
+    current = await session(ctx).store.get(NS_DEFAULT_VPC, account(ctx))
+    if current is None or current.get("state") not in ("ready", DELETED):
+        try:
+            await default_vpc_id(ctx)
+        except errors.AwsError as e:  # the cloud cannot make it now: the Describe still answers (without it)
+            LOG.warning("default VPC not made", extra={"fields": {"code": e.code}})
+
+
+async def forget_default_vpc(ctx: RequestContext) -> None:
+    """Its owner deleted the default VPC: no Describe brings it back (a launch without a subnet or
+    CreateDefaultVpc makes a new one)."""
+    await session(ctx).store.put(NS_DEFAULT_VPC, account(ctx), {"state": DELETED})
 
 
 async def create_subnet(ctx: RequestContext, vpc: VpcView, cidr: str, zone: str | None, *,

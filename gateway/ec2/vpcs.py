@@ -24,7 +24,7 @@ from .lookups import groups as vpc_groups
 from .lookups.tags import apply_tags, tag_map
 from .lookups.vpcs import VpcView, find_vpc, ids_filter, load_vpcs, parse_cidr
 from .output import compact, tag_specs
-from .records import NS_DEFAULT_VPC, NS_IGW, NS_NAT, NS_RTB, NS_VPC, scan, update
+from .records import NS_IGW, NS_NAT, NS_RTB, NS_VPC, scan, update
 from .registration import ec2_handler
 from .services import account, compute, network
 
@@ -97,7 +97,7 @@ async def delete_vpc(ctx: RequestContext) -> dict[str, Any]:
         raise errors.DependencyViolation(f"The vpc '{view.ec2_id}' has dependencies ({reason}) and cannot be deleted.")
     await vpc_setup.destroy_vpc(ctx, view)
     if view.vpc.is_default:
-        await ctx.gateway.store.delete(NS_DEFAULT_VPC, account(ctx))
+        await vpc_setup.forget_default_vpc(ctx)
     return {}
 
 
@@ -118,6 +118,7 @@ async def describe_vpcs(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.params
     max_results = paging.check_max_results(p, minimum=5, maximum=1000, ids_param="VpcIds")
     filters.validate(p.get("Filters"), FILTERS)
+    await vpc_setup.present_default_vpc(ctx)
     tags = await tag_map(ctx)
     items = [vpc_item(ctx, v, tags) for v in (await load_vpcs(ctx)).values()]
     items = ids_filter(items, p.get("VpcIds") or [], "VpcId", "vpc")
@@ -163,10 +164,6 @@ async def modify_vpc_attribute(ctx: RequestContext) -> dict[str, Any]:
 
 
 # ---- the default VPC ---------------------------------------------------------------------------------------------
-
-
-
-
 @ec2_handler("CreateDefaultVpc")
 async def create_default_vpc(ctx: RequestContext) -> dict[str, Any]:
     if await vpc_setup.default_vpc_id(ctx, create_missing=False):
