@@ -131,7 +131,7 @@ async def expect_continue(request: web.Request) -> None:
     before; any other value (non-ASCII bytes included, which crashed aiohttp's own handler into a
     plain-text 500) is left to the pipeline, which refuses it with an AWS-shaped 400."""
     if request.version == HttpVersion11 and pipeline.is_continue(request.headers.get("Expect", "")):
-        if request.method == "PUT":  # S3 object and part bodies: owed until the body is first read
+        if request.method == "PUT":  # S3 object and part bodies: owed until the caller is authenticated
             request[CONTINUE_PENDING] = True
             return
         await send_continue(request)

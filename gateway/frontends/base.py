@@ -132,16 +132,3 @@ async def send_continue(request: web.Request) -> None:
     request.writer.output_size = 0  # the interim response is no part of the answer
 
 
-class ContinueOnFirstRead:
-    """A request body stream that sends a deferred `100 Continue` just before its first read: a client that
-    waits for it sends no byte of a body the gateway refuses first (authentication, ACLs, conditions)."""
-
-    def __init__(self, request: web.Request, stream: Any) -> None:
-        self._request, self._stream = request, stream
-
-    async def read(self, n: int = -1) -> bytes:
-        if self._request.get(CONTINUE_PENDING):
-            self._request[CONTINUE_PENDING] = False
-            await send_continue(self._request)
-        return await self._stream.read(n)
-

@@ -24,11 +24,11 @@ from ..s3 import post_object
 from .base import (
     CONTINUE_PENDING,
     ClientClosed,
-    ContinueOnFirstRead,
     FrontEnd,
     client_connected,
     raw_query,
     read_capped,
+    send_continue,
 )
 
 log = logging.getLogger("cloudgate.s3")
@@ -114,6 +114,12 @@ class S3FrontEnd(FrontEnd):
                                virtual_host=bool(route and route.virtual_host))
         ctx.auth = await authenticate_s3(auth_req, self.gw.credentials, region=self.gw.config.region,
                                          sigv2=self.gw.config.auth.signature_v2)
+        if req.get(CONTINUE_PENDING):
+            # Authenticated: the body is invited now. A refusal before this point (a bad signature) answers
+            # without it and closes; one after it reads or drains the body, so the connection stays in step
+            # with a proxy in front (HAProxy counts the announced body: un-invited, it would eat the next request).
+            req[CONTINUE_PENDING] = False
+            await send_continue(req)
 
     async def parse(self, ctx: RequestContext) -> None:
         if ctx.operation == post_object.POST_OBJECT:
@@ -121,10 +127,7 @@ class S3FrontEnd(FrontEnd):
             return
         req, route = ctx.request, ctx.route
         assert route is not None and ctx.auth is not None
-        # A PUT's `100 Continue` waits for the first read of its body: a refused request gets its error
-        # before the client sends any of it (app.expect_continue).
-        content = ContinueOnFirstRead(req, req.content) if req.get(CONTINUE_PENDING) else req.content
-        stream = ctx.auth.body_reader(content, idle_timeout=self.gw.config.limits.body_idle_timeout_seconds)
+        stream = ctx.auth.body_reader(req.content, idle_timeout=self.gw.config.limits.body_idle_timeout_seconds)
         body: bytes | None = None
         if streams_payload(route.operation):
             ctx.body = stream
