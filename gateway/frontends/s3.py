@@ -180,12 +180,23 @@ class S3FrontEnd(FrontEnd):
         detect as a short read. A client that hangs up raises ClientClosed (not a server error). The
         source is closed either way (client gone, backend failed, done)."""
         response = CoalescedStreamResponse(status=status, headers=headers)
+        chunks = aiter(body)
         try:
             try:
+                # The first chunk before the status line: a source failing at once still gets an AWS answer
+                # (the headers would otherwise be on their way with nothing after them).
+                first = await anext(chunks, None)
+            except errors.AwsError:
+                raise
+            except Exception as exc:
+                raise errors.S3ServiceUnavailable("The object's data could not be read; retry.") from exc
+            try:
                 await response.prepare(ctx.request)
-                async for chunk in body:
+                chunk = first
+                while chunk is not None:
                     await response.write(chunk)
                     ctx.bytes_sent += len(chunk)
+                    chunk = await anext(chunks, None)
                 await response.write_eof()
             except ConnectionError as exc:
                 if not client_connected(ctx.request):
