@@ -134,7 +134,9 @@ def _check_kms_key(ctx: RequestContext, p: dict[str, Any]) -> None:
         return
     if not p.get("Encrypted"):
         raise errors.InvalidParameterDependency("The parameter KmsKeyId requires the parameter Encrypted to be set.")
-    if key not in (DEFAULT_KMS_ALIAS, default_kms_key(ctx)):
+    # the ARN as clients see it names the AWS account number (account_edge.py rewrites it on the way out)
+    shown = default_kms_key(ctx).replace(f":{account(ctx)}:", f":{ctx.identity.account_id}:") if ctx.identity else ""
+    if key not in (DEFAULT_KMS_ALIAS, default_kms_key(ctx), shown):
         raise errors.InvalidParameterValue(
             f"Value ({key}) for parameter kmsKeyId is invalid. Only the default EBS key "
             f"({DEFAULT_KMS_ALIAS}) is available.")
