@@ -3,13 +3,25 @@ mixed EC2 + S3 on the devcloud OpenStack)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
+
+
+def require_haproxy() -> None:
+    """The replica tests run real HAProxy: skip without it here, fail without it in CI (.ci/run installs it)."""
+    if not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"):
+        message = "haproxy is not installed (Debian: apt-get install haproxy)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def roll_under_load(replicas: Any, step: Callable[[int, int], Any], clients: int) -> Counter:

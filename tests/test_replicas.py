@@ -29,6 +29,7 @@ from botocore.exceptions import ClientError
 from devcloud.replicas import running
 from tests.conftest import TENANTS, gateway_config
 from tests.db_servers import Postgres
+from tests.replica_load import require_haproxy
 
 REGION = "eu-west-1"  # an owner's re-create answers BucketAlreadyOwnedByYou here (200 in us-east-1)
 N = 3
@@ -37,11 +38,7 @@ CHECK_MS = 200        # HAProxy health-check interval
 
 @pytest.fixture(scope="module")
 def pg():
-    if not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"):
-        message = "haproxy is not installed (Debian: apt-get install haproxy)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_haproxy()
     server = Postgres()
     server.start()
     yield server

@@ -19,18 +19,14 @@ from devcloud.cloudstack_sim import running as sim_running
 from devcloud.replicas import running
 from tests.cloudstack_support import REGION, instances_of, sim_options
 from tests.db_servers import Postgres
-from tests.replica_load import roll_under_load
+from tests.replica_load import require_haproxy, roll_under_load
 
 TOKENS, REQUESTS = 3, 30
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    if not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"):
-        message = "haproxy is not installed (Debian: apt-get install haproxy)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_haproxy()
     pg = Postgres()
     directory = Path(tempfile.mkdtemp(prefix="cg-replicas-ec2-"))
     try:

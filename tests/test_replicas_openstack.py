@@ -6,7 +6,6 @@ Clients never retry (max_attempts=1): every failure counts. Whatever a test make
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -28,7 +27,7 @@ from gateway.ec2.ids import derive
 from tests.db_servers import Postgres
 from tests.ec2_os_support import Gateway, devcloud_gateway, gateway_config, instances_of, poll, quietly
 from tests.openstack_env import openstack_env_fixture, principal  # noqa: F401 - fixture
-from tests.replica_load import roll_under_load
+from tests.replica_load import require_haproxy, roll_under_load
 
 TOKENS, REQUESTS = 10, 100
 # A duplicate waits for its token's first launch up to idempotency.WAIT_SECONDS (30 s), then answers 503
@@ -54,11 +53,7 @@ async def _compute(gw: Gateway, env: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def cluster(openstack_env: dict[str, Any]):
-    if not shutil.which("haproxy") and not os.path.exists("/usr/sbin/haproxy"):
-        message = "haproxy is not installed (Debian: apt-get install haproxy)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_haproxy()
     pg = Postgres()
     directory = Path(tempfile.mkdtemp(prefix="cg-replicas-os-"))
     try:
