@@ -4,10 +4,12 @@ state file from before schema migrations brought up to date. The contract itself
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
 from gateway.store import open_store
+from gateway.store import sqlite as sqlite_store
 
 
 @pytest.fixture
@@ -96,3 +98,29 @@ async def test_a_state_file_from_before_migrations_keeps_its_rows_and_gains_vers
         assert await s.put_if_version("ec2:token", "acct/t1", "r-2", 1) is True
     finally:
         await s.close()
+
+
+def test_processes_opening_a_new_file_together_all_get_in(tmp_path):
+    """The switch to WAL gets SQLITE_BUSY at once (no busy handler) when another opener holds the new
+    file: before the retry, about one race in ten among three openers failed with "database is locked"."""
+    failures: list[BaseException] = []
+
+    def open_it(path):
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=5000")
+            sqlite_store._enter_wal(db)
+            sqlite_store._migrate(db)
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            db.close()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    for i in range(60):
+        path = str(tmp_path / f"s{i}.db")
+        threads = [threading.Thread(target=open_it, args=(path,)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert failures == []

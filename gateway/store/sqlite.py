@@ -14,6 +14,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +46,21 @@ def _migrate(db: sqlite3.Connection) -> list[int]:
         raise
 
 
+def _enter_wal(db: sqlite3.Connection, deadline: float = 10.0) -> None:
+    """Switch the file to WAL (persistent, so usually already done). The switch reads the file first,
+    then needs it alone; SQLite skips the busy handler for that upgrade (it could deadlock), so two
+    replicas opening a new file together get SQLITE_BUSY at once: retry for a bounded time."""
+    stop = time.monotonic() + deadline
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > stop:
+                raise
+            time.sleep(0.02)
+
+
 def _upper(prefix: str) -> str:
     """The smallest string above every key starting with `prefix` (a range scan, case-sensitive;
     SQLite's LIKE would fold ASCII case)."""
@@ -65,8 +81,8 @@ class SqliteStore(Store):
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL waits for another opener too
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            _enter_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             self._applied = _migrate(db)
             self._db = db
