@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -178,6 +179,52 @@ async def test_failed_call_releases_its_token(store):
     with pytest.raises(errors.InvalidParameterValue):
         await idempotency.once(store, "a", "X", params, boom)
     assert await idempotency.once(store, "a", "X", params, ok) == {"ok": True}
+
+
+async def test_a_dead_replicas_claim_is_taken_over_once(store, monkeypatch):
+    """A claim whose holder stopped renewing it (a replica killed mid-launch) is taken over by the retries:
+    exactly one of them runs the call, the others get its result. A claim without an expiry (written before
+    claims had one) and a live claim are never taken over: those retries still wait and then answer 503."""
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.6)
+    params = {"ImageId": "ami-1", "ClientToken": "tok"}
+    fp, key = idempotency.fingerprint(params), "acct/RunInstances/tok"
+    calls = []
+
+    async def run():
+        calls.append(1)
+        await asyncio.sleep(0.05)
+        return {"InstanceId": "i-new"}
+
+    for stuck in ({"fp": fp, "state": "pending"},
+                  {"fp": fp, "state": "pending", "holder": "alive", "until": time.time() + 60}):
+        await store.put(idempotency.NS_TOKENS, key, stuck)
+        with pytest.raises(errors.ServiceUnavailable):
+            await idempotency.once(store, "acct", "RunInstances", params, run)
+        assert calls == []
+    await store.put(idempotency.NS_TOKENS, key, {"fp": fp, "state": "pending", "holder": "dead",
+                                                 "until": time.time() - 1})
+    results = await asyncio.gather(*(idempotency.once(store, "acct", "RunInstances", params, run)
+                                     for _ in range(6)))
+    assert len(calls) == 1 and results == [{"InstanceId": "i-new"}] * 6
+    assert (await store.get(idempotency.NS_TOKENS, key))["state"] == "done"
+
+
+async def test_a_long_call_renews_its_claim(store, monkeypatch):
+    """A call running longer than a claim lives keeps it by renewing: a retry meanwhile waits for its result
+    instead of launching a second time."""
+    monkeypatch.setattr(idempotency, "CLAIM_SECONDS", 0.3)
+    calls = []
+
+    async def slow():
+        calls.append(1)
+        await asyncio.sleep(1.2)
+        return {"InstanceId": "i-slow"}
+
+    params = {"ClientToken": "long"}
+    first = asyncio.create_task(idempotency.once(store, "acct", "RunInstances", params, slow))
+    await asyncio.sleep(0.7)  # the claim would have expired twice over without renewal
+    second = await idempotency.once(store, "acct", "RunInstances", params, slow)
+    assert second == await first == {"InstanceId": "i-slow"} and len(calls) == 1
 
 
 def test_client_token_echo_follows_the_output_model():

@@ -1,6 +1,11 @@
 """ClientToken idempotency: the same token with the same parameters returns the first call's result;
 with different parameters it is `IdempotentParameterMismatch`. Atomic across concurrent requests and
 replicas: the token is claimed with the state store's put-if-absent before any backend work starts.
+
+A pending claim names its holder and lives `CLAIM_SECONDS` unless renewed; the holder renews it while the
+call runs. A replica killed mid-call stops renewing, so a retry of the same token takes the claim over
+(compare-and-set on the version read: of two retrying replicas one wins) and runs the call, instead of
+waiting on a claim no one will ever finish.
 """
 
 from __future__ import annotations
@@ -10,17 +15,21 @@ import functools
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..protocol import errors
 from ..protocol.models import service_model
-from ..store import Store
+from ..store import Store, StoreUnavailable
+from ..store.lease import live
 
-NS_TOKENS = "ec2:client-token"  # "<account>/<action>/<token>" -> {"fp", "state", "result"}
+NS_TOKENS = "ec2:client-token"  # "<account>/<action>/<token>" -> {"fp", "state", "result" | "holder", "until"}
 _IGNORED = frozenset({"ClientToken", "DryRun"})
 # A concurrent duplicate waits for the first call to finish, up to this long.
 WAIT_SECONDS = 30.0
+# A pending claim not renewed for this long belongs to a dead replica; its holder renews it 3 times as often.
+CLAIM_SECONDS = 15.0
 
 
 def fingerprint(params: dict[str, Any]) -> str:
@@ -54,16 +63,10 @@ async def _once(store: Store, account: str, action: str, params: dict[str, Any],
                 run: Callable[[], Awaitable[dict[str, Any]]], token: str) -> dict[str, Any]:
     if len(token) > 64:
         raise errors.InvalidParameterValue("The client token must be at most 64 characters.")
-    key, fp = f"{account}/{action}/{token}", fingerprint(params)
-    existing = await store.put_if_absent(NS_TOKENS, key, {"fp": fp, "state": "pending"})
+    key, fp, me = f"{account}/{action}/{token}", fingerprint(params), uuid.uuid4().hex
+    existing = await store.put_if_absent(NS_TOKENS, key, _pending(fp, me))
     if existing is None:
-        try:
-            result = await run()
-        except BaseException:
-            await store.delete(NS_TOKENS, key)  # nothing was created: a retry may try again
-            raise
-        await store.put(NS_TOKENS, key, {"fp": fp, "state": "done", "result": result})
-        return result
+        return await _run_claimed(store, key, fp, me, run)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         if existing is None:  # the first call failed and released the token: take it over
@@ -72,7 +75,54 @@ async def _once(store: Store, account: str, action: str, params: dict[str, Any],
             raise errors.IdempotentParameterMismatch()
         if existing["state"] == "done":
             return existing["result"]
+        if "until" in existing and not live(existing) and await _take_over(store, key, fp, me):
+            return await _run_claimed(store, key, fp, me, run)
         if time.monotonic() > deadline:
             raise errors.ServiceUnavailable("A request with the same client token is still in progress.")
         await asyncio.sleep(0.2)
         existing = await store.get(NS_TOKENS, key)
+
+
+def _pending(fp: str, holder: str) -> dict[str, Any]:
+    return {"fp": fp, "state": "pending", "holder": holder, "until": time.time() + CLAIM_SECONDS}
+
+
+def _mine(value: Any, holder: str) -> bool:
+    return isinstance(value, dict) and value.get("state") == "pending" and value.get("holder") == holder
+
+
+async def _take_over(store: Store, key: str, fp: str, me: str) -> bool:
+    """Claim a pending token whose holder stopped renewing it; False when another replica was quicker."""
+    value, version = await store.get_versioned(NS_TOKENS, key)
+    if not isinstance(value, dict) or value.get("state") != "pending" or "until" not in value or live(value):
+        return False
+    return await store.put_if_version(NS_TOKENS, key, _pending(fp, me), version)
+
+
+async def _run_claimed(store: Store, key: str, fp: str, me: str,
+                       run: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    renewing = asyncio.create_task(_renew(store, key, fp, me))
+    try:
+        result = await run()
+    except BaseException:
+        renewing.cancel()
+        value, version = await store.get_versioned(NS_TOKENS, key)
+        if _mine(value, me):  # nothing was created: a retry may try again
+            await store.delete_if_version(NS_TOKENS, key, version)
+        raise
+    renewing.cancel()
+    # Done, unless a replica that took the claim over (we stalled past CLAIM_SECONDS) finished first.
+    done = {"fp": fp, "state": "done", "result": result}
+    await store.update(NS_TOKENS, key, lambda v: v if isinstance(v, dict) and v.get("state") == "done" else done)
+    return result
+
+
+async def _renew(store: Store, key: str, fp: str, me: str) -> None:
+    while True:
+        await asyncio.sleep(CLAIM_SECONDS / 3)
+        try:
+            value, version = await store.get_versioned(NS_TOKENS, key)
+            if not _mine(value, me) or not await store.put_if_version(NS_TOKENS, key, _pending(fp, me), version):
+                return  # taken over (we stalled) or finished: nothing more to hold
+        except StoreUnavailable:
+            continue  # the store is down for a moment: the next tick tries again, well before `until`
