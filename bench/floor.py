@@ -1,16 +1,17 @@
 """The stack's floor: the CPU time per request of a minimal aiohttp server that forwards an S3-style GET or
 PUT to Swift with one aiohttp client call and does nothing else, beside cloudgate's own, in one run.
 
-    .venv/bin/python bench/floor.py [--size 4KiB] [--requests 400] [--rounds 3]
+    .venv/bin/python bench/floor.py [--size 4KiB] [--requests 400] [--rounds 3] [--concurrency 1] [--before DIR]
 
 Both servers run as subprocesses on the same event loop (uvloop where installed, as `cloudgate serve`'s
 `auto`) and the same aiohttp, in front of the devcloud tempauth Swift (127.0.0.1:18080). The floor server
 maps `/<bucket>/<key>` to Swift's `<bucket>/<key>` with a token it got once at start: no authentication, no
 state, no checks, no log; what is left is aiohttp's server, its client and the loop, the least any
 aiohttp gateway pays. cloudgate gets SigV4 (UNSIGNED-PAYLOAD, signed before the batch) as in
-bench/hot_path.py and logs its access line (--log-level info). One client, one request at a time (this
-is CPU accounting, not a load test): per round, per target, N PUTs then N GETs of the same keys, targets
-alternating first; the CPU per request is each server process's /proc schedstat time over its batch.
+bench/hot_path.py and logs its access line (--log-level info). One client, one request at a time by default
+(CPU accounting, not a load test; --concurrency N for N clients): per round, per target, N PUTs then N GETs
+of the same keys, targets alternating first; the CPU per request is each server process's /proc schedstat
+time over its batch.
 Prints per-round figures, the medians and cloudgate/floor; asserts nothing.
 
 `python bench/floor.py serve --swift URL --user U --key K --port P` runs the floor server
@@ -128,14 +129,21 @@ def start_floor(workdir: Path, swift: str, user: str, key: str) -> tuple[subproc
 
 
 # ---- the measuring run ------------------------------------------------------------------------------------
-async def sequential(session: aiohttp.ClientSession, reqs: list, cpu: CpuClock) -> tuple[float, int]:
-    """(CPU seconds the server used, failures) for these requests sent one at a time."""
+async def sequential(session: aiohttp.ClientSession, reqs: list, cpu: CpuClock,
+                     concurrency: int = 1) -> tuple[float, int]:
+    """(CPU seconds the server used, failures) for these requests, `concurrency` clients at a time."""
     failures = 0
+    todo = iter(reqs)
+
+    async def client() -> None:
+        nonlocal failures
+        for method, url, headers, body in todo:
+            async with session.request(method, url, headers=headers, data=body) as r:
+                await r.read()
+                failures += r.status // 100 != 2
+
     before = cpu()
-    for method, url, headers, body in reqs:
-        async with session.request(method, url, headers=headers, data=body) as r:
-            await r.read()
-            failures += r.status // 100 != 2
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     return cpu() - before, failures
 
 
@@ -162,7 +170,7 @@ async def measure(args: argparse.Namespace, targets: dict[str, tuple[S3Target, C
                     row = []
                     for op in ("PUT", "GET"):
                         reqs = [t.req(op, f"/{t.bucket}/{k}", body if op == "PUT" else None) for k in keys]
-                        used, failed = await sequential(session, reqs, clock)
+                        used, failed = await sequential(session, reqs, clock, args.concurrency)
                         if failed:
                             print(f"  {name} {op}: {failed} of {len(reqs)} failed")
                         cpu_ms.setdefault((name, op), []).append(used / len(reqs) * 1000)
@@ -194,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=parse_size, default=4096)
     p.add_argument("--requests", type=int, default=400, help="per target, operation and round")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--concurrency", type=int, default=1, help="clients at a time (above 1 this is a load test: "
+                   "not while someone else measures on the machine)")
     p.add_argument("--log-level", default="info", help="cloudgate's (info: one JSON access line a request)")
     p.add_argument("--before", type=Path, help="also measure the gateway of this checkout (e.g. `git archive` "
                    "of an older commit, unpacked): a before/after figure from one run")
@@ -201,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "serve":
         return serve(args)
     print(f"stack floor vs cloudgate, {human(args.size)} PUT/GET, {args.requests} requests x {args.rounds} "
-          f"rounds, one at a time; load {loadavg()}; reference workload {reference_cpu_ms():.0f} ms CPU")
+          f"rounds, {args.concurrency} client(s) at a time; load {loadavg()}; reference workload "
+          f"{reference_cpu_ms():.0f} ms CPU")
     tag = secrets.token_hex(4)
     procs: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="cg-floor-") as tmp:
