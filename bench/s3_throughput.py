@@ -122,7 +122,7 @@ def free_port() -> int:
 
 
 def start_gateway(workdir: Path, swift_url: str, user: str, key: str,
-                  log_level: str = "warning") -> tuple[subprocess.Popen, str]:
+                  log_level: str = "warning", source: Path = ROOT) -> tuple[subprocess.Popen, str]:
     config = {
         "region": REGION, "logging": {"level": log_level, "format": "json"},
         "state": {"url": f"sqlite:///{workdir / 'state.db'}"},
@@ -130,19 +130,20 @@ def start_gateway(workdir: Path, swift_url: str, user: str, key: str,
                              "display_name": "bench", "backend": {"swift_user": user, "swift_key": key}}]},
         "backend": {"type": "swift", "options": {"auth_url": f"{swift_url}/auth/v1.0"}},
     }
-    return launch(workdir, config)
+    return launch(workdir, config, source)
 
 
-def launch(workdir: Path, config: dict) -> tuple[subprocess.Popen, str]:
+def launch(workdir: Path, config: dict, source: Path = ROOT) -> tuple[subprocess.Popen, str]:
     """`cloudgate serve` with this configuration (written to workdir), on a free port; waits until healthy.
-    Its output goes to workdir/gateway.log."""
+    Its output goes to workdir/gateway.log. `source`: the checkout whose gateway runs (another one than
+    this, e.g. an older commit's export, to compare two versions in one run)."""
     path = workdir / "cloudgate.yaml"
     path.write_text(yaml.safe_dump(config))
     port = free_port()
     log = (workdir / "gateway.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
                              "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=source, stdout=log, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,8 +1,10 @@
-"""What is particular to the SQLite store: durability across reopen, point reads on the loop thread, a
-state file from before schema migrations brought up to date. The contract itself: test_store_contract.py."""
+"""What is particular to the SQLite store: durability across reopen, point reads and single-statement
+writes on the loop thread (the worker thread when the write lock is held), a state file from before schema
+migrations brought up to date. The contract itself: test_store_contract.py."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 
@@ -34,7 +36,7 @@ def test_unsupported_url_is_refused():
         open_store("redis://x")
 
 
-async def test_point_reads_skip_the_worker_thread_and_see_every_committed_write(tmp_path):
+async def test_point_reads_and_writes_skip_the_worker_thread_and_see_every_committed_write(tmp_path):
     s = open_store(f"sqlite:///{tmp_path}/state.db")
     try:
         assert await s.get("ns", "k") is None  # before the file is set up: through the worker
@@ -51,7 +53,56 @@ async def test_point_reads_skip_the_worker_thread_and_see_every_committed_write(
             assert await s.get("ns", f"absent-{i}") is None
         await s.delete("ns", "k")
         assert await s.get("ns", "k") is None
-        assert len(hops) == 21  # the writes alone
+        assert await s.put_if_version("ns", "k", 1, 0) is True
+        assert await s.put_if_version("ns", "k", 2, 1) is True and await s.put_if_version("ns", "k", 3, 1) is False
+        assert await s.get_versioned("ns", "k") == (2, 2)  # the worker's connection sees the loop's writes
+        assert await s.delete_if_version("ns", "k", 1) is False and await s.delete_if_version("ns", "k", 2) is True
+        assert hops[1:] == [] and await s.get("ns", "k") is None  # only get_versioned went to the worker
+    finally:
+        await s.close()
+
+
+async def test_a_write_meeting_a_held_write_lock_waits_for_it_on_the_worker_thread(tmp_path):
+    s = open_store(f"sqlite:///{tmp_path}/state.db")
+    blocker = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    try:
+        await s.put("ns", "k", "a")  # the file set up
+        hops = []
+        submit = s._executor.submit
+
+        def counted(*a, **kw):
+            hops.append(a)
+            return submit(*a, **kw)
+        s._executor.submit = counted
+        blocker.execute("BEGIN IMMEDIATE")  # another process writing: the write lock is held
+        write = asyncio.ensure_future(s.put_if_version("ns", "k", "b", 1))
+        await asyncio.sleep(0.3)
+        assert not write.done() and len(hops) == 1  # SQLITE_BUSY on the loop: handed to the worker, waiting
+        blocker.execute("COMMIT")
+        assert await asyncio.wait_for(write, 5) is True
+        assert await s.get_versioned("ns", "k") == ("b", 2)
+    finally:
+        blocker.close()
+        await s.close()
+
+
+async def test_the_worker_thread_checkpoints_what_the_loop_thread_wrote(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "CHECKPOINT_EVERY", 5)
+    s = open_store(f"sqlite:///{tmp_path}/state.db")
+    try:
+        await s.put("ns", "k", 0)
+        checkpoints = []
+        submit = s._executor.submit
+
+        def counted(fn, *a, **kw):
+            checkpoints.append(fn)
+            return submit(fn, *a, **kw)
+        s._executor.submit = counted
+        for i in range(10):
+            await s.put("ns", "k", i)
+        assert checkpoints == [s._checkpoint, s._checkpoint]
+        await asyncio.sleep(0)
+        assert await s.get("ns", "k") == 9
     finally:
         await s.close()
 
@@ -76,7 +127,7 @@ async def test_scans_and_deleting_an_absent_key_skip_the_worker_thread_and_a_pre
         assert hops == []
         assert await s.delete("ns", "theirs") is True
         assert await s.delete("ns", "k") is True
-        assert len(hops) == 2
+        assert hops == []  # single-statement writes run on the loop thread too
         assert await other.get("ns", "theirs") is None and await other.get("ns", "k") is None
     finally:
         await s.close()

@@ -150,14 +150,20 @@ class SwiftClient:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.retries = retries
+        self._timeout_cache: dict[tuple[float, float, bool, bool], aiohttp.ClientTimeout] = {}
 
     def _timeouts(self, streaming: bool, uploading: bool = False) -> aiohttp.ClientTimeout:
         # A streamed body has no total deadline (5 GiB takes a while); every socket read still does.
         # aiohttp starts the read timer when the request starts, so an upload longer than the read
         # timeout would fail: uploads are guarded by a stall deadline on body progress instead.
-        return aiohttp.ClientTimeout(total=None if streaming or uploading else self.timeout + self.connect_timeout,
-                                     connect=None, sock_connect=self.connect_timeout,
-                                     sock_read=None if uploading else self.timeout)
+        # Made once per (timeouts, kind): every request used to build its own (an attrs object).
+        key = (self.timeout, self.connect_timeout, streaming, uploading)
+        made = self._timeout_cache.get(key)
+        if made is None:
+            made = self._timeout_cache[key] = aiohttp.ClientTimeout(
+                total=None if streaming or uploading else self.timeout + self.connect_timeout,
+                connect=None, sock_connect=self.connect_timeout, sock_read=None if uploading else self.timeout)
+        return made
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> aiohttp.ClientResponse:
         """session.request, with a streamed request body watched for stalls: the exchange fails when
@@ -243,8 +249,8 @@ class SwiftClient:
             path += "/" + quote_container(container)
         if obj is not None:
             path += "/" + quote_object(obj)
-        qs = urllib.parse.urlencode(list(query.items()) if isinstance(query, Mapping) else list(query or ()),
-                                    quote_via=urllib.parse.quote)
+        qs = urllib.parse.urlencode(list(query.items()) if isinstance(query, Mapping) else list(query),
+                                    quote_via=urllib.parse.quote) if query else ""
         streamed = data is not None and not isinstance(data, bytes | bytearray)
         token = await auth.get(self)
         what = f"{method} {container or ''}{'/' + obj if obj is not None else ''}"

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from .canonical import canonical_headers, canonical_query, header_value, parse_query
+from .canonical import canonical_query, header_value, parse_query
 from .clock import AMZ_DATE_FORMAT, MAX_PRESIGN_SECONDS, parse_amz_date, parse_any_date
 from .credentials import SignatureClaim, SignedRequest
 from .exceptions import ExpiresOutOfRange, InvalidDate, MalformedAuth, ScopeMismatch
@@ -133,14 +133,16 @@ def build_claim(auth: V4Auth, *, method: str, uri: str, raw_query: str, host: st
     """The claim to verify and the canonical request it was derived from (for error details)."""
     query = canonical_query(raw_query, exclude=("X-Amz-Signature",) if presigned else ())
     signed = ";".join(auth.signed_headers)
-    creq = v4_canonical_request(method, uri, query, canonical_headers(headers, auth.signed_headers), signed,
-                                payload_hash)
+    # each signed header's canonical value (absent: empty), worked out once for the canonical request and the claim
+    values = tuple((name, header_value(headers.getall(name, ()))) for name in auth.signed_headers)
+    creq = v4_canonical_request(method, uri, query, "".join(f"{name}:{value}\n" for name, value in values),
+                                signed, payload_hash)
     string_to_sign = v4_string_to_sign(auth.timestamp, auth.scope, creq)
     request = SignedRequest(  # a remote validator (Keystone's ec2tokens) signs the query too: pass it
         method=method, host=host, path=uri,
-        params=tuple((k, v) for k, v in parse_query(raw_query) if not (presigned and k == "X-Amz-Signature")),
-        headers=tuple((name, header_value(headers.getall(name, []))) for name in auth.signed_headers),
-        body_hash=payload_hash)
+        params=tuple((k, v) for k, v in parse_query(raw_query) if not (presigned and k == "X-Amz-Signature"))
+        if raw_query else (),
+        headers=values, body_hash=payload_hash)
     claim = SignatureClaim("v4", auth.access_key, string_to_sign, auth.signature, V4_ALGORITHM, auth.scope,
                            auth.security_token, request)
     return claim, creq

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,6 +37,9 @@ TTL_SECONDS = 30.0             # an entry not renewed for this long belongs to a
 WAIT_SECONDS = 20.0            # how long a later writer holds its answer back for earlier ones
 ENABLED = True                 # benchmarks switch it off to measure its cost (bench/put_order.py)
 _POLL = (0.02, 0.5)            # first and longest pause between looks while waiting
+# Writer ids: unique across replicas (a random prefix per process) without a UUID and a getrandom per PUT.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count()
 
 
 def _live(rec: dict[str, Any], now: float) -> dict[str, dict]:
@@ -44,7 +48,7 @@ def _live(rec: dict[str, Any], now: float) -> dict[str, dict]:
 
 class _Writer:
     def __init__(self, store: Any, k: str) -> None:
-        self.store, self.k, self.id = store, k, uuid.uuid4().hex
+        self.store, self.k, self.id = store, k, f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
         self.n = 0
         self.earlier: set[str] = set()
         self.alone = False  # made the record itself: releasing it is one delete while nobody else came
@@ -71,7 +75,6 @@ class _Writer:
 
     async def renew(self) -> None:
         while True:
-            await asyncio.sleep(TTL_SECONDS / 3)
             with contextlib.suppress(Exception):  # a missed renewal is retried; expiry is the backstop
 
                 def extend(cur: dict | None) -> dict | None:
@@ -82,6 +85,7 @@ class _Writer:
                     return {**cur, "w": w}
 
                 await self.store.update(NS_PUT_ORDER, self.k, extend)
+            await asyncio.sleep(TTL_SECONDS / 3)
 
     async def wait_for_earlier(self) -> None:
         """Hold back until every writer that started before this one has answered (bounded)."""
@@ -127,20 +131,28 @@ async def ordered(ctx: RequestContext, bucket: str, key: str) -> AsyncIterator[_
         return
     writer = _Writer(ctx.gateway.store, f"{bucket}/{key}")
     await writer.register()
-    renewer = asyncio.ensure_future(writer.renew())
+    # The renewing task starts only for an upload still running after a third of the TTL: a small PUT
+    # (nearly all) costs a timer, not a task made, cancelled and awaited.
+    loop = asyncio.get_running_loop()
+    renewer: list[asyncio.Task] = []
+    timer = loop.call_later(TTL_SECONDS / 3, lambda: renewer.append(loop.create_task(writer.renew())))
     released = False
     try:
         yield writer
-        renewer.cancel()
+        timer.cancel()
+        for task in renewer:
+            task.cancel()
         await writer.wait_for_earlier()
         released = True
         if await writer.release():
             raise errors.WriteOvertaken("A concurrent write of this key completed first and replaced this one; please "
                             "send it again.")
     finally:
-        renewer.cancel()
-        with contextlib.suppress(BaseException):
-            await renewer
+        timer.cancel()
+        for task in renewer:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         if not released:
             with contextlib.suppress(Exception):
                 await writer.release()
