@@ -69,7 +69,9 @@ class MysqlStore(Store):
                     async with asyncio.timeout(self.connect_timeout):
                         pool = await asyncmy.create_pool(
                             minsize=0, maxsize=self.pool_size, pool_recycle=300, autocommit=True,
-                            charset="utf8mb4", connect_timeout=self.connect_timeout, **self.args)
+                            charset="utf8mb4", connect_timeout=self.connect_timeout,
+                            # no read waits past a call's deadline, even one whose cancellation was lost
+                            read_timeout=self.timeout + self.connect_timeout, **self.args)
                     try:
                         async with asyncio.timeout(self.connect_timeout + MIGRATION_LOCK_SECONDS):
                             self._applied = await _migrate(pool)
@@ -85,18 +87,9 @@ class MysqlStore(Store):
         pool = await self._open()
         retried_down = False
         for _ in range(DEADLOCK_RETRIES + 1):
-            conn = None
             try:
-                async with asyncio.timeout(self.timeout):
-                    conn = await pool.acquire()
-                    async with conn.cursor() as cur:
-                        result = await fn(cur)
-                pool.release(conn)
-                return result
+                return await self._within_deadline(pool, fn)
             except BaseException as e:
-                if conn is not None:
-                    conn.close()  # in an unknown state: never back into the pool
-                    pool.release(conn)
                 if isinstance(e, OperationalError) and e.args and e.args[0] == ER_LOCK_DEADLOCK:
                     continue  # InnoDB rolled the statement back: nothing was applied, run it again
                 if not isinstance(e, _DOWN):
@@ -109,6 +102,24 @@ class MysqlStore(Store):
                     continue
                 raise StoreUnavailable(f"state database: {type(e).__name__}: {e}") from None
         raise StoreContention(f"state database: deadlocked {DEADLOCK_RETRIES + 1} times in a row")
+
+    async def _within_deadline(self, pool: Any, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """One attempt, in a task of its own, waited for at most `timeout`. A cancellation alone does not
+        bound it: on Python 3.11 asyncio.wait_for (which asyncmy's connect uses) drops a cancellation that
+        arrives as the connect completes, and the handshake then waits on the socket, holding the pool's
+        lock (a stalled database hung requests for minutes). At the deadline the task is cancelled, and again
+        until it ends, so the pool's lock is free for the calls after it; each read's own `read_timeout` is
+        the last resort."""
+        attempt = asyncio.ensure_future(_attempt(pool, fn))
+        try:
+            done, _ = await asyncio.wait((attempt,), timeout=self.timeout)
+        finally:
+            if not attempt.done():
+                attempt.add_done_callback(_retrieve)  # its late error is nobody's: no "never retrieved"
+                _cancel_until_done(attempt)
+        if not done:
+            raise TimeoutError(f"no answer within {self.timeout:g} s")
+        return attempt.result()
 
     async def migrate(self) -> list[int]:
         await self._open()
@@ -217,12 +228,41 @@ class MysqlStore(Store):
                 pool.terminate()
 
 
+async def _attempt(pool: Any, fn: Callable[[Any], Awaitable[T]]) -> T:
+    conn = None
+    try:
+        conn = await pool.acquire()
+        async with conn.cursor() as cur:
+            result = await fn(cur)
+    except BaseException:
+        if conn is not None:
+            conn.close()  # in an unknown state: never back into the pool
+            pool.release(conn)
+        raise
+    pool.release(conn)
+    return result
+
+
+def _cancel_until_done(task: asyncio.Future, tries: int = 100) -> None:
+    """Cancel, and cancel again every 50 ms (up to 5 s) while the task goes on: a lost cancellation
+    (see MysqlStore._within_deadline) is then repeated where the task waits next."""
+    if not task.done() and tries > 0:
+        task.cancel()
+        asyncio.get_running_loop().call_later(0.05, _cancel_until_done, task, tries - 1)
+
+
+def _retrieve(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 async def _migrate(pool: Any) -> list[int]:
     """Apply the missing versions holding GET_LOCK (server-wide, named): a replica starting at the same
     moment waits, then finds them applied. MariaDB commits DDL at once, so each version's record is
     written right after its statements; a crash in between is re-run by hand (the log says which)."""
     applied = []
     async with pool.acquire() as conn, conn.cursor() as cur:
+        conn._read_timeout = MIGRATION_LOCK_SECONDS + 10  # GET_LOCK waits up to that for another replica
         await cur.execute("SELECT GET_LOCK(LEFT(CONCAT(%s, DATABASE()), 64), %s)",
                           (MYSQL_LOCK_NAME, MIGRATION_LOCK_SECONDS))
         (got,) = await cur.fetchone()
@@ -245,4 +285,5 @@ async def _migrate(pool: Any) -> list[int]:
         finally:
             await cur.execute("SELECT RELEASE_LOCK(LEFT(CONCAT(%s, DATABASE()), 64))", (MYSQL_LOCK_NAME,))
             await cur.fetchall()
+            conn._read_timeout = pool._conn_kwargs.get("read_timeout")  # back to the pool's
     return applied
