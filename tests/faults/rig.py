@@ -167,9 +167,9 @@ def openstack_rig(env: dict[str, Any], state_url: str | None, timeout: float = B
 
 @contextlib.contextmanager
 def swift_rig(auth_url: str, users: dict[str, tuple[str, str]], timeout: float = BACKEND_TIMEOUT,
-              state_url: str | None = None) -> Iterator[Rig]:
+              state_url: str | None = None, sections: dict[str, dict] | None = None) -> Iterator[Rig]:
     """A gateway on the devcloud tempauth Swift behind a fault proxy (tests/conftest.py's tenants); with
-    `state_url`, its state database behind another (proxy `state`)."""
+    `state_url`, its state database behind another (proxy `state`). `sections`: config sections to add."""
     from tests.conftest import TENANTS
 
     upstreams: dict[str, tuple[str, int] | str] = {"swift": hostport(auth_url)}
@@ -182,6 +182,8 @@ def swift_rig(auth_url: str, users: dict[str, tuple[str, str]], timeout: float =
                "state": state_config(state_url, px) if state_url else {"url": "sqlite://:memory:"},
                "backend": {"type": "swift", "options": {"auth_url": proxied, "timeout": timeout,
                                                          "connect_timeout": 2}}}
+        for name, values in (sections or {}).items():
+            cfg[name] = {**cfg.get(name, {}), **values}
         app = create_app(parse_config(cfg, "tests/faults/rig.py"))
         keys = {t: (TENANTS[t]["access_key"], TENANTS[t]["secret_key"]) for t in ("a", "b")}
         with serve_app(app) as (endpoint, loop):
