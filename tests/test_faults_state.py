@@ -1,14 +1,16 @@
-"""The MariaDB state database behind the fault proxy (tests/faults/proxy.py), as test_faults.py does for
+"""The state database behind the fault proxy (tests/faults/proxy.py). MariaDB as test_faults.py does for
 PostgreSQL: a gateway on the tempauth Swift whose state store (`mysql://`) reaches a private MariaDB only
 through the proxy. Every fault must end the request within a few state deadlines in 503
 ServiceUnavailable (or succeed under latency), log no error, and leave a gateway that answers the next
-request by itself. bench/faults.py runs the same rows on the OpenStack backend.
+request by itself. bench/faults.py runs the same rows on the OpenStack backend, for both databases. Plus
+the regressions those runs found, in either store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from tests.faults.proxy import MODES, Fault, FaultProxy
 from tests.faults.rig import STATE_TIMEOUT, outcome, state_upstream, swift_rig
 from tests.store_fixtures import new_database
 
-my_server = store_fixtures.my_server
+my_server, pg_server = store_fixtures.my_server, store_fixtures.pg_server
 FAULTS = [m for m in MODES if m != "pass"]
 SLACK = 3.0  # scheduling on a loaded 2-core machine
 
@@ -161,3 +163,32 @@ async def test_a_lost_cancellation_does_not_outlive_the_deadline(request, tmp_pa
     finally:
         await store.close()
         await proxy.stop()
+
+
+async def test_postgresql_old_connections_closed_quietly_while_the_server_is_silent(pg_server: Any) -> None:
+    """Regression: after a failure the PostgreSQL store expires its pool; asyncpg then closes each old
+    connection in a task of its own, whose graceful close timed out against a silent server and was logged
+    by asyncio as "Task exception was never retrieved" (error level)."""
+    records: list[str] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = lambda record: records.append(record.getMessage()[:200])  # type: ignore[method-assign]
+    logging.getLogger("asyncio").addHandler(handler)
+    proxy = FaultProxy(state_upstream(pg_server.url()))
+    await proxy.start()
+    store = open_store(pg_server.url().replace(f":{pg_server.port}/", f":{proxy.port}/"), timeout=1.0,
+                       connect_timeout=1.0)
+    try:
+        await asyncio.gather(*(store.put("ns", f"k{i}", i) for i in range(6)))  # several pooled connections
+        proxy.fault = Fault("blackhole")
+        for _ in range(3):
+            with pytest.raises(StoreUnavailable):
+                await store.get("ns", "k0")
+        await asyncio.sleep(2.5)  # the old connections' close tasks time out (command_timeout 1 s)
+        gc.collect()  # an unretrieved task exception is reported when the task is collected
+        proxy.fault = Fault("pass")
+        assert await store.get("ns", "k0") == 0
+    finally:
+        logging.getLogger("asyncio").removeHandler(handler)
+        await store.close()
+        await proxy.stop()
+    assert not records, records
