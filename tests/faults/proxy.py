@@ -14,7 +14,10 @@ current mode, which the test may change at any time (also on connections already
                 bytes (half the head when no body bytes came with it), then a reset
 
 For a database protocol, `error` and `garbage` both answer bytes the client cannot parse, and
-`truncated` cuts the server's answer. Nothing here knows HTTP beyond finding the end of a head.
+`truncated` cuts the server's answer. Where the server speaks first (MySQL's greeting: `server_first`),
+the proxy connects upstream on accept, so `stall` and `truncated` also hit the handshake. The upstream may
+be a unix socket (a private MariaDB listens on one only). Nothing here knows HTTP beyond finding the end
+of a head.
 """
 
 from __future__ import annotations
