@@ -69,9 +69,7 @@ class MysqlStore(Store):
                     async with asyncio.timeout(self.connect_timeout):
                         pool = await asyncmy.create_pool(
                             minsize=0, maxsize=self.pool_size, pool_recycle=300, autocommit=True,
-                            charset="utf8mb4", connect_timeout=self.connect_timeout,
-                            # no read waits past a call's deadline, even one whose cancellation was lost
-                            read_timeout=self.timeout + self.connect_timeout, **self.args)
+                            charset="utf8mb4", connect_timeout=self.connect_timeout, **self.args)
                     try:
                         async with asyncio.timeout(self.connect_timeout + MIGRATION_LOCK_SECONDS):
                             self._applied = await _migrate(pool)
@@ -88,6 +86,9 @@ class MysqlStore(Store):
         retried_down = False
         for _ in range(DEADLOCK_RETRIES + 1):
             try:
+                if _idle_connection_ready(pool):  # no connect: a cancellation reaches the query for sure
+                    async with asyncio.timeout(self.timeout):
+                        return await _attempt(pool, fn)
                 return await self._within_deadline(pool, fn)
             except BaseException as e:
                 if isinstance(e, OperationalError) and e.args and e.args[0] == ER_LOCK_DEADLOCK:
@@ -104,12 +105,12 @@ class MysqlStore(Store):
         raise StoreContention(f"state database: deadlocked {DEADLOCK_RETRIES + 1} times in a row")
 
     async def _within_deadline(self, pool: Any, fn: Callable[[Any], Awaitable[T]]) -> T:
-        """One attempt, in a task of its own, waited for at most `timeout`. A cancellation alone does not
-        bound it: on Python 3.11 asyncio.wait_for (which asyncmy's connect uses) drops a cancellation that
-        arrives as the connect completes, and the handshake then waits on the socket, holding the pool's
-        lock (a stalled database hung requests for minutes). At the deadline the task is cancelled, and again
-        until it ends, so the pool's lock is free for the calls after it; each read's own `read_timeout` is
-        the last resort."""
+        """One attempt that may have to open a connection, in a task of its own, waited for at most
+        `timeout`. A cancellation alone does not bound it: on Python 3.11 asyncio.wait_for (which asyncmy's
+        connect uses) drops a cancellation that arrives as the TCP connect completes, and the handshake
+        then waits on the socket holding the pool's lock (requests behind a stalled database hung until
+        their clients gave up). At the deadline the task is cancelled, and again until it ends, so the
+        pool is free for the calls after it. (A task per call costs ~35 µs: only this path pays it.)"""
         attempt = asyncio.ensure_future(_attempt(pool, fn))
         try:
             done, _ = await asyncio.wait((attempt,), timeout=self.timeout)
@@ -243,9 +244,24 @@ async def _attempt(pool: Any, fn: Callable[[Any], Awaitable[T]]) -> T:
     return result
 
 
+def _idle_connection_ready(pool: Any) -> bool:
+    """The pool will hand out an idle connection without connecting (asyncmy's own checkout test: the
+    socket open, not older than pool_recycle). Anything unexpected: no, and the safe path is taken."""
+    try:
+        if pool.cond.locked() or not pool.freesize:
+            return False
+        conn = pool._free[0]
+        transport = conn._transport
+        return (transport is not None and not transport.is_closing()
+                and pool._loop.time() - conn.last_usage <= pool._recycle)
+    except (AttributeError, IndexError):
+        return False
+
+
 def _cancel_until_done(task: asyncio.Future, tries: int = 100) -> None:
     """Cancel, and cancel again every 50 ms (up to 5 s) while the task goes on: a lost cancellation
-    (see MysqlStore._within_deadline) is then repeated where the task waits next."""
+    (see MysqlStore._within_deadline) is repeated where the task waits next (a read on a plain future,
+    which always takes it)."""
     if not task.done() and tries > 0:
         task.cancel()
         asyncio.get_running_loop().call_later(0.05, _cancel_until_done, task, tries - 1)
@@ -262,7 +278,6 @@ async def _migrate(pool: Any) -> list[int]:
     written right after its statements; a crash in between is re-run by hand (the log says which)."""
     applied = []
     async with pool.acquire() as conn, conn.cursor() as cur:
-        conn._read_timeout = MIGRATION_LOCK_SECONDS + 10  # GET_LOCK waits up to that for another replica
         await cur.execute("SELECT GET_LOCK(LEFT(CONCAT(%s, DATABASE()), 64), %s)",
                           (MYSQL_LOCK_NAME, MIGRATION_LOCK_SECONDS))
         (got,) = await cur.fetchone()
@@ -285,5 +300,4 @@ async def _migrate(pool: Any) -> list[int]:
         finally:
             await cur.execute("SELECT RELEASE_LOCK(LEFT(CONCAT(%s, DATABASE()), 64))", (MYSQL_LOCK_NAME,))
             await cur.fetchall()
-            conn._read_timeout = pool._conn_kwargs.get("read_timeout")  # back to the pool's
     return applied
