@@ -1,13 +1,15 @@
 """Backend fault injection, the full matrix: every fault × every backend service × its representative
 operations, through fault proxies (tests/faults/proxy.py) between an in-process gateway and the devcloud
-OpenStack (Keystone, Nova, Neutron, Glance, Cinder, Swift with keystoneauth, a private PostgreSQL as the
-state database), the tempauth Swift and the CloudStack simulator.
+OpenStack (Keystone, Nova, Neutron, Glance, Cinder, Swift with keystoneauth; as the state database a
+private PostgreSQL, then a private MariaDB on a second gateway), the tempauth Swift and the CloudStack
+simulator.
 
 Prints one row per case: how the faulted request ended (status, AWS code, seconds), how the same request
 ended right after the fault was lifted, and the verdict (tests/faults/matrix.py), then the totals. The
 baseline is each operation's fault-free time, measured first in the same run.
 
     .venv/bin/python bench/faults.py [--only SERVICE[,SERVICE]] [--modes MODE[,MODE]] [--backends openstack,swift,cloudstack]
+                                     [--state postgresql,mariadb]
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ SWIFT_CASES = {"swift": ["ListBuckets", "PutObject", "GetObject", "ListBuckets(c
 CLOUDSTACK_CASES = {"cloudstack": ["DescribeInstances", "DescribeSecurityGroups"]}
 
 
-def run_matrix(rig, backend: str, cases: dict, ops: dict, modes: list[str], log: ErrorLog) -> list[Row]:
+def run_matrix(rig, backend: str, cases: dict, ops: dict, modes: list[str], log: ErrorLog,
+               labels: dict[str, str] | None = None) -> list[Row]:
     rows: list[Row] = []
     ctx: dict = {}
     prepared: set[str] = set()
@@ -55,6 +58,7 @@ def run_matrix(rig, backend: str, cases: dict, ops: dict, modes: list[str], log:
                 baseline[name] = outcome(lambda op=op: op.call(rig, ctx))[0]
             for mode in modes:
                 row = run_case(rig, log, backend, service, mode, op, ctx)
+                row.service = (labels or {}).get(service, service)
                 rows.append(row)
                 print(table([row]).splitlines()[1], flush=True)
     print("fault-free baseline: " + ", ".join(f"{k} {v}" for k, v in baseline.items()))
@@ -62,11 +66,51 @@ def run_matrix(rig, backend: str, cases: dict, ops: dict, modes: list[str], log:
     return rows
 
 
+def openstack_rows(env: dict, cases: dict, state: str | None, modes: list[str], log: ErrorLog, timeout: float,
+                   header: bool) -> list[Row]:
+    """The OpenStack cases on one gateway, its state database a private `state` server (or SQLite)."""
+    from tests.db_servers import Mariadb, Postgres
+
+    server = {"postgresql": Postgres, "mariadb": Mariadb, None: None}[state]
+    db = server() if server and "state" in cases else None
+    try:
+        url = None
+        if db is not None:
+            db.start()
+            url = db.url() if state == "postgresql" else mariadb_database(db)
+        with openstack_rig(env, url, timeout=timeout) as rig:
+            if header:
+                print(table([]))
+            return run_matrix(rig, "openstack", cases, {**ec2_ops(env), **s3_ops()}, modes, log,
+                              {"state": f"state/{state}"})
+    finally:
+        if db is not None:
+            db.destroy()
+
+
+def mariadb_database(db) -> str:
+    import asyncio
+
+    import asyncmy
+
+    async def create() -> None:
+        conn = await asyncmy.connect(unix_socket=str(db.sock), user="root")
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute("CREATE DATABASE cloudgate")
+        finally:
+            conn.close()
+
+    asyncio.run(create())
+    return db.url("cloudgate")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated proxied services (default: all)")
     parser.add_argument("--modes", default=",".join(m for m in MODES if m != "pass"))
     parser.add_argument("--backends", default="openstack,swift,cloudstack")
+    parser.add_argument("--state", default="postgresql,mariadb", help="the state databases the `state` rows run on")
     parser.add_argument("--openstack-timeout", type=float, default=20.0,
                         help="backend deadline on the devcloud OpenStack (its calls take seconds when loaded)")
     args = parser.parse_args()
@@ -80,19 +124,13 @@ def main() -> int:
     if "openstack" in backends:
         env = json.loads((ROOT / ".devcloud" / "openstack.json").read_text())
         cases = {s: ops for s, ops in OPENSTACK_CASES.items() if only is None or s in only}
-        if cases:
-            from tests.db_servers import Postgres
-
-            pg = Postgres() if "state" in cases else None
-            try:
-                if pg:
-                    pg.start()
-                with openstack_rig(env, pg.url() if pg else None, timeout=args.openstack_timeout) as rig:
-                    print(table([]))
-                    rows += run_matrix(rig, "openstack", cases, {**ec2_ops(env), **s3_ops()}, modes, log)
-            finally:
-                if pg:
-                    pg.destroy()
+        kinds = args.state.split(",") if "state" in cases else []
+        first = True
+        for kind in kinds or [None]:  # the other services once, with the first state database
+            run = cases if first else {"state": cases["state"]}
+            if run:
+                rows += openstack_rows(env, run, kind, modes, log, args.openstack_timeout, header=first)
+            first = False
     if "swift" in backends and (only is None or "swift" in only):
         from tests.conftest import SWIFT_USERS
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -23,10 +24,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,6 +50,9 @@ EC2_OPS = ["DescribeInstances", "DescribeImages", "DescribeSecurityGroups", "Des
 EC2_SHARE = 0.2
 MIN_SIZE, MAX_SIZE = 4 << 10, 8 << 20
 KEYS_PER_CLIENT = 4
+# The gateway's idle backend connections close after backends.openstack.http.KEEPALIVE_SECONDS (checked every
+# as many seconds: up to twice that), its idle client connections after limits.header_timeout_seconds.
+IDLE_SECONDS = 45.0
 
 
 class Client:
@@ -166,6 +172,51 @@ def resources(proc: psutil.Process) -> tuple[float, int]:
     return proc.memory_info().rss / 2**20, proc.num_fds()
 
 
+class Sampler:
+    """RSS and open fds of the gateway every 0.2 s in a thread, for the peak under load."""
+
+    def __init__(self, proc: psutil.Process) -> None:
+        self.proc, self.peak_rss, self.peak_fds = proc, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            with contextlib.suppress(psutil.Error):
+                rss, fds = resources(self.proc)
+                self.peak_rss, self.peak_fds = max(self.peak_rss, rss), max(self.peak_fds, fds)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def fd_kinds(proc: psutil.Process, port: int, services: dict[int, str]) -> str:
+    """What the open fds are: sockets by peer (a backend service by its port, `clients` for connections
+    accepted on the gateway's port), files, and the rest (pipes, epoll, eventfd)."""
+    kinds: Counter[str] = Counter()
+    socks = 0
+    for c in proc.net_connections(kind="all"):
+        socks += 1
+        if c.status == psutil.CONN_LISTEN:
+            kinds["listening"] += 1
+        elif c.laddr and isinstance(c.laddr, tuple) and c.laddr[1] == port:
+            kinds["clients"] += 1
+        elif c.raddr and isinstance(c.raddr, tuple):
+            name = services.get(c.raddr[1], f":{c.raddr[1]}")
+            kinds[f"{name}{'' if c.status == psutil.CONN_ESTABLISHED else ' ' + c.status}"] += 1
+        else:
+            kinds["other socket"] += 1
+    files = len(proc.open_files())
+    kinds["files"] = files
+    kinds["pipes/epoll/eventfd"] = proc.num_fds() - socks - files
+    return ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]) if v)
+
+
 async def phase(endpoint: str, region: str, keys: tuple[str, str], bucket: str, n_clients: int, seconds: float,
                 seed: int) -> tuple[Load, list[float]]:
     conn = aiohttp.TCPConnector(limit=n_clients + 10)
@@ -189,6 +240,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--baseline-seconds", type=float, default=20)
     parser.add_argument("--tenant", default="bench", help="a tenant of .devcloud/openstack.json")
+    parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS,
+                        help="quiet time after the load before the last fd count (above the keep-alive timeouts)")
     args = parser.parse_args()
     env = json.loads((ROOT / ".devcloud" / "openstack.json").read_text())
     tenant = env[args.tenant] if args.tenant in env else env["tenants"][args.tenant]
@@ -219,14 +272,21 @@ def main() -> int:
 
         asyncio.run(setup())
         base, base_lag = asyncio.run(phase(endpoint, env["region"], keys, bucket, 1, args.baseline_seconds, 1))
+        services = {urlsplit(u).port or 80: name for name, u in {**env["endpoints"], "keystone": env["auth_url"]}.items()}
         rss0, fds0 = resources(gw)
-        print(f"gateway at start of load: RSS {rss0:.0f} MiB, {fds0} open fds")
+        print(f"gateway at start of load: RSS {rss0:.0f} MiB, {fds0} open fds ({fd_kinds(gw, port, services)})")
         started = time.monotonic()
-        load, lag = asyncio.run(phase(endpoint, env["region"], keys, bucket, args.clients, args.seconds, 2))
+        with Sampler(gw) as peak:
+            load, lag = asyncio.run(phase(endpoint, env["region"], keys, bucket, args.clients, args.seconds, 2))
         elapsed = time.monotonic() - started
         rss1, fds1 = resources(gw)
-        asyncio.run(asyncio.sleep(5))
+        print(f"gateway as the clients leave: RSS {rss1:.0f} MiB, {fds1} open fds ({fd_kinds(gw, port, services)})")
+        time.sleep(5)
         rss2, fds2 = resources(gw)
+        time.sleep(max(0.0, args.idle_seconds - 5))
+        rss3, fds3 = resources(gw)
+        print(f"gateway idle {args.idle_seconds:.0f} s later: RSS {rss3:.0f} MiB, {fds3} open fds "
+              f"({fd_kinds(gw, port, services)})")
     finally:
         async def teardown() -> None:
             async with aiohttp.ClientSession() as s:
@@ -251,8 +311,10 @@ def main() -> int:
               f"{pct(b, 50) * 1000:13.1f} {ratio:6.1f} {load.errors.get(op, 0)}")
     for s in load.samples:
         print(f"   error: {s}")
-    print(f"gateway RSS: {rss0:.0f} MiB at start, {rss1:.0f} MiB at end, {rss2:.0f} MiB 5 s later; "
-          f"open fds: {fds0} / {fds1} / {fds2}")
+    print(f"gateway RSS MiB: start {rss0:.0f}, peak {peak.peak_rss:.0f}, end {rss1:.0f}, 5 s later {rss2:.0f}, "
+          f"idle {args.idle_seconds:.0f} s later {rss3:.0f}")
+    print(f"gateway open fds: start {fds0}, peak {peak.peak_fds}, end {fds1}, 5 s later {fds2}, "
+          f"idle {args.idle_seconds:.0f} s later {fds3} (start→idle ratio {fds3 / max(fds0, 1):.2f})")
     print(f"event-loop lag (/healthz latency): idle p50 {pct(base_lag, 50) * 1000:.1f} ms; under load "
           f"p50 {pct(lag, 50) * 1000:.1f} ms, p99 {pct(lag, 99) * 1000:.1f} ms, max {max(lag, default=0) * 1000:.1f} ms "
           f"({len(lag)} probes; mean {statistics.fmean(lag) * 1000 if lag else 0:.1f} ms)")

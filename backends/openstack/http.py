@@ -25,6 +25,11 @@ LOG = logging.getLogger("cloudgate.backend.openstack")
 # Statuses worth one more try for an idempotent request: the service (or its proxy) was briefly away.
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD"})
+# Pooled backend connections: at most `pool_size` (100) to the OpenStack APIs and SWIFT_POOL_SIZE to Swift
+# per gateway process; one idle this long is closed (aiohttp checks every as many seconds), so after a load
+# the process's sockets fall back within 2 × KEEPALIVE_SECONDS (bench/soak.py measures it).
+KEEPALIVE_SECONDS = 15.0
+SWIFT_POOL_SIZE = 256
 
 # Neutron fault types whose meaning is clearer than their HTTP status.
 _NEUTRON_TYPES: dict[str, type[base.BackendError]] = {
@@ -136,7 +141,8 @@ class HttpClient:
 
     async def start(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self.pool_size, ttl_dns_cache=300,
+                                             keepalive_timeout=KEEPALIVE_SECONDS)
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": self.user_agent, "Accept": "application/json"},
                 # The deadline is per call (below); json is decoded by us, so any content type is accepted.

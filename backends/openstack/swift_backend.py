@@ -23,6 +23,7 @@ import aiohttp
 from backends import base
 from backends.base import ByteRange, ContainerInfo, Listing, ObjectBody, ObjectInfo, Segment
 
+from .http import KEEPALIVE_SECONDS, SWIFT_POOL_SIZE
 from .swift import (
     CHUNK,
     CountedBody,
@@ -446,7 +447,8 @@ def _version_out(headers: Mapping[str, str]) -> str | None:
 # ---- the backend ------------------------------------------------------------------------------------------
 def open_client(timeout: float, connect_timeout: float) -> tuple[aiohttp.ClientSession, SwiftClient]:
     """One pooled session for every caller's Swift requests (bodies stream as they are: no decompression)."""
-    connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, enable_cleanup_closed=True)
+    connector = aiohttp.TCPConnector(limit=SWIFT_POOL_SIZE, limit_per_host=SWIFT_POOL_SIZE,
+                                   keepalive_timeout=KEEPALIVE_SECONDS, enable_cleanup_closed=True)
     session = aiohttp.ClientSession(connector=connector, auto_decompress=False, read_bufsize=CHUNK * 2)
     return session, SwiftClient(session, timeout=timeout, connect_timeout=connect_timeout)
 

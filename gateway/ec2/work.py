@@ -156,7 +156,9 @@ class Worker:
             await asyncio.sleep(self.sweep_seconds)
             try:
                 await self.sweep()
-            except Exception:  # a failed sweep (database down) must not end the sweeper
+            except StoreUnavailable as e:  # the database is down: expected, the next sweep tries again
+                log.warning("background work sweep skipped: %s", e)
+            except Exception:  # a failed sweep must not end the sweeper
                 log.exception("background work sweep failed")
 
     # ---- running ----------------------------------------------------------------------------------------------
@@ -185,6 +187,8 @@ class Worker:
                     await fn(ctx, job)
                 if await job.finish():  # done, or past its deadline
                     return
+        except StoreUnavailable as e:  # the database is down: no traceback for an expected outage
+            log.warning("background work %s stopped (%s); a sweep retries it", key, e)
         except Exception:  # left recorded: the next sweep (any replica) retries it until its deadline
             log.exception("background work %s failed; a sweep retries it", key)
         finally:

@@ -29,6 +29,7 @@ from aiohttp import web
 from backends import base
 
 from ..store import lease
+from ..store.base import StoreUnavailable
 from . import lifecycle, object_lock
 from . import multipart_state as uploads
 from .common import NS_BUCKET_CONFIG, NS_BUCKET_OWNER, NS_OBJECT_EXTRA, object_extra_key
@@ -89,6 +90,8 @@ class Sweeper:
                 if await self._lease():
                     stats = await self.run_once()
                     log.info("lifecycle sweep", extra={"fields": vars(stats)})
+            except StoreUnavailable as e:  # the database is down: expected, the next pass tries again
+                log.warning("lifecycle sweep skipped: %s", e)
             except Exception:  # a failed pass must not end the sweeper
                 log.exception("lifecycle sweep failed")
 

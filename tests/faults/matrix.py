@@ -78,6 +78,7 @@ class Row:
     faulted: Outcome
     recovered: Outcome
     problems: list[str] = field(default_factory=list)
+    hits: int = 0  # requests (or connections) the proxy met under the fault
 
 
 def run_case(rig: Rig, log: ErrorLog, backend: str, service: str, mode: str, op: Op, ctx: dict) -> Row:
@@ -85,13 +86,18 @@ def run_case(rig: Rig, log: ErrorLog, backend: str, service: str, mode: str, op:
     if op.cold_key:
         rig.run(_forget(rig))
     # the state database makes several round trips per request under a 2 s deadline: a smaller delay
+    counts = rig.proxies[service].counts
+    before = counts[mode] + counts[f"{mode} answer"]
     rig.proxies.set(service, mode, delay=LATENCY / 5 if service == "state" else LATENCY)
     try:
         faulted, _ = outcome(lambda: op.call(rig, ctx))
     finally:
         rig.proxies.set(service, "pass")
+    hits = counts[mode] + counts[f"{mode} answer"] - before
     recovered, _ = _recover(rig, op, ctx)
     problems = []
+    if not hits:  # the operation never reached the service: the case proved nothing
+        problems.append(f"the operation sent nothing to {service} under the fault")
     if (faulted.status, faulted.code) not in ACCEPTED[mode]:
         problems.append(f"ended {faulted} ({faulted.detail}), expected one of {sorted(ACCEPTED[mode])}")
     if faulted.seconds > deadline_bound(rig, service):
@@ -105,7 +111,7 @@ def run_case(rig: Rig, log: ErrorLog, backend: str, service: str, mode: str, op:
         leaked = f"check failed: {type(e).__name__}: {str(e)[:120]}"
     if leaked:
         problems.append(leaked)
-    return Row(backend, service, mode, op.name, faulted, recovered, problems)
+    return Row(backend, service, mode, op.name, faulted, recovered, problems, hits)
 
 
 def _recover(rig: Rig, op: Op, ctx: dict) -> tuple[Outcome, Any]:
@@ -244,8 +250,9 @@ def drop_bucket(rig: Rig, ctx: dict) -> None:
 
 
 def table(rows: list[Row]) -> str:
-    lines = [f"{'backend':10} {'service':14} {'fault':10} {'operation':28} {'faulted':28} {'after':16} verdict"]
+    lines = [f"{'backend':10} {'service':16} {'fault':10} {'operation':28} {'hits':>4} {'faulted':28} {'after':16} "
+             "verdict"]
     for r in rows:
-        lines.append(f"{r.backend:10} {r.service:14} {r.mode:10} {r.op:28} {str(r.faulted):28} "
+        lines.append(f"{r.backend:10} {r.service:16} {r.mode:10} {r.op:28} {r.hits:4d} {str(r.faulted):28} "
                      f"{str(r.recovered):16} {'ok' if not r.problems else 'FAIL: ' + '; '.join(r.problems)}")
     return "\n".join(lines)

@@ -14,7 +14,10 @@ current mode, which the test may change at any time (also on connections already
                 bytes (half the head when no body bytes came with it), then a reset
 
 For a database protocol, `error` and `garbage` both answer bytes the client cannot parse, and
-`truncated` cuts the server's answer. Nothing here knows HTTP beyond finding the end of a head.
+`truncated` cuts the server's answer. Where the server speaks first (MySQL's greeting: `server_first`),
+the proxy connects upstream on accept, so `stall` and `truncated` also hit the handshake. The upstream may
+be a unix socket (a private MariaDB listens on one only). Nothing here knows HTTP beyond finding the end
+of a head.
 """
 
 from __future__ import annotations
@@ -45,15 +48,18 @@ class Fault:
 
 @dataclass
 class FaultProxy:
-    """One listener in front of one upstream. `fault` is read at every request: assign a new one to switch."""
+    """One listener (TCP, 127.0.0.1) in front of one upstream: (host, port), or the path of a unix socket
+    (a private MariaDB listens on one only). `fault` is read at every request: assign a new one to switch."""
 
-    upstream: tuple[str, int]
+    upstream: tuple[str, int] | str
     name: str = ""
     fault: Fault = field(default_factory=Fault)
     port: int = 0
+    server_first: bool = False  # the server speaks first (MySQL's greeting): connect upstream on accept
     counts: Counter = field(default_factory=Counter)
     _server: asyncio.AbstractServer | None = None
     _conns: set[asyncio.Task] = field(default_factory=set)
+    _clients: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -66,26 +72,33 @@ class FaultProxy:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._conns):
-            task.cancel()
-        await asyncio.gather(*self._conns, return_exceptions=True)
+        self.drop_connections()
+        if self._conns:
+            _, pending = await asyncio.wait(list(self._conns), timeout=2)
+            for task in pending:  # a handler still waiting on its upstream
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
     def drop_connections(self) -> None:
-        """Close every open connection (e.g. when a fault ends, so no stalled socket lingers)."""
-        for task in list(self._conns):
-            task.cancel()
+        """Reset every client connection, as a database restart or a NAT timeout would: pooled connections
+        die while idle. (The handlers end by themselves: cancelling one makes asyncio log an error.)"""
+        for writer in list(self._clients):
+            _reset(writer)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
+        self._clients.add(writer)
         self.counts["connections"] += 1
         up_writer: asyncio.StreamWriter | None = None
         pump: asyncio.Task | None = None
         state = {"answering": False}  # a request was forwarded and its answer is awaited
         try:
+            if self.server_first:
+                up_writer, pump = await self._upstream(writer, state)
             while data := await reader.read(65536):
                 fault = self.fault
                 self.counts[fault.mode] += 1
@@ -99,8 +112,7 @@ class FaultProxy:
                     await writer.drain()
                     return
                 if up_writer is None:
-                    up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-                    pump = asyncio.create_task(self._answers(up_reader, writer, state))
+                    up_writer, pump = await self._upstream(writer, state)
                 state["answering"] = True
                 up_writer.write(data)
                 await up_writer.drain()
@@ -117,12 +129,22 @@ class FaultProxy:
                 if w is not None:
                     w.close()
             self._conns.discard(task)
+            self._clients.discard(writer)
+
+    async def _upstream(self, writer: asyncio.StreamWriter, state: dict) -> tuple[asyncio.StreamWriter, asyncio.Task]:
+        """Connect to the backend and start passing its answers to the client."""
+        up_reader, up_writer = await (
+            asyncio.open_unix_connection(self.upstream) if isinstance(self.upstream, str)
+            else asyncio.open_connection(*self.upstream))
+        return up_writer, asyncio.create_task(self._answers(up_reader, writer, state))
 
     async def _answers(self, up: asyncio.StreamReader, writer: asyncio.StreamWriter, state: dict) -> None:
         """Backend → client, under the fault current when each answer starts."""
         with contextlib.suppress(ConnectionError, OSError):
             while data := await up.read(65536):
                 fault = self.fault
+                if fault.mode != "pass":
+                    self.counts[f"{fault.mode} answer"] += 1  # e.g. a server's greeting lost to a stall
                 fresh, state["answering"] = state["answering"], False
                 if fault.mode == "stall":
                     continue  # the backend answered; the answer is lost
@@ -162,9 +184,10 @@ def _reset(writer: asyncio.StreamWriter) -> None:
 class Proxies:
     """Several FaultProxy on one event loop in a background thread (the gateway under test has its own)."""
 
-    def __init__(self, upstreams: dict[str, tuple[str, int]]) -> None:
+    def __init__(self, upstreams: dict[str, tuple[str, int] | str], server_first: frozenset[str] = frozenset()) -> None:
         self.loop = asyncio.new_event_loop()
-        self.by_name = {name: FaultProxy(addr, name) for name, addr in upstreams.items()}
+        self.by_name = {name: FaultProxy(addr, name, server_first=name in server_first)
+                        for name, addr in upstreams.items()}
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __getitem__(self, name: str) -> FaultProxy:
@@ -195,8 +218,8 @@ class Proxies:
 
 
 @contextlib.contextmanager
-def proxies(upstreams: dict[str, tuple[str, int]]) -> Iterator[Proxies]:
-    p = Proxies(upstreams)
+def proxies(upstreams: dict[str, tuple[str, int] | str], server_first: frozenset[str] = frozenset()) -> Iterator[Proxies]:
+    p = Proxies(upstreams, server_first)
     p.start()
     try:
         yield p

@@ -1,8 +1,8 @@
 """A gateway whose every backend connection goes through a fault proxy (tests/faults/proxy.py).
 
 OpenStack: Keystone through `auth_url`, the catalog's services through the backend's `endpoint_override`
-(the catalog's host replaced, its path kept), the state database (PostgreSQL) through `state.url`. The
-tempauth Swift: its auth URL (tempauth answers a storage URL on the host it was asked on, so the proxy
+(the catalog's host replaced, its path kept), the state database (PostgreSQL or MariaDB, the latter on its
+unix socket) through `state.url`, on TCP to the proxy. The tempauth Swift: its auth URL (tempauth answers a storage URL on the host it was asked on, so the proxy
 stays in the path). The CloudStack simulator: its API URL. Each proxy starts in `pass`; a case switches
 one to a fault, runs one operation, and records how it ended. Used by tests/test_faults.py (a bounded
 matrix) and bench/faults.py (the full one).
@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -46,6 +46,31 @@ CLIENT_TIMEOUT = 60.0   # the client gives up here: an answer later than this is
 def hostport(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+def state_upstream(url: str) -> tuple[str, int] | str:
+    """Where a postgresql:// or mysql:// state URL points: (host, port) or a unix socket's path."""
+    parts = urlsplit(url)
+    sock = parse_qs(parts.query).get("unix_socket")
+    if sock:
+        return sock[0]
+    return parts.hostname or "127.0.0.1", parts.port or (3306 if parts.scheme == "mysql" else 5432)
+
+
+def server_first(state_url: str | None) -> frozenset[str]:
+    """The proxies whose server speaks first (a MySQL server greets the client before any request)."""
+    return frozenset({"state"}) if state_url and state_url.startswith("mysql:") else frozenset()
+
+
+def state_config(state_url: str | None, px: Proxies) -> dict[str, Any]:
+    """The gateway's `state` section: the database URL turned to the proxy (no store cache, short deadlines)."""
+    state = "sqlite://:memory:"
+    if state_url:
+        parts = urlsplit(state_url)
+        cred = parts.username + (f":{parts.password}" if parts.password else "")
+        state = parts._replace(netloc=f"{cred}@127.0.0.1:{px['state'].port}", query="").geturl()
+    return {"url": state, "timeout_seconds": STATE_TIMEOUT, "connect_timeout_seconds": STATE_TIMEOUT,
+            "cache_seconds": 0}
 
 
 @dataclass
@@ -117,18 +142,13 @@ def openstack_rig(env: dict[str, Any], state_url: str | None, timeout: float = B
     for svc in OPENSTACK_SERVICES:
         upstreams[svc] = hostport(env["endpoints"][CATALOG_KEYS[svc]])
     if state_url:
-        upstreams["state"] = hostport(state_url)
-    with proxies(upstreams) as px:
+        upstreams["state"] = state_upstream(state_url)
+    with proxies(upstreams, server_first(state_url)) as px:
         svc_user = env["service"]
         auth = urlsplit(env["auth_url"])
-        state = "sqlite://:memory:"
-        if state_url:
-            parts = urlsplit(state_url)
-            state = parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{px['state'].port}").geturl()
         cfg = {
             "region": env["region"], "logging": {"level": "warning"}, "auth": {"static": []},
-            "state": {"url": state, "timeout_seconds": STATE_TIMEOUT, "connect_timeout_seconds": STATE_TIMEOUT,
-                      "cache_seconds": 0},
+            "state": state_config(state_url, px),
             "s3": {"encrypt_new_buckets": False, "sse_write_key_id": "t",
                    "sse_master_keys": {"t": base64.b64encode(b"faults-test-master-key-32-bytes!").decode()}},
             "backend": {"type": "openstack", "options": {
@@ -146,17 +166,24 @@ def openstack_rig(env: dict[str, Any], state_url: str | None, timeout: float = B
 
 
 @contextlib.contextmanager
-def swift_rig(auth_url: str, users: dict[str, tuple[str, str]], timeout: float = BACKEND_TIMEOUT) -> Iterator[Rig]:
-    """A gateway on the devcloud tempauth Swift behind a fault proxy (tests/conftest.py's tenants)."""
+def swift_rig(auth_url: str, users: dict[str, tuple[str, str]], timeout: float = BACKEND_TIMEOUT,
+              state_url: str | None = None, sections: dict[str, dict] | None = None) -> Iterator[Rig]:
+    """A gateway on the devcloud tempauth Swift behind a fault proxy (tests/conftest.py's tenants); with
+    `state_url`, its state database behind another (proxy `state`). `sections`: config sections to add."""
     from tests.conftest import TENANTS
 
-    with proxies({"swift": hostport(auth_url)}) as px:
+    upstreams: dict[str, tuple[str, int] | str] = {"swift": hostport(auth_url)}
+    if state_url:
+        upstreams["state"] = state_upstream(state_url)
+    with proxies(upstreams, server_first(state_url)) as px:
         static = [dict(TENANTS[t], backend={"swift_user": users[t][0], "swift_key": users[t][1]}) for t in ("a", "b")]
         proxied = urlsplit(auth_url)._replace(netloc=f"127.0.0.1:{px['swift'].port}").geturl()
         cfg = {"region": "us-east-1", "logging": {"level": "warning"}, "auth": {"static": static},
-               "state": {"url": "sqlite://:memory:"},
+               "state": state_config(state_url, px) if state_url else {"url": "sqlite://:memory:"},
                "backend": {"type": "swift", "options": {"auth_url": proxied, "timeout": timeout,
                                                          "connect_timeout": 2}}}
+        for name, values in (sections or {}).items():
+            cfg[name] = {**cfg.get(name, {}), **values}
         app = create_app(parse_config(cfg, "tests/faults/rig.py"))
         keys = {t: (TENANTS[t]["access_key"], TENANTS[t]["secret_key"]) for t in ("a", "b")}
         with serve_app(app) as (endpoint, loop):
