@@ -152,3 +152,18 @@ def test_a_bucket_marked_by_another_gateway_deletes_manifests_with_their_segment
             gateway.swift_a.purge_container(container)
         with contextlib.suppress(Exception):
             theirs.delete_bucket(Bucket=named)
+
+
+def test_delete_objects_is_one_delete_per_key_without_manifests(gateway, fresh_bucket, calls):
+    client = gateway.client_a()
+    for key in ("k1", "k2"):
+        client.put_object(Bucket=fresh_bucket, Key=key, Body=b"z")
+    calls.clear()
+    resp = client.delete_objects(Bucket=fresh_bucket, Delete={"Objects": [{"Key": "k1"}, {"Key": "k2"},
+                                                                          {"Key": "absent"}]})
+    assert sorted(d["Key"] for d in resp["Deleted"]) == ["absent", "k1", "k2"] and "Errors" not in resp
+    assert sorted(_of(calls, fresh_bucket)) == [("DELETE", f"{fresh_bucket}/absent", "", 404),
+                                                ("DELETE", f"{fresh_bucket}/k1", "", 204),
+                                                ("DELETE", f"{fresh_bucket}/k2", "", 204),
+                                                ("HEAD", fresh_bucket, "", 204)]  # NoSuchBucket for the batch
+    assert client.list_objects_v2(Bucket=fresh_bucket)["KeyCount"] == 0
