@@ -138,6 +138,10 @@ class SwiftObjectStore(base.ObjectStore):
         finally:
             self._states.forget(name)
 
+    async def may_hold_delete_markers(self, container: str) -> bool:
+        # Swift reports X-Versions-Enabled once versioning was ever turned on (true or false after).
+        return await self._versioning(container) is not None
+
     async def _versioning(self, container: str) -> bool | None:
         known = self._states.get(container)
         if known is UNKNOWN:

@@ -1,10 +1,12 @@
-"""DeleteObject's backend round trips on the Swift backend, counted on the wire (each HTTP exchange the
-gateway's Swift client makes), and what they leave behind.
+"""DeleteObject's and HeadObject's backend round trips on the Swift backend, counted on the wire (each HTTP
+exchange the gateway's Swift client makes), and what they leave behind.
 
 In a bucket that keeps no versions: one plain DELETE where no manifest can be (no multipart upload ever
 completed there), one manifest delete for a multipart object (its segments go with it), and the manifest
-delete then a plain one for a plain object in a bucket that holds multipart objects. The gateway here keeps
-container facts for 60 s, so no container HEAD of the cache refresh falls inside a measured request.
+delete then a plain one for a plain object in a bucket that holds multipart objects. A HEAD of a missing
+key is one HEAD in a bucket that was never versioned (no delete marker to look for), and one HEAD plus a
+one-entry version listing in a versioned one. The gateway here keeps container facts for 60 s, so no
+container HEAD of the cache refresh falls inside a measured request.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from backends.openstack.swift import SwiftClient
 from tests.conftest import TENANTS, Creds, S3Gateway, gateway_config
+from tests.s3_support import raw
 from tests.server import in_process
 
 Call = tuple[str, str, str, int]  # method, "<container>/<object>" (unquoted), query, status
@@ -28,7 +31,7 @@ def gateway(swift_endpoint) -> Iterator[S3Gateway]:
 
     raw = gateway_config(swift_endpoint)
     raw["backend"] = {"type": "swift", "options": {"auth_url": swift_endpoint.auth_url, "cache_seconds": 60}}
-    with in_process(parse_config(raw, "tests/test_s3_delete_calls.py")) as endpoint:
+    with in_process(parse_config(raw, "tests/test_s3_backend_calls.py")) as endpoint:
         yield S3Gateway(endpoint=endpoint, swift=swift_endpoint, creds_a=Creds(**TENANTS["a"]),
                         creds_b=Creds(**TENANTS["b"]), swift_a=swift_endpoint.direct("a"),
                         swift_b=swift_endpoint.direct("b"))
@@ -167,3 +170,28 @@ def test_delete_objects_is_one_delete_per_key_without_manifests(gateway, fresh_b
                                                 ("DELETE", f"{fresh_bucket}/k2", "", 204),
                                                 ("HEAD", fresh_bucket, "", 204)]  # NoSuchBucket for the batch
     assert client.list_objects_v2(Bucket=fresh_bucket)["KeyCount"] == 0
+
+
+def test_head_of_a_missing_key_in_a_never_versioned_bucket_is_one_head(gateway, fresh_bucket, calls):
+    client = gateway.client_a()
+    client.put_object(Bucket=fresh_bucket, Key="there", Body=b"z")
+    calls.clear()
+    status, _, headers = raw(gateway.endpoint, gateway.creds_a, "HEAD", f"/{fresh_bucket}/missing")
+    assert status == 404 and "x-amz-delete-marker" not in headers
+    assert _of(calls, fresh_bucket) == [("HEAD", f"{fresh_bucket}/missing", "", 404)]
+
+
+def test_head_of_a_delete_marker_lists_one_version(gateway, fresh_bucket, calls):
+    client = gateway.client_a()
+    client.put_bucket_versioning(Bucket=fresh_bucket, VersioningConfiguration={"Status": "Enabled"})
+    client.put_object(Bucket=fresh_bucket, Key="k", Body=b"1")
+    client.put_object(Bucket=fresh_bucket, Key="k/under", Body=b"2")
+    marker = client.delete_object(Bucket=fresh_bucket, Key="k")["VersionId"]
+    calls.clear()
+    status, _, headers = raw(gateway.endpoint, gateway.creds_a, "HEAD", f"/{fresh_bucket}/k")
+    assert (status, headers.get("x-amz-delete-marker"), headers.get("x-amz-version-id")) == (404, "true", marker)
+    assert _of(calls, fresh_bucket) == [("HEAD", f"{fresh_bucket}/k", "", 404),
+                                        ("GET", fresh_bucket, "format=json&limit=2&prefix=k&versions=", 200)]
+    calls.clear()  # a key that never was, in a versioned bucket: no marker either
+    status, _, headers = raw(gateway.endpoint, gateway.creds_a, "HEAD", f"/{fresh_bucket}/k/u")
+    assert status == 404 and "x-amz-delete-marker" not in headers
