@@ -138,11 +138,15 @@ def test_plain_object_beside_multipart_ones_is_deleted_after_swifts_refusal(gate
 
 def test_a_bucket_marked_by_another_gateway_deletes_manifests_with_their_segments(gateway, s3_gateway, named,
                                                                                 calls):
-    """Replicas: the mark a multipart completion sets through one gateway is what another one reads (with
+    """Replicas: the mark one gateway sets (from CreateMultipartUpload on) is what another one reads (with
     the container's versioning state) before its first delete there."""
     ours, theirs = gateway.client_a(), s3_gateway.client_a()
     theirs.create_bucket(Bucket=named)
     try:
+        mark = "x-container-meta-cloudgate-manifests"
+        assert mark not in gateway.swift_a.request("HEAD", named)[1]
+        theirs.create_multipart_upload(Bucket=named, Key="started")
+        assert mark in gateway.swift_a.request("HEAD", named)[1]  # before any manifest exists
         _multipart(theirs, named, "big")
         calls.clear()
         ours.delete_object(Bucket=named, Key="big")

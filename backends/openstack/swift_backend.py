@@ -14,8 +14,10 @@ Mapping choices, each forced by a stock Swift (metadata and Content-Type encodin
   the mark `MANIFESTS_MARK` (set before its first manifest is written, read with the cached versioning
   state): in an unmarked container an object is deleted with one plain DELETE, in a marked one with the
   manifest delete first (one call for a manifest, a plain DELETE after Swift's refusal for a plain object).
-  A replica that saw the container unmarked less than `cache_seconds` before another replica wrote its
-  first manifest there deletes that manifest plainly: its segments then stay behind as garbage.
+  The mark is set when a multipart upload starts (`expect_manifests`) and again before the manifest PUT.
+  A replica that saw the container unmarked less than `cache_seconds` before another replica's first
+  manifest there (an upload started and completed within that time) deletes that manifest plainly: its
+  segments then stay behind as garbage.
 """
 
 from __future__ import annotations
@@ -364,6 +366,11 @@ class SwiftObjectStore(base.ObjectStore):
         if plain and status.startswith("400") and errors and all(e[1] == NOT_A_MANIFEST for e in errors):
             return False
         raise base.Unavailable(f"deleting the manifest {key} failed: {status} {errors[:3]}")
+
+    async def expect_manifests(self, container: str) -> None:
+        # Marked when the upload starts, not only when it completes: other replicas then see the mark
+        # (their cached "unmarked" expires) before the manifest exists, unless it completes within TTL.
+        await self._mark_manifests(container)
 
     async def _mark_manifests(self, container: str) -> None:
         """Before a manifest is written into `container`: mark it as one that may hold manifests."""
