@@ -263,6 +263,16 @@ class ObjectStore(abc.ABC):
                           headers: Mapping[str, str] | None = None) -> ObjectInfo:
         """Server-side copy. metadata/headers None = keep the source's; given = replace them."""
 
+    async def expect_manifests(self, container: str) -> None:
+        """A multipart upload into `container` started: `put_manifest` may follow. Backends whose
+        deletes must know ahead which containers can hold manifests prepare here; others do nothing."""
+        return None
+
+    async def may_hold_delete_markers(self, container: str) -> bool:
+        """False when `container` can hold no delete marker (versioning never enabled), so a missing key
+        needs no look for one. Backends that can't tell cheaply answer True. NotFound when absent."""
+        return True
+
     @abc.abstractmethod
     async def list_objects(self, container: str, *, prefix: str = "", delimiter: str | None = None,
                            marker: str | None = None, version_marker: str | None = None, limit: int = 1000,

@@ -4,7 +4,8 @@ what it fronts, in one run, with the gateway's own CPU time per request.
     .venv/bin/python bench/hot_path.py [--quick] [--skip-s3 | --skip-ec2] [--rounds 3] [--instances 50]
 
 S3 (the devcloud tempauth Swift, `bash devcloud/swift.sh up`): PUT, GET, HEAD, DELETE and LIST of objects of
-each size (4 KiB, 64 KiB, 1 MiB) at each concurrency (1, 16, 64), against three targets:
+each size (4 KiB, 64 KiB, 1 MiB) at each concurrency (1, 16, 64) (and MISS, a HEAD of a key that does not
+exist, when `--ops` names it), against three targets:
 
   * cloudgate   `cloudgate serve` as a subprocess (SigV4 header auth, UNSIGNED-PAYLOAD),
   * s3api       Swift's own S3 middleware in the same Swift proxy (same signing, its own account key),
@@ -55,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 from bench.s3_throughput import AK, SK, human, launch, parse_size, start_gateway, stop_gateway  # noqa: E402
 
 OPS = ("PUT", "GET", "HEAD", "LIST", "DELETE")
+EXTRA_OPS = ("MISS",)  # on request only: HEAD of a key that does not exist (the 404 path)
 TARGETS = ("cloudgate", "s3api", "swift")
 EC2_OPS = ("DescribeInstances", "DescribeSecurityGroups")
 Req = tuple[str, str, dict[str, str], bytes | None]  # method, url, headers, body
@@ -196,6 +198,8 @@ class S3Target:
     def requests(self, op: str, keys: list[str], body: bytes, prefix: str) -> list[Req]:
         if op == "LIST":
             return [self.req("GET", f"/{self.bucket}?list-type=2&prefix={prefix}")] * len(keys)
+        if op == "MISS":
+            return [self.req("HEAD", f"/{self.bucket}/{k}-missing") for k in keys]
         method = "GET" if op == "GET" else op
         return [self.req(method, f"/{self.bucket}/{k}", body if op == "PUT" else None) for k in keys]
 
@@ -218,10 +222,12 @@ class SwiftTarget:
     def requests(self, op: str, keys: list[str], body: bytes, prefix: str) -> list[Req]:
         if op == "LIST":
             return [self.req("GET", f"{self.container}?format=json&prefix={prefix}")] * len(keys)
+        if op == "MISS":
+            return [self.req("HEAD", f"{self.container}/{k}-missing") for k in keys]
         return [self.req(op, f"{self.container}/{k}", body if op == "PUT" else None) for k in keys]
 
 
-EXPECT = {"PUT": {200, 201}, "GET": {200}, "HEAD": {200}, "LIST": {200}, "DELETE": {204}}
+EXPECT = {"PUT": {200, 201}, "GET": {200}, "HEAD": {200}, "LIST": {200}, "DELETE": {204}, "MISS": {404}}
 
 
 async def swift_login(session: aiohttp.ClientSession, url: str, user: str, key: str) -> tuple[str, str]:
@@ -272,7 +278,7 @@ async def s3_part(args: argparse.Namespace, endpoint: str, cpu: CpuClock) -> dic
                         keys = [f"{prefix}{i}" for i in range(n)]
                         order = list(TARGETS[rnd % 3:] + TARGETS[:rnd % 3])
                         # PUT makes the keys and DELETE removes them, measured or not
-                        run = [op for op in OPS if op in args.ops or op in ("PUT", "DELETE")]
+                        run = [op for op in OPS + EXTRA_OPS if op in args.ops or op in ("PUT", "DELETE")]
                         for i, op in enumerate(run):
                             turn = order[i % 3:] + order[:i % 3]
                             for name in turn:
@@ -440,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     args.scale = args.scale or (0.5 if args.quick else 1.0)
     if args.instances is None:
         args.instances = 10 if args.quick else 50
-    if args.rounds < 1 or any(op not in OPS for op in args.ops):
-        p.error(f"--rounds >= 1; --ops from {','.join(OPS)}")
+    if args.rounds < 1 or any(op not in OPS + EXTRA_OPS for op in args.ops):
+        p.error(f"--rounds >= 1; --ops from {','.join(OPS + EXTRA_OPS)}")
     print(f"cloudgate hot path{' (quick)' if args.quick else ''}: {os.cpu_count()} CPUs shared by the client, "
           f"the gateway and the clouds; load {loadavg()}; reference workload {reference_cpu_ms():.0f} ms CPU")
     with tempfile.TemporaryDirectory(prefix="cg-hot-") as tmp:

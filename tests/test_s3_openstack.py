@@ -135,7 +135,7 @@ def test_tenant_b_sees_none_of_tenant_as_buckets(gw: Gateway, s3a: Any, s3b: Any
     assert e.value.code == 404
 
 
-def test_multipart_upload_completes_with_the_aws_etag(s3a: Any, bucket: str) -> None:
+def test_multipart_upload_completes_with_the_aws_etag(gw: Gateway, s3a: Any, bucket: str) -> None:
     parts = [os.urandom(5 * MIB), os.urandom(5 * MIB), os.urandom(1234)]
     up = s3a.create_multipart_upload(Bucket=bucket, Key="big")
     done = []
@@ -148,6 +148,13 @@ def test_multipart_upload_completes_with_the_aws_etag(s3a: Any, bucket: str) -> 
     assert r["ETag"] == f'"{expected}"'
     got = s3a.get_object(Bucket=bucket, Key="big")
     assert got["ETag"] == f'"{expected}"' and got["Body"].read() == b"".join(parts)
+    # Deleted, in the bucket now marked as holding manifests: the parts go with it, and a plain object
+    # beside it (which Swift refuses to delete as a manifest) goes too.
+    s3a.put_object(Bucket=bucket, Key="small", Body=b"s")
+    for key in ("big", "small"):
+        s3a.delete_object(Bucket=bucket, Key=key)
+    assert s3a.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    assert json.loads(swift_get(gw.env, "a", f"{bucket}+segments?format=json")) == []
 
 
 def test_a_warm_key_costs_no_keystone_call_for_s3(gw: Gateway, s3a: Any, bucket: str) -> None:

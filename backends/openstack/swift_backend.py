@@ -8,6 +8,16 @@ Mapping choices, each forced by a stock Swift (metadata and Content-Type encodin
   the next one current, as in S3 (Swift alone would leave the key with no current version).
 - Segmented objects ↔ SLO manifests; a stock Swift caps a manifest at 1000 segments, so larger ones are
   written as a manifest of sub-manifests (`<first segment container>/<key>/.cloudgate-slo/<id>/<n>`).
+  A manifest's segments go with it when it is deleted for good. Swift deletes them only when asked
+  (`?multipart-manifest=delete`), and refuses that for a plain object ("Not an SLO manifest", the object
+  stays), so a delete must know which it has. A container that ever received a manifest from here carries
+  the mark `MANIFESTS_MARK` (set before its first manifest is written, read with the cached versioning
+  state): in an unmarked container an object is deleted with one plain DELETE, in a marked one with the
+  manifest delete first (one call for a manifest, a plain DELETE after Swift's refusal for a plain object).
+  The mark is set when a multipart upload starts (`expect_manifests`) and again before the manifest PUT.
+  A replica that saw the container unmarked less than `cache_seconds` before another replica's first
+  manifest there (an upload started and completed within that time) deletes that manifest plainly: its
+  segments then stay behind as garbage.
 """
 
 from __future__ import annotations
@@ -59,6 +69,8 @@ from .swift_state import UNKNOWN, ContainerStates
 MAX_SEGMENTS = 1000  # Swift's default slo max_manifest_segments
 OPTIONS = {"auth_url", "timeout", "connect_timeout", "cache_seconds"}
 CACHE_SECONDS = 3.0  # how long a container's versioning state is trusted (swift_state.py)
+MANIFESTS_MARK = "X-Container-Meta-Cloudgate-Manifests"  # this container may hold manifests (any value)
+NOT_A_MANIFEST = "Not an SLO manifest"  # Swift's refusal of ?multipart-manifest=delete on a plain object
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
 
@@ -102,9 +114,11 @@ class SwiftObjectStore(base.ObjectStore):
         reply = await self._call("HEAD", name, kind="container")
         h = reply.headers
         user = split_meta(CONT_META, h)
+        user.pop(MANIFESTS_MARK[len(CONT_META):].lower(), None)
         enabled = h.get("X-Versions-Enabled")
         versioning = None if enabled is None else enabled.lower() == "true"
         self._states.put(name, versioning)
+        self._states.put_manifests(name, MANIFESTS_MARK in h)
         return ContainerInfo(name=name, object_count=int(h.get("X-Container-Object-Count", 0)),
                              bytes_used=int(h.get("X-Container-Bytes-Used", 0)),
                              created=from_timestamp(h.get("X-Timestamp")), metadata=user,
@@ -126,6 +140,10 @@ class SwiftObjectStore(base.ObjectStore):
             await self._call("DELETE", name, kind="container")
         finally:
             self._states.forget(name)
+
+    async def may_hold_delete_markers(self, container: str) -> bool:
+        # Swift reports X-Versions-Enabled once versioning was ever turned on (true or false after).
+        return await self._versioning(container) is not None
 
     async def _versioning(self, container: str) -> bool | None:
         known = self._states.get(container)
@@ -228,6 +246,9 @@ class SwiftObjectStore(base.ObjectStore):
             return ObjectInfo(key=key, size=0, etag="", last_modified=now(), content_type=DELETE_MARKER_TYPE,
                               version_id=reply.headers.get("X-Object-Version-Id"), delete_marker=True)
         # Deleting for good: a manifest takes its segments with it (they belong to this version alone).
+        if version_id is None:  # the current object (no versions kept): nothing to report back
+            await self._delete_current(container, key)
+            return None
         asked = version_id
         if version_id == NULL_VERSION:
             version_id = await self._null_id(container, key)
@@ -321,7 +342,18 @@ class SwiftObjectStore(base.ObjectStore):
         except base.NotFound as e:
             return await self._renamed_null(container, key, NULL_VERSION, e)
 
-    async def _delete_manifest(self, container: str, key: str, query: Mapping[str, str]) -> None:
+    async def _delete_current(self, container: str, key: str) -> None:
+        """Delete the current object of a container that keeps no versions, absent or not: one call
+        where no manifest can be (module docstring), else the manifest delete, then a plain one if Swift
+        refuses it for a plain object."""
+        if not self._states.may_hold_manifests(container) or \
+                not await self._delete_manifest(container, key, {}, plain=True):
+            await self._call("DELETE", container, key, ok=(404,))
+
+    async def _delete_manifest(self, container: str, key: str, query: Mapping[str, str], *,
+                               plain: bool = False) -> bool:
+        """Delete a manifest and its segments. `plain`: the object may be a plain one, which Swift
+        refuses to delete this way (False then; it stays)."""
         reply = await self._call("DELETE", container, key, query={**query, "multipart-manifest": "delete"},
                                  headers={"Accept": "application/json"})
         try:
@@ -329,10 +361,24 @@ class SwiftObjectStore(base.ObjectStore):
         except ValueError:
             raise base.Unavailable(f"Swift answered a manifest delete with {reply.body[:100]!r}") from None
         status = str(result.get("Response Status", ""))
-        errors = result.get("Errors") or []
-        if status.startswith(("2", "404")) or all(str(e[1]).startswith("404") for e in errors if len(e) > 1):
-            return
+        errors = [e for e in result.get("Errors") or [] if len(e) > 1]
+        if status.startswith(("2", "404")) or all(str(e[1]).startswith("404") for e in errors):
+            return True
+        if plain and status.startswith("400") and errors and all(e[1] == NOT_A_MANIFEST for e in errors):
+            return False
         raise base.Unavailable(f"deleting the manifest {key} failed: {status} {errors[:3]}")
+
+    async def expect_manifests(self, container: str) -> None:
+        # Marked when the upload starts, not only when it completes: other replicas then see the mark
+        # (their cached "unmarked" expires) before the manifest exists, unless it completes within TTL.
+        await self._mark_manifests(container)
+
+    async def _mark_manifests(self, container: str) -> None:
+        """Before a manifest is written into `container`: mark it as one that may hold manifests."""
+        if self._states.marked(container):
+            return
+        await self._call("POST", container, headers={MANIFESTS_MARK: "1"}, kind="container")
+        self._states.put_manifests(container, True)
 
     async def copy_object(self, src_container: str, src_key: str, dst_container: str, dst_key: str, *,
                           src_version_id: str | None = None, content_type: str | None = None,
@@ -412,6 +458,7 @@ class SwiftObjectStore(base.ObjectStore):
         if len(entries) > MAX_SEGMENTS:
             entries = await self._sub_manifests(container, key, segments)
         null = await self._writes_null(container)
+        await self._mark_manifests(container)
         hdrs = object_headers(content_type, metadata, private, headers, null=null)
         reply = await self._call("PUT", container, key, query={"multipart-manifest": "put"}, headers=hdrs,
                                  data=json.dumps(entries).encode(), kind="container")
@@ -426,6 +473,7 @@ class SwiftObjectStore(base.ObjectStore):
         """Manifests of ≤1000 segments each, stored beside the first segment; the entries pointing at them."""
         where = segments[0].container
         base_name = f"{container}/{key}/.cloudgate-slo/{uuid.uuid4().hex}"
+        await self._mark_manifests(where)
         out = []
         for n, start in enumerate(range(0, len(segments), MAX_SEGMENTS)):
             group = segments[start:start + MAX_SEGMENTS]

@@ -131,6 +131,7 @@ async def create_multipart_upload(ctx: RequestContext) -> dict:
     store = await object_store(ctx)
     with backend_errors(bucket=bucket):
         await store.create_container(state.segments_container(bucket))  # False when it exists already
+        await store.expect_manifests(bucket)  # deletes there look for manifests from now on (all replicas)
     upload = await state.create_upload(ctx, account, bucket, key, record)
     out = {"Bucket": bucket, "Key": key, "UploadId": upload.upload_id, **encryption}
     if record["checksum_algorithm"]:

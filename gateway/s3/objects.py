@@ -297,7 +297,10 @@ async def _delete_markers(ctx: RequestContext, store: base.ObjectStore, bucket: 
 async def find_delete_marker(store: base.ObjectStore, bucket: str, key: str,
                               version_id: str | None) -> ObjectInfo | None:
     try:
-        listing = await store.list_objects(bucket, prefix=key, versions=True, limit=1000)
+        if not await store.may_hold_delete_markers(bucket):  # never versioned: no listing to ask
+            return None
+        # The latest entry comes first: one is enough for it; a named version may be further down.
+        listing = await store.list_objects(bucket, prefix=key, versions=True, limit=1 if version_id is None else 1000)
     except base.BackendError:
         return None
     for entry in listing.objects:  # a key's versions come first among keys it prefixes, newest first
