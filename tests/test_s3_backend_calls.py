@@ -3,7 +3,8 @@ exchange the gateway's Swift client makes), and what they leave behind.
 
 In a bucket that keeps no versions: one plain DELETE where no manifest can be (no multipart upload ever
 completed there), one manifest delete for a multipart object (its segments go with it), and the manifest
-delete then a plain one for a plain object in a bucket that holds multipart objects. A HEAD of a missing
+delete then a plain one for a plain object in a bucket that holds multipart objects or was made before the
+marks (an upgraded gateway must not orphan its segments). A HEAD of a missing
 key is one HEAD in a bucket that was never versioned (no delete marker to look for), and one HEAD plus a
 one-entry version listing in a versioned one. The gateway here keeps container facts for 60 s, so no
 container HEAD of the cache refresh falls inside a measured request.
@@ -154,6 +155,34 @@ def test_a_bucket_marked_by_another_gateway_deletes_manifests_with_their_segment
         assert [c for c in _of(calls, named) if c[:3] != ("HEAD", named, "")] == \
             [("DELETE", f"{named}/big", "multipart-manifest=delete", 200)]
         assert gateway.swift_a.listing(named + "+segments") == []
+    finally:
+        for container in (named, named + "+segments"):
+            gateway.swift_a.purge_container(container)
+        with contextlib.suppress(Exception):
+            theirs.delete_bucket(Bucket=named)
+
+
+def test_a_bucket_from_before_the_marks_deletes_its_manifests_with_their_segments(gateway, s3_gateway, named,
+                                                                                  calls):
+    """A bucket made before the marks existed (neither born-clean nor manifests mark) may hold multipart
+    objects: a delete there takes the manifest path, so an upgraded gateway leaves no orphaned segments.
+    (Made through another gateway, so this one has no cached fact about the container.)"""
+    ours, theirs = gateway.client_a(), s3_gateway.client_a()
+    theirs.create_bucket(Bucket=named)
+    try:
+        assert "x-container-meta-cloudgate-born-clean" in gateway.swift_a.request("HEAD", named)[1]
+        _multipart(theirs, named, "big")
+        theirs.put_object(Bucket=named, Key="small", Body=b"s")
+        gateway.swift_a.request("POST", named, headers={"X-Remove-Container-Meta-Cloudgate-Manifests": "x",
+                                                        "X-Remove-Container-Meta-Cloudgate-Born-Clean": "x"})
+        calls.clear()
+        ours.delete_object(Bucket=named, Key="big")
+        ours.delete_object(Bucket=named, Key="small")
+        assert [c for c in _of(calls, named) if c[0] == "DELETE"] == [
+            ("DELETE", f"{named}/big", "multipart-manifest=delete", 200),
+            ("DELETE", f"{named}/small", "multipart-manifest=delete", 200), ("DELETE", f"{named}/small", "", 204)]
+        assert gateway.swift_a.listing(named + "+segments") == []
+        assert _gone(ours, named, "big") and _gone(ours, named, "small")
     finally:
         for container in (named, named + "+segments"):
             gateway.swift_a.purge_container(container)

@@ -12,8 +12,10 @@ Mapping choices, each forced by a stock Swift (metadata and Content-Type encodin
   (`?multipart-manifest=delete`), and refuses that for a plain object ("Not an SLO manifest", the object
   stays), so a delete must know which it has. A container that ever received a manifest from here carries
   the mark `MANIFESTS_MARK` (set before its first manifest is written, read with the cached versioning
-  state): in an unmarked container an object is deleted with one plain DELETE, in a marked one with the
-  manifest delete first (one call for a manifest, a plain DELETE after Swift's refusal for a plain object).
+  state). A container this backend created carries `CLEAN_MARK` (it started without manifests); one without
+  it (made before these marks, or by someone else) may hold manifests from before, unmarked. An object in a
+  clean, unmarked container is deleted with one plain DELETE; elsewhere with the manifest delete first (one
+  call for a manifest, a plain DELETE after Swift's refusal for a plain object).
   The mark is set when a multipart upload starts (`expect_manifests`) and again before the manifest PUT.
   A replica that saw the container unmarked less than `cache_seconds` before another replica's first
   manifest there (an upload started and completed within that time) deletes that manifest plainly: its
@@ -70,6 +72,7 @@ MAX_SEGMENTS = 1000  # Swift's default slo max_manifest_segments
 OPTIONS = {"auth_url", "timeout", "connect_timeout", "cache_seconds"}
 CACHE_SECONDS = 3.0  # how long a container's versioning state is trusted (swift_state.py)
 MANIFESTS_MARK = "X-Container-Meta-Cloudgate-Manifests"  # this container may hold manifests (any value)
+CLEAN_MARK = "X-Container-Meta-Cloudgate-Born-Clean"  # created here, so without manifests until MANIFESTS_MARK
 NOT_A_MANIFEST = "Not an SLO manifest"  # Swift's refusal of ?multipart-manifest=delete on a plain object
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")
@@ -108,17 +111,24 @@ class SwiftObjectStore(base.ObjectStore):
     async def create_container(self, name: str, metadata: Mapping[str, str] | None = None) -> bool:
         reply = await self._call("PUT", name, headers=meta_headers(CONT_META, metadata), kind="container")
         self._states.forget(name)
-        return reply.status == 201  # 202: it already existed (in this account)
+        if reply.status != 201:
+            return False  # 202: it already existed (in this account), maybe with manifests from before
+        try:  # set apart from the PUT, which would also mark a container that already existed
+            await self._call("POST", name, headers={CLEAN_MARK: "1"}, kind="container")
+        except base.BackendError:
+            pass  # unmarked, its deletes just take the manifest-aware path
+        return True
 
     async def head_container(self, name: str) -> ContainerInfo:
         reply = await self._call("HEAD", name, kind="container")
         h = reply.headers
         user = split_meta(CONT_META, h)
-        user.pop(MANIFESTS_MARK[len(CONT_META):].lower(), None)
+        for mark in (MANIFESTS_MARK, CLEAN_MARK):
+            user.pop(mark[len(CONT_META):].lower(), None)
         enabled = h.get("X-Versions-Enabled")
         versioning = None if enabled is None else enabled.lower() == "true"
         self._states.put(name, versioning)
-        self._states.put_manifests(name, MANIFESTS_MARK in h)
+        self._states.put_manifests(name, MANIFESTS_MARK in h or CLEAN_MARK not in h)
         return ContainerInfo(name=name, object_count=int(h.get("X-Container-Object-Count", 0)),
                              bytes_used=int(h.get("X-Container-Bytes-Used", 0)),
                              created=from_timestamp(h.get("X-Timestamp")), metadata=user,
