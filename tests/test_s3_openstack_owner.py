@@ -9,6 +9,7 @@ holds Swift's reseller admin role (devcloud/openstack/bootstrap.py grants it; do
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,12 @@ import botocore
 import pytest
 from botocore.config import Config as BotoConfig
 
-from gateway.app import GATEWAY_KEY
-from tests.ec2_os_support import Gateway, devcloud_gateway, error_of, quietly
+from backends.openstack.owners import project_url
+from gateway.app import GATEWAY_KEY, create_app
+from gateway.config import parse_config
+from tests.ec2_os_support import Gateway, devcloud_gateway, error_of, gateway_config, quietly
 from tests.openstack_env import openstack_env_fixture  # noqa: F401 - fixture
+from tests.server import serve_app
 from tests.test_s3_openstack import _name, create_bucket, s3_client
 
 UTC = dt.UTC
@@ -104,6 +108,17 @@ def test_tenant_b_reads_tenant_as_bucket_once_granted(s3a: Any, s3b: Any, bucket
     assert error_of(s3b.get_object, Bucket=bucket, Key="shared.txt") == ("AccessDenied", 403)
 
 
+def test_a_bucket_policy_naming_tenant_b_lets_it_read(s3a: Any, s3b: Any, bucket: str) -> None:
+    s3a.put_object(Bucket=bucket, Key="doc.txt", Body=b"by policy")
+    b_account = s3b.list_buckets()["Owner"]["ID"]
+    assert error_of(s3b.get_object, Bucket=bucket, Key="doc.txt") == ("AccessDenied", 403)
+    s3a.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{b_account}:root"}, "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+    assert s3b.get_object(Bucket=bucket, Key="doc.txt")["Body"].read() == b"by policy"
+    assert error_of(s3b.list_objects_v2, Bucket=bucket) == ("AccessDenied", 403)  # objects, not the listing
+
+
 def test_the_lifecycle_sweeper_expires_tenant_as_objects(gw: Gateway, s3a: Any, bucket: str) -> None:
     s3a.put_object(Bucket=bucket, Key="tmp/old", Body=b"x")
     s3a.put_object(Bucket=bucket, Key="keep/this", Body=b"y")
@@ -113,3 +128,39 @@ def test_the_lifecycle_sweeper_expires_tenant_as_objects(gw: Gateway, s3a: Any, 
     stats = gw.run(sweeper.run_once(dt.datetime.now(UTC) + dt.timedelta(days=3)), timeout=60)
     assert stats.errors == 0
     assert [o["Key"] for o in s3a.list_objects_v2(Bucket=bucket)["Contents"]] == ["keep/this"]
+
+
+# ---- a service user without the role: the gateway refuses what it cannot carry out, as before ---------------
+@pytest.fixture(scope="module")
+def roleless(openstack_env: dict[str, Any]) -> Iterator[Gateway]:
+    """The devcloud's service user holds ResellerAdmin, not this role: as a cloud whose operator granted none."""
+    cfg = gateway_config(openstack_env, encrypt=False)
+    cfg["backend"]["options"]["reseller_admin_role"] = "cloudgate-test-role-nobody-holds"
+    app = create_app(parse_config(cfg, "s3-openstack-owner-tests"))
+    with serve_app(app) as (endpoint, loop):
+        yield Gateway(endpoint, openstack_env, app, loop)
+
+
+def test_without_the_role_public_and_granted_reads_are_refused(roleless: Gateway) -> None:
+    a, b = s3_client(roleless, "a"), s3_client(roleless, "b")
+    anon = boto3.client("s3", endpoint_url=roleless.endpoint, region_name=roleless.env["region"],
+                        config=BotoConfig(signature_version=botocore.UNSIGNED, retries={"total_max_attempts": 1},
+                                          s3={"addressing_style": "path"}))
+    name = _name()
+    create_bucket(a, name)
+    try:
+        a.put_object(Bucket=name, Key="public.txt", Body=b"for everyone", ACL="public-read")
+        a.put_bucket_acl(Bucket=name, GrantRead=f'id="{b.list_buckets()["Owner"]["ID"]}"',
+                         GrantFullControl=f'id="{a.list_buckets()["Owner"]["ID"]}"')
+        assert error_of(anon.get_object, Bucket=name, Key="public.txt") == ("AccessDenied", 403)
+        assert error_of(b.list_objects_v2, Bucket=name) == ("AccessDenied", 403)
+        assert a.get_object(Bucket=name, Key="public.txt")["Body"].read() == b"for everyone"  # the owner: as ever
+    finally:
+        quietly(lambda: a.delete_object(Bucket=name, Key="public.txt"))
+        quietly(lambda: a.delete_bucket(Bucket=name))
+
+
+def test_the_storage_url_of_another_project() -> None:
+    assert project_url("http://swift:8080/v1/AUTH_svc123", "svc123", "p456") == "http://swift:8080/v1/AUTH_p456"
+    assert project_url("https://s/object-store/v1/KEY_svc123/", "svc123", "p4") == "https://s/object-store/v1/KEY_p4/"
+    assert project_url("http://swift:8080/v1", "svc123", "p456") is None  # the endpoint names no project
