@@ -164,3 +164,15 @@ def test_the_storage_url_of_another_project() -> None:
     assert project_url("http://swift:8080/v1/AUTH_svc123", "svc123", "p456") == "http://swift:8080/v1/AUTH_p456"
     assert project_url("https://s/object-store/v1/KEY_svc123/", "svc123", "p4") == "https://s/object-store/v1/KEY_p4/"
     assert project_url("http://swift:8080/v1", "svc123", "p456") is None  # the endpoint names no project
+
+
+def test_identity_for_account_maps_the_account_number_to_its_project(gw: Gateway, s3a: Any) -> None:
+    creds = gw.app[GATEWAY_KEY].credentials
+    a = gw.env["tenants"]["a"]
+    number = s3a.list_buckets()["Owner"]["ID"]
+    identity = gw.run(creds.identity_for_account(number))
+    assert (identity.account_id, identity.cloud_id, identity.display_name) == (number, a["project_id"], "tenant-a")
+    assert gw.run(creds.identity_for_account(a["project_id"])).account_id == number  # a cloud id recorded earlier
+    assert gw.run(creds.identity_for_account("999999999999")) is None  # a number no project has
+    assert gw.run(creds.identity_for_account("0123456789abcdef0123456789abcdef")) is None  # no such project
+    assert gw.run(creds.identity_for_account("")) is None
