@@ -16,6 +16,7 @@ project names, for `ttl` seconds. Tokens are never logged.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ from .keystone import ServiceAuth, Token
 LOG = logging.getLogger("cloudgate.backend.openstack.owners")
 
 MAX_PROJECTS = 10_000  # project names kept, least recently used dropped
+_PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Keystone project ids (hex); nothing that bends a URL
 
 
 class OwnerAccess:
@@ -36,7 +38,7 @@ class OwnerAccess:
                  region: str | None = None, role: str = "ResellerAdmin", ttl: float = 300) -> None:
         self.http, self.service = http, service
         self.interface, self.region = interface, region
-        self.role = role.lower()  # keystoneauth compares role names case-insensitively
+        self.role = role  # keystoneauth compares role names case-insensitively
         self.ttl = ttl
         self._catalog: tuple[str, str] | None = None  # (service token id, object-store URL of its project)
         self._names: OrderedDict[str, tuple[float, str | None]] = OrderedDict()  # project -> (until, name)
@@ -45,10 +47,10 @@ class OwnerAccess:
     async def principal(self, project_id: str) -> base.Principal | None:
         """A principal whose object store is `project_id`'s Swift account, or None when the service user
         may not act for it (no reseller admin role) or no such project exists."""
-        if not project_id or "/" in project_id:
+        if not _PROJECT_ID.fullmatch(project_id):
             return None
         token = await self.service.current()
-        if self.role not in {r.lower() for r in token.roles}:
+        if self.role.lower() not in {r.lower() for r in token.roles}:
             if self._warned != token.id:
                 self._warned = token.id
                 LOG.warning("the gateway's service user lacks Swift's reseller admin role %r on its project: "
@@ -74,14 +76,21 @@ class OwnerAccess:
         hit = self._catalog
         if hit is not None and hit[0] == token.id:
             return hit[1]
-        data = await self.http.get(self.service.url + "/auth/catalog", token=token.id, kind="catalog") or {}
+        data = await self._get(self.service.url + "/auth/catalog", token.id, "catalog")
         url = Catalog.from_token(data.get("catalog")).url("object-store", interface=self.interface,
                                                            region=self.region)
         self._catalog = (token.id, url)
         return url
 
+    async def _get(self, url: str, token: str, kind: str) -> dict:
+        try:
+            return await self.http.get(url, token=token, kind=kind, errors={401: _refused}) or {}
+        except _TokenRefused:  # revoked: a new service token next time
+            self.service.invalidate()
+            raise
+
     async def _project_name(self, project_id: str) -> str | None:
-        """The project's name; None when Keystone knows no such project. A service user that may not read
+        """The project's name; None when Keystone knows no such (enabled) project. A service user that may not read
         projects (no admin role) cannot tell: the id stands for the name and Swift decides."""
         now = time.monotonic()
         hit = self._names.get(project_id)
@@ -89,9 +98,11 @@ class OwnerAccess:
             self._names.move_to_end(project_id)
             return hit[1]
         try:
-            data = await self.http.get(f"{self.service.url}/projects/{project_id}",
-                                       token=await self.service.token(), kind="project") or {}
-            name: str | None = str((data.get("project") or {}).get("name") or project_id)
+            data = await self._get(f"{self.service.url}/projects/{project_id}", await self.service.token(),
+                                   "project")
+            project = data.get("project") or {}
+            # a disabled project's members are locked out: nobody reaches its data through the gateway either
+            name: str | None = None if project.get("enabled") is False else str(project.get("name") or project_id)
         except base.NotFound:
             name = None
         except base.Forbidden:
@@ -101,6 +112,14 @@ class OwnerAccess:
         while len(self._names) > MAX_PROJECTS:
             self._names.popitem(last=False)
         return name
+
+
+def _refused(fault: object) -> base.BackendError:
+    return _TokenRefused("Keystone refused the gateway's service token")
+
+
+class _TokenRefused(base.Unavailable):
+    pass
 
 
 def project_url(url: str, service_project: str, project_id: str) -> str | None:
