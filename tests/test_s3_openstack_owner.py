@@ -66,11 +66,15 @@ def bucket(s3a: Any) -> Iterator[str]:
         quietly(lambda: s3a.delete_bucket(Bucket=name))
 
 
-def test_anonymous_reads_what_tenant_a_made_public_and_nothing_else(s3a: Any, anon: Any, bucket: str) -> None:
+def test_anonymous_reads_what_tenant_a_made_public_and_nothing_else(gw: Gateway, s3a: Any, anon: Any,
+                                                                    bucket: str) -> None:
     s3a.put_object(Bucket=bucket, Key="public.txt", Body=b"for everyone", ACL="public-read")
     s3a.put_object(Bucket=bucket, Key="private.txt", Body=b"of tenant a")
     got = anon.get_object(Bucket=bucket, Key="public.txt")
     assert got["Body"].read() == b"for everyone"
+    gw.calls.clear()
+    assert anon.get_object(Bucket=bucket, Key="public.txt")["Body"].read() == b"for everyone"
+    assert [c for c in gw.calls if ":5000/" in c[1]] == []  # warm: the service token and project name are cached
     assert anon.head_object(Bucket=bucket, Key="public.txt")["ContentLength"] == 12
     assert error_of(anon.get_object, Bucket=bucket, Key="private.txt") == ("AccessDenied", 403)
     assert error_of(anon.get_object, Bucket=bucket, Key="absent.txt") == ("AccessDenied", 403)
