@@ -122,6 +122,12 @@ class SecretSource(abc.ABC):
         """(secret, principal) for a known key, None for an unknown one; Unavailable when the authority
         cannot be asked."""
 
+    async def principal_for_account(self, account_id: str) -> Principal | None:
+        """A principal whose object store is cloud account `account_id`'s, acting with the gateway's own
+        service rights (the gateway asks only once the account's ACL or policy allowed a request), or None
+        when the authority cannot act for it (no such rights, unknown account)."""
+        return None
+
 
 class SignatureValidator(SecretSource):
     """An authority that validates signatures itself (Keystone /v3/ec2tokens), revealing a secret only

@@ -194,6 +194,9 @@ delay_auth_decision = true
 use = egg:swift#keystoneauth
 operator_roles = admin, member
 reseller_prefix = AUTH_
+# Keystone role with access to every account (keystoneauth's default, named here because cloudgate's service
+# user holds it to act for a bucket's owner: devcloud/openstack/bootstrap.py RESELLER_ADMIN_ROLE)
+reseller_admin_role = ResellerAdmin
 EOF
     return
   fi

@@ -24,6 +24,11 @@ Options (`backend.options` in the gateway's YAML):
                       (a Cinder volume has one type). None: encrypted volumes are refused
                       (NotSupported)                                                   (default none)
     key_cache_ttl     seconds an EC2 secret read from Keystone is trusted              (default 300)
+    reseller_admin_role  Swift keystoneauth's reseller_admin_role: held by service_user on
+                      service_project, it lets the gateway reach a bucket owner's account
+                      for requests the owner's ACL/policy allowed (anonymous reads, grants
+                      to other projects, lifecycle expiry); without it those are refused
+                      (docs/openstack-object-storage.md)                       (default "ResellerAdmin")
     endpoint_override {service: "scheme://host:port"} replacing the catalog's host for compute,
                       network, image, block-storage, object-store (the catalog's path stays):
                       a catalog naming hosts the gateway reaches by another address    (default none)
@@ -45,6 +50,7 @@ from .http import HttpClient
 from .keystone import KeystoneValidator, ServiceAuth
 from .network import OpenStackNetwork
 from .object_store import KeystoneObjectStores
+from .owners import OwnerAccess
 from .session import Shared
 from .swift import SwiftClient
 from .swift_backend import open_client
@@ -54,6 +60,7 @@ _DEFAULTS: dict[str, Any] = {
     "service_project": "service", "user_domain": "Default", "project_domain": "Default", "region": None,
     "interface": "public", "timeout": 30.0, "connect_timeout": 5.0, "public_network": None,
     "key_cache_ttl": 300.0, "encrypted_volume_type": None, "endpoint_override": None,
+    "reseller_admin_role": "ResellerAdmin",
 }
 _OVERRIDABLE = ("compute", "network", "image", "block-storage", "object-store")
 _INTERFACES = ("public", "internal", "admin")
@@ -67,11 +74,15 @@ class OpenStackBackend(base.Backend):
                  region: str | None = None, interface: str = "public", timeout: float = 30.0,
                  connect_timeout: float = 5.0, public_network: str | None = None,
                  key_cache_ttl: float = 300.0, encrypted_volume_type: str | None = None,
-                 endpoint_override: Mapping[str, str] | None = None) -> None:
+                 endpoint_override: Mapping[str, str] | None = None,
+                 reseller_admin_role: str = "ResellerAdmin") -> None:
         http = HttpClient(timeout=timeout, connect_timeout=connect_timeout)
         service_auth = ServiceAuth(http, auth_url, user=service_user, password=service_password,
                                    project=service_project, user_domain=user_domain, project_domain=project_domain)
-        self.shared = Shared(http, service_auth, KeystoneValidator(http, service_auth, secret_ttl=key_cache_ttl),
+        owners = OwnerAccess(http, service_auth, interface=interface, region=region, role=reseller_admin_role,
+                             ttl=key_cache_ttl)
+        validator = KeystoneValidator(http, service_auth, secret_ttl=key_cache_ttl, owners=owners)
+        self.shared = Shared(http, service_auth, validator,
                              region=region, interface=interface, public_network=public_network,
                              encrypted_volume_type=encrypted_volume_type, endpoint_override=endpoint_override)
         self.timeout, self.connect_timeout = timeout, connect_timeout
@@ -108,7 +119,7 @@ class OpenStackBackend(base.Backend):
                 raise ValueError(f"option {name} is required (a non-empty string)")
         if not str(values["auth_url"]).startswith(("http://", "https://")):
             raise ValueError("option auth_url must be an http(s) URL")
-        for name in ("service_project", "user_domain", "project_domain"):
+        for name in ("service_project", "user_domain", "project_domain", "reseller_admin_role"):
             if not isinstance(values[name], str) or not values[name]:
                 raise ValueError(f"option {name} must be a non-empty string")
         for name in ("region", "public_network", "encrypted_volume_type"):

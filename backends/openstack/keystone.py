@@ -33,7 +33,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from backends import base
 
@@ -53,6 +53,7 @@ class Token:
     user_name: str
     project_name: str
     catalog: Catalog = field(repr=False)
+    roles: tuple[str, ...] = ()  # role names on the token's project
 
     @classmethod
     def from_response(cls, headers: Any, body: dict) -> Token:
@@ -61,7 +62,8 @@ class Token:
         return cls(id=headers.get("X-Subject-Token", ""), expires=parse_time(tok.get("expires_at")),
                    user_id=(tok.get("user") or {}).get("id", ""), project_id=project.get("id", ""),
                    user_name=(tok.get("user") or {}).get("name", ""),
-                   project_name=project.get("name", ""), catalog=Catalog.from_token(tok.get("catalog")))
+                   project_name=project.get("name", ""), catalog=Catalog.from_token(tok.get("catalog")),
+                   roles=tuple(str(r.get("name") or "") for r in tok.get("roles") or () if isinstance(r, dict)))
 
     def seconds_left(self) -> float:
         return (self.expires - dt.datetime.now(dt.UTC)).total_seconds()
@@ -105,9 +107,13 @@ class ServiceAuth:
         return f"ServiceAuth({self.url})"
 
     async def token(self) -> str:
+        return (await self.current()).id
+
+    async def current(self) -> Token:
+        """The service token (its project and roles too), fetched when missing or about to expire."""
         tok = self._token
         if tok is not None and tok.seconds_left() > self.margin:
-            return tok.id
+            return tok
         async with self._lock:
             tok = self._token
             if tok is None or tok.seconds_left() <= self.margin:
@@ -115,7 +121,7 @@ class ServiceAuth:
                                                params={"nocatalog": "1"}, ok=(201,), errors={
                                                    401: _service_rejected, 403: _service_rejected})
                 tok = self._token = Token.from_response(resp.headers, resp.data or {})
-            return tok.id
+            return tok
 
     def invalidate(self) -> None:
         self._token = None
@@ -157,6 +163,10 @@ def ec2_credentials(check: base.SignatureCheck) -> dict[str, Any]:
     return creds
 
 
+class OwnerSource(Protocol):
+    async def principal(self, project_id: str) -> base.Principal | None: ...
+
+
 @dataclass
 class _Key:
     """What we know of one access key. The secret is never printed."""
@@ -169,8 +179,9 @@ class _Key:
 class KeystoneValidator(base.SignatureValidator):
     def __init__(self, http: HttpClient, service: ServiceAuth, *, secret_ttl: float = 300,
                  token_margin: float = 300, memo_ttl: float = 10, max_keys: int = 10000,
-                 read_secrets: bool = True) -> None:
+                 read_secrets: bool = True, owners: OwnerSource | None = None) -> None:
         self.http = http
+        self.owners = owners  # acting for another project's storage (owners.py); None: never
         self.service = service
         self.url = service.url
         self.secret_ttl = secret_ttl
@@ -220,6 +231,16 @@ class KeystoneValidator(base.SignatureValidator):
 
     async def stored_secret(self, access_key: str) -> str | None:
         return await self._read_secret(access_key)
+
+    async def principal_for_account(self, account_id: str) -> base.Principal | None:
+        """Project `account_id`'s storage as the service user reaches it (owners.py), or None when it may not."""
+        if self.owners is None:
+            return None
+        try:
+            return await self.owners.principal(account_id)
+        except base.BackendError as e:  # Keystone down or refusing: the gateway refuses the request
+            LOG.warning("cannot act for project %s: %s", account_id, e)
+            return None
 
     def forget(self, access_key: str) -> None:
         """Drop what is cached for a key (its token was refused by a service): revalidate next time."""

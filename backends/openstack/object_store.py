@@ -70,8 +70,11 @@ class KeystoneObjectStores:
         expires = attrs.get("expires")
         deadline = time.monotonic() + expires.timestamp() - time.time() if expires is not None else None
         access_key = str(attrs.get("access_key") or "")
-        source = ProjectToken(Token(str(token_id), storage_url, deadline),
-                              lambda: self._forget(access_key) if access_key else None)
+        # a refused token: the caller's key revalidates next time; the service token (owners.py) is renewed
+        on_refused = attrs.get("on_refused")
+        if not callable(on_refused):
+            on_refused = (lambda: self._forget(access_key)) if access_key else (lambda: None)
+        source = ProjectToken(Token(str(token_id), storage_url, deadline), on_refused)
         states = hit[2] if hit is not None else ContainerStates(CACHE_SECONDS)
         self._projects[project] = (str(token_id), source, states)
         self._projects.move_to_end(project)

@@ -36,6 +36,10 @@ SERVICES = {
     "swift": [("swift", "object-store", "http://127.0.0.1:28080/v1/AUTH_%(project_id)s")],
 }
 GATEWAY_USER = "cloudgate"  # validates /v3/ec2tokens and reads EC2 secrets: needs service + admin roles
+# Swift keystoneauth's reseller_admin_role (its default name; services.sh/swift.sh keep the default): lets the
+# gateway's service user into every project's account AUTH_<id>, as Swift's s3token and ceilometer are, so it
+# can act for a bucket's owner once the owner's ACL allowed a request (public reads, grants, lifecycle expiry)
+RESELLER_ADMIN_ROLE = "ResellerAdmin"
 
 TENANTS = {  # key -> project, user, password variable, private network CIDR
     "a": ("tenant-a", "user-a", "TENANT_A_PW", "10.1.0.0/20"),
@@ -246,7 +250,10 @@ def resources() -> None:
     roles = {r.name: r for r in idc.roles()}
     service_project = ensure_project(idc, "service", "OpenStack service users and cloudgate")
     gw = ensure_user(idc, GATEWAY_USER, os.environ["GATEWAY_PW"], service_project)
-    grant(idc, service_project, gw, roles, "admin", "service")
+    if RESELLER_ADMIN_ROLE not in roles:
+        roles[RESELLER_ADMIN_ROLE] = idc.create_role(name=RESELLER_ADMIN_ROLE)
+        log(f"created role {RESELLER_ADMIN_ROLE}")
+    grant(idc, service_project, gw, roles, "admin", "service", RESELLER_ADMIN_ROLE)
 
     ensure_flavors(conn.compute)
     image = ensure_image(conn.image)
@@ -272,7 +279,8 @@ def resources() -> None:
                       "image": "http://127.0.0.1:9292", "volumev3": "http://127.0.0.1:8776/v3",
                       "placement": "http://127.0.0.1:8778", "object-store": "http://127.0.0.1:28080"},
         "service": {"user_name": GATEWAY_USER, "user_id": gw.id, "password": os.environ["GATEWAY_PW"],
-                    "project_name": "service", "project_id": service_project.id, "roles": ["admin", "service"]},
+                    "project_name": "service", "project_id": service_project.id,
+                    "roles": ["admin", "service", RESELLER_ADMIN_ROLE]},
         "admin": {"user_name": "admin", "password": os.environ["ADMIN_PW"], "project_name": "admin"},
         "tenants": tenants,
         "smoke": smoke,

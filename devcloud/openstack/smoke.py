@@ -2,14 +2,15 @@
 
     smoke.py           the full check (after anything was started or created)
     smoke.py --light   a cloud that passed the full check and kept running: every API answers tenant A,
-                       Nova's and Cinder's services report up, and the ec2tokens check (~2 s)
+                       Nova's and Cinder's services report up, the ec2tokens and reseller admin checks (~2 s)
 
 Full check: Keystone tokens for tenants A and B; then, in devcloud's own smoke project (so that test
 suites running in the tenants at the same time neither see these resources nor lend them quota), Nova
 boots a t2.micro from the public image to ACTIVE and deletes it, Cinder creates a 1 GiB volume to
 `available` and deletes it, Neutron allocates and releases a floating IP (the three concurrently). Then Keystone's /v3/ec2tokens, called with the gateway's service
 token, must accept a SigV4-signed EC2 request made with tenant A's EC2 credential, and refuse a bad
-signature. Exit status 0 only when everything passed.
+signature, and the gateway's service token must reach tenant A's Swift account (ResellerAdmin). Exit status
+0 only when everything passed.
 """
 
 from __future__ import annotations
@@ -125,6 +126,18 @@ def check_ec2tokens() -> str:
     return "valid SigV4 -> token for tenant A; bad signature -> 401"
 
 
+def check_reseller_admin() -> str:
+    """What cloudgate does to act for a bucket's owner (public objects, grants, lifecycle expiry): the service
+    user's token (ResellerAdmin) reaches another project's Swift account."""
+    svc, tenant = DOC["service"], DOC["tenants"]["a"]
+    token = connect(svc["user_name"], svc["password"], svc["project_name"]).auth_token
+    url = f"{DOC['endpoints']['object-store']}/v1/AUTH_{tenant['project_id']}"
+    r = requests.head(url, headers={"X-Auth-Token": token}, timeout=30)
+    if r.status_code not in (200, 204):
+        raise Failed(f"HEAD tenant A's account with the service token: HTTP {r.status_code} (ResellerAdmin?)")
+    return f"service token -> tenant A's account AUTH_{tenant['project_id'][:8]}...: {r.status_code}"
+
+
 def check_services() -> str:
     """The processes may be alive yet unusable: ask Nova and Cinder whether their services report up."""
     conn = connect("admin", os.environ["ADMIN_PW"], "admin")
@@ -162,7 +175,8 @@ def main() -> int:
     if "--light" in sys.argv:
         light = {"nova/cinder/neutron/glance (tenant A)": (check_apis, conn),
                  "nova + cinder services": (check_services,),
-                 "keystone /v3/ec2tokens (SigV4)": (check_ec2tokens,)}
+                 "keystone /v3/ec2tokens (SigV4)": (check_ec2tokens,),
+                 "swift reseller admin (gateway)": (check_reseller_admin,)}
         with cf.ThreadPoolExecutor(len(light)) as pool:
             futures = [pool.submit(report, name, time.monotonic(), *call) for name, call in light.items()]
             results = [f.result(timeout=DEADLINE) for f in futures]
@@ -184,6 +198,7 @@ def main() -> int:
                    for name, fn in checks.items()]
         results = [f.result(timeout=DEADLINE) for f in futures]
     results.append(report("keystone /v3/ec2tokens (SigV4)", time.monotonic(), check_ec2tokens))
+    results.append(report("swift reseller admin (gateway)", time.monotonic(), check_reseller_admin))
     print(f"[openstack]   smoke {'passed' if all(results) else 'FAILED'} in {time.monotonic() - t0:.1f}s", flush=True)
     return 0 if all(results) else 1
 

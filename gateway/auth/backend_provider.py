@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from backends import base
 
-from .accounts import AccountNumbers
+from .accounts import AccountNumbers, is_number
 from .clock import current
 from .credentials import CredentialProvider, Identity, SignatureClaim, SignedRequest
 from .exceptions import SignatureMismatch, UnknownAccessKey
@@ -72,6 +72,18 @@ class BackendCredentialProvider(CredentialProvider):
             return await self.verify(claim)
         except (UnknownAccessKey, SignatureMismatch):
             return None
+
+    async def identity_for_account(self, account_id: str) -> Identity | None:
+        """The account's storage as the cloud's authority reaches it with the gateway's service rights
+        (`SecretSource.principal_for_account`), for requests the account's ACL or policy allowed. `account_id`
+        is an AWS account number as the gateway shows it (a cloud id recorded before numbers existed works too)."""
+        cloud = account_id
+        if self.accounts is not None and is_number(account_id):
+            cloud = await self.accounts.cloud(account_id) or ""
+        elif is_number(account_id) or not account_id:
+            return None
+        principal = await self.validator.principal_for_account(cloud) if cloud else None
+        return await _identity("", principal, self.accounts) if principal is not None else None
 
     async def verify(self, claim: SignatureClaim) -> Identity:
         if not isinstance(self.validator, base.SignatureValidator):

@@ -115,11 +115,12 @@ class Views:
 
 
 async def acting_context(gw: Gateway, request: web.Request, owner: Owner) -> RequestContext | None:
-    """A request context acting as the instance's account: the account's own identity where the credential
-    provider has one, else the launcher's key (a cloud's identity service: the key's project)."""
-    identity = await gw.credentials.identity_for_account(owner.account)
+    """A request context acting as the instance's account: the launcher's key (a cloud's identity service: the
+    key's project, with all its services), else the account's identity where the credential provider has one
+    (a cloud's may reach the account's storage only: identity_for_account)."""
+    identity = await gw.credentials.identity_for_key(owner.access_key)
     if identity is None:
-        identity = await gw.credentials.identity_for_key(owner.access_key)
+        identity = await gw.credentials.identity_for_account(owner.account)
     if identity is None:
         return None
     ctx = RequestContext(request=request, request_id=str(uuid.uuid4()), gateway=gw, service="metadata")
