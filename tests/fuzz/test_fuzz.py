@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.fuzz import build
 from tests.fuzz.conftest import send
 from tests.fuzz.runner import LogCapture
-from tests.fuzz.wire import verdict
+from tests.fuzz.wire import Answer, RawRequest, verdict
 
 # Owned by branch i10-frontends (aiohttp answers it with a plain-text 500 before the pipeline runs); the
 # bench still sends and counts it.
@@ -65,3 +65,17 @@ def test_fuzz_s3(fuzz_s3: build.Target, kind: str) -> None:
 @pytest.mark.parametrize("kind", sorted(build.KINDS))
 def test_fuzz_ec2(fuzz_ec2: build.Target, kind: str) -> None:
     _run(fuzz_ec2, "ec2", kind)
+
+
+def test_verdict_reads_every_aws_error_envelope() -> None:
+    """EC2's `Response/Errors`, S3's `Error` and the query protocol's namespaced `ErrorResponse` (what an
+    EC2-shaped request gets when its credential scope names STS or IAM) all count as AWS error documents;
+    anything else does not."""
+    req = RawRequest("POST", "/", [], b"")
+    envelopes = [b"<Response><Errors><Error><Code>AuthFailure</Code></Error></Errors></Response>",
+                 b"<Error><Code>AccessDenied</Code></Error>",
+                 b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+                 b"<Code>SignatureDoesNotMatch</Code></Error></ErrorResponse>"]
+    for body in envelopes:
+        assert verdict(req, Answer(403, {}, body)) is None, body
+    assert "no AWS error document" in verdict(req, Answer(403, {}, b"<html>Forbidden</html>"))

@@ -55,7 +55,8 @@ class Answer:
 
 
 def error_code(body: bytes) -> str | None:
-    """The AWS error code of an EC2 (`Response/Errors/Error/Code`) or S3 (`Error/Code`) error document."""
+    """The AWS error code of an EC2 (`Response/Errors/Error/Code`), S3 (`Error/Code`) or query-protocol
+    (`ErrorResponse/Error/Code`, namespaced) error document."""
     if not body:
         return None
     try:
@@ -67,6 +68,8 @@ def error_code(body: bytes) -> str | None:
         node = root.find("Code")
     elif tag == "Response":
         node = root.find("Errors/Error/Code")
+    elif tag == "ErrorResponse":  # the query protocol's (STS, IAM: a request whose credential names them)
+        node = next((e for e in root.iter() if re.sub(r"^\{.*\}", "", e.tag) == "Code"), None)
     else:
         return None
     return node.text if node is not None else None
