@@ -28,8 +28,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -39,7 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.hot_path import CpuClock, S3Target, loadavg, reference_cpu_ms, swift_login  # noqa: E402
-from bench.s3_throughput import AK, SK, free_port, human, parse_size, start_gateway, stop_gateway  # noqa: E402
+from bench.s3_throughput import (  # noqa: E402
+    AK,
+    SK,
+    free_port,
+    human,
+    parse_size,
+    start_gateway,
+    stop_gateway,
+    wait_healthy,
+)
 
 FLOOR_KEY = web.AppKey("floor", dict)
 
@@ -114,18 +121,7 @@ def start_floor(workdir: Path, swift: str, user: str, key: str) -> tuple[subproc
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "serve", "--swift", swift,
                              "--user", user, "--key", key, "--port", str(port)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("floor server exited:\n" + (workdir / "floor.log").read_text()[-2000:])
-        try:
-            with urllib.request.urlopen(endpoint + "/healthz", timeout=1):
-                return proc, endpoint
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("floor server not answering within 30 s")
+    return proc, wait_healthy(proc, f"http://127.0.0.1:{port}", workdir / "floor.log", "floor server")
 
 
 # ---- the measuring run ------------------------------------------------------------------------------------

@@ -22,12 +22,9 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import s3_throughput as tp  # noqa: E402 - the shared client, sampler and helpers
@@ -66,25 +63,7 @@ def start_gateway(workdir: Path, swift_url: str, user: str, key: str) -> tuple[s
         "s3": {"sse_master_keys": {"bench": base64.b64encode(os.urandom(32)).decode()},
                "sse_write_key_id": "bench", "sse_c_allow_http": True},
     }
-    path = workdir / "cloudgate.yaml"
-    path.write_text(yaml.safe_dump(config))
-    port = tp.free_port()
-    log = (workdir / "gateway.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=tp.ROOT, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError((workdir / "gateway.log").read_text()[-2000:])
-        try:
-            with urllib.request.urlopen(endpoint + "/healthz", timeout=1):
-                return proc, endpoint
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gateway not healthy within 30 s")
+    return tp.launch(workdir, config)
 
 
 async def compare(s3: S3, bucket: str, sizes: list[int], budget: int) -> None:

@@ -144,19 +144,22 @@ def launch(workdir: Path, config: dict, source: Path = ROOT) -> tuple[subprocess
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
                              "--host", "127.0.0.1", "--port", str(port)],
                             cwd=source, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    return proc, wait_healthy(proc, f"http://127.0.0.1:{port}", workdir / "gateway.log", "gateway")
+
+
+def wait_healthy(proc: subprocess.Popen, endpoint: str, log: Path, what: str, seconds: float = 30) -> str:
+    """`endpoint` once its /healthz answers; the process's log tail if it exits first, killed if it stays mute."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gateway exited with {proc.returncode}:\n"
-                               + (workdir / "gateway.log").read_text()[-2000:])
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n" + log.read_text()[-2000:])
         try:
             with urllib.request.urlopen(endpoint + "/healthz", timeout=1):
-                return proc, endpoint
+                return endpoint
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("gateway not healthy within 30 s")
+    raise RuntimeError(f"{what} not healthy within {seconds:g} s")
 
 
 def stop_gateway(proc: subprocess.Popen) -> None:
