@@ -21,8 +21,7 @@ from typing import Any
 
 from ..protocol import errors
 from ..protocol.models import service_model
-from ..store import Store, StoreUnavailable
-from ..store.lease import live
+from ..store import Store, StoreUnavailable, lease
 
 NS_TOKENS = "ec2:client-token"  # "<account>/<action>/<token>" -> {"fp", "state", "result" | "holder", "until"}
 _IGNORED = frozenset({"ClientToken", "DryRun"})
@@ -75,7 +74,7 @@ async def _once(store: Store, account: str, action: str, params: dict[str, Any],
             raise errors.IdempotentParameterMismatch()
         if existing["state"] == "done":
             return existing["result"]
-        if "until" in existing and not live(existing) and await _take_over(store, key, fp, me):
+        if "until" in existing and not lease.live(existing) and await _claim(store, key, fp, me):
             return await _run_claimed(store, key, fp, me, run)
         if time.monotonic() > deadline:
             raise errors.ServiceUnavailable("A request with the same client token is still in progress.")
@@ -87,16 +86,10 @@ def _pending(fp: str, holder: str) -> dict[str, Any]:
     return {"fp": fp, "state": "pending", "holder": holder, "until": time.time() + CLAIM_SECONDS}
 
 
-def _mine(value: Any, holder: str) -> bool:
-    return isinstance(value, dict) and value.get("state") == "pending" and value.get("holder") == holder
-
-
-async def _take_over(store: Store, key: str, fp: str, me: str) -> bool:
-    """Claim a pending token whose holder stopped renewing it; False when another replica was quicker."""
-    value, version = await store.get_versioned(NS_TOKENS, key)
-    if not isinstance(value, dict) or value.get("state") != "pending" or "until" not in value or live(value):
-        return False
-    return await store.put_if_version(NS_TOKENS, key, _pending(fp, me), version)
+async def _claim(store: Store, key: str, fp: str, me: str) -> bool:
+    """Take a pending claim whose holder stopped renewing it, or renew ours (a lease row: store/lease.py);
+    False when another replica holds it or was quicker, or the call is done."""
+    return await lease.take(store, NS_TOKENS, key, me, CLAIM_SECONDS, fp=fp, state="pending")
 
 
 async def _run_claimed(store: Store, key: str, fp: str, me: str,
@@ -106,9 +99,7 @@ async def _run_claimed(store: Store, key: str, fp: str, me: str,
         result = await run()
     except BaseException:
         renewing.cancel()
-        value, version = await store.get_versioned(NS_TOKENS, key)
-        if _mine(value, me):  # nothing was created: a retry may try again
-            await store.delete_if_version(NS_TOKENS, key, version)
+        await lease.release(store, NS_TOKENS, key, me)  # nothing was created: a retry may try again
         raise
     renewing.cancel()
     # Done, unless a replica that took the claim over (we stalled past CLAIM_SECONDS) finished first.
@@ -121,8 +112,7 @@ async def _renew(store: Store, key: str, fp: str, me: str) -> None:
     while True:
         await asyncio.sleep(CLAIM_SECONDS / 3)
         try:
-            value, version = await store.get_versioned(NS_TOKENS, key)
-            if not _mine(value, me) or not await store.put_if_version(NS_TOKENS, key, _pending(fp, me), version):
-                return  # taken over (we stalled) or finished: nothing more to hold
+            if not await _claim(store, key, fp, me):
+                return  # taken over (we stalled): nothing more to hold
         except StoreUnavailable:
             continue  # the store is down for a moment: the next tick tries again, well before `until`

@@ -4,7 +4,8 @@ A lease is a row `{"holder", "until"}` (epoch seconds) written by compare-and-se
 two replicas taking the same free or expired lease exactly one wins. Its holder renews it (the same call)
 well before `until`; a holder that dies simply stops renewing, and the lease is free once `until` passes.
 Nothing is held across an `await` in the database: a dead replica leaves no lock behind.
-Used by the S3 lifecycle sweep (one sweeper at a time) and the EC2 background work (gateway/ec2/work.py).
+Used by the S3 lifecycle sweep (one sweeper at a time), the EC2 background work (gateway/ec2/work.py) and
+ClientToken claims (gateway/ec2/idempotency.py).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ def live(held: Any, now: float | None = None) -> bool:
     return isinstance(held, dict) and float(held.get("until", 0)) > now
 
 
-async def take(store: Store, ns: str, key: str, holder: str, seconds: float) -> bool:
-    """Hold (or renew) the lease `ns/key` for `seconds` from now. False while another holder's lease is live,
-    or when another replica took or renewed it between our read and our write."""
+async def take(store: Store, ns: str, key: str, holder: str, seconds: float, **fields: Any) -> bool:
+    """Hold (or renew) the lease `ns/key` for `seconds` from now; `fields` ride along in the row. False while
+    another holder's lease is live, when another replica took or renewed it between our read and our write,
+    or when the row is not a lease (no `until`: e.g. a ClientToken claim that finished)."""
     now = time.time()
     held, version = await store.get_versioned(ns, key)
+    if held is not None and not (isinstance(held, dict) and "until" in held):
+        return False
     if live(held, now) and held.get("holder") != holder:
         return False
     # Absent (version 0), ours, or expired: written only if unchanged since read (one of two racers wins).
-    return await store.put_if_version(ns, key, {"holder": holder, "until": now + seconds}, version)
+    return await store.put_if_version(ns, key, {**fields, "holder": holder, "until": now + seconds}, version)
 
 
 async def release(store: Store, ns: str, key: str, holder: str) -> None:
