@@ -11,31 +11,27 @@ unhandled error. The tempauth Swift and the CloudStack simulator get every fault
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.conftest import SwiftEndpoint
-from tests.faults.matrix import ErrorLog, drop_bucket, ec2_ops, run_case, s3_ops, table
+from tests.faults import matrix
+from tests.faults.matrix import (
+    ErrorLog,
+    drop_bucket,
+    ec2_ops,
+    run_case,
+    s3_ops,
+    table,
+)
 from tests.faults.proxy import MODES
 from tests.faults.rig import cloudstack_rig, openstack_rig, swift_rig
 from tests.openstack_env import openstack_env_fixture  # noqa: F401 - the devcloud fixture
 from tests.store_fixtures import pg_server  # noqa: F401 - a private PostgreSQL for the state database
 
+error_log = matrix.error_log  # the fixture
 FAULTS = [m for m in MODES if m != "pass"]
 FAST_TIMEOUT = 2.0  # the backend deadline where the backend is local and quick (Swift, the simulator)
-
-
-@pytest.fixture
-def error_log() -> Iterator[ErrorLog]:
-    log = ErrorLog()
-    root = logging.getLogger()
-    root.addHandler(log)
-    yield log
-    root.removeHandler(log)
 
 
 def _check(rows: list) -> None:

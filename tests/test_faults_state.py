@@ -13,7 +13,6 @@ import concurrent.futures
 import gc
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,23 +20,22 @@ import pytest
 from gateway.store import StoreUnavailable, open_store
 from tests import store_fixtures
 from tests.conftest import SwiftEndpoint
-from tests.faults.matrix import ErrorLog, drop_bucket, run_case, s3_ops, table
+from tests.faults import matrix
+from tests.faults.matrix import (
+    ErrorLog,
+    drop_bucket,
+    run_case,
+    s3_ops,
+    table,
+)
 from tests.faults.proxy import MODES, Fault, FaultProxy
 from tests.faults.rig import STATE_TIMEOUT, outcome, state_upstream, swift_rig
 from tests.store_fixtures import new_database
 
 my_server, pg_server = store_fixtures.my_server, store_fixtures.pg_server
+error_log = matrix.error_log  # the fixture
 FAULTS = [m for m in MODES if m != "pass"]
 SLACK = 3.0  # scheduling on a loaded 2-core machine
-
-
-@pytest.fixture
-def error_log() -> Iterator[ErrorLog]:
-    log = ErrorLog()
-    root = logging.getLogger()
-    root.addHandler(log)
-    yield log
-    root.removeHandler(log)
 
 
 @pytest.fixture

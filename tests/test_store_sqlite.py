@@ -14,6 +14,18 @@ from gateway.store import open_store
 from gateway.store import sqlite as sqlite_store
 
 
+def worker_hops(store) -> list[tuple]:
+    """The calls `store` hands to its worker thread from now on (each as the executor's submit arguments)."""
+    hops: list[tuple] = []
+    submit = store._executor.submit
+
+    def counted(*a, **kw):
+        hops.append(a)
+        return submit(*a, **kw)
+    store._executor.submit = counted
+    return hops
+
+
 @pytest.fixture
 async def store(tmp_path):
     s = open_store(f"sqlite:///{tmp_path}/state.db")
@@ -40,13 +52,7 @@ async def test_point_reads_and_writes_skip_the_worker_thread_and_see_every_commi
     s = open_store(f"sqlite:///{tmp_path}/state.db")
     try:
         assert await s.get("ns", "k") is None  # before the file is set up: through the worker
-        hops = []
-        submit = s._executor.submit
-
-        def counted(*a, **kw):
-            hops.append(a)
-            return submit(*a, **kw)
-        s._executor.submit = counted
+        hops = worker_hops(s)
         for i in range(20):
             await s.put("ns", "k", {"n": i})
             assert await s.get("ns", "k") == {"n": i}
@@ -67,13 +73,7 @@ async def test_a_write_meeting_a_held_write_lock_waits_for_it_on_the_worker_thre
     blocker = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
     try:
         await s.put("ns", "k", "a")  # the file set up
-        hops = []
-        submit = s._executor.submit
-
-        def counted(*a, **kw):
-            hops.append(a)
-            return submit(*a, **kw)
-        s._executor.submit = counted
+        hops = worker_hops(s)
         blocker.execute("BEGIN IMMEDIATE")  # another process writing: the write lock is held
         write = asyncio.ensure_future(s.put_if_version("ns", "k", "b", 1))
         await asyncio.sleep(0.3)
@@ -91,16 +91,10 @@ async def test_the_worker_thread_checkpoints_what_the_loop_thread_wrote(tmp_path
     s = open_store(f"sqlite:///{tmp_path}/state.db")
     try:
         await s.put("ns", "k", 0)
-        checkpoints = []
-        submit = s._executor.submit
-
-        def counted(fn, *a, **kw):
-            checkpoints.append(fn)
-            return submit(fn, *a, **kw)
-        s._executor.submit = counted
+        hops = worker_hops(s)
         for i in range(10):
             await s.put("ns", "k", i)
-        assert checkpoints == [s._checkpoint, s._checkpoint]
+        assert [fn for fn, *_ in hops] == [s._checkpoint, s._checkpoint]
         await asyncio.sleep(0)
         assert await s.get("ns", "k") == 9
     finally:
@@ -112,13 +106,7 @@ async def test_scans_and_deleting_an_absent_key_skip_the_worker_thread_and_a_pre
     other = open_store(f"sqlite:///{tmp_path}/state.db")  # another replica on the same file
     try:
         await s.put("ns", "k", 1)
-        hops = []
-        submit = s._executor.submit
-
-        def counted(*a, **kw):
-            hops.append(a)
-            return submit(*a, **kw)
-        s._executor.submit = counted
+        hops = worker_hops(s)
         assert await s.delete("ns", "absent") is False
         assert hops == []  # answered by the loop thread's reader: no write transaction
         await other.put("ns", "theirs", 2)  # written by another process: seen, so deleted

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 from tests.faults.rig import STATE_TIMEOUT, Outcome, Rig, outcome, unique
 
@@ -56,6 +58,16 @@ class ErrorLog(logging.Handler):
         with self._lock:
             out, self.records = self.records, []
         return out
+
+
+@pytest.fixture
+def error_log() -> Iterator[ErrorLog]:
+    """Every log record at error level (or with a traceback) while a test runs."""
+    log = ErrorLog()
+    root = logging.getLogger()
+    root.addHandler(log)
+    yield log
+    root.removeHandler(log)
 
 
 @dataclass
