@@ -21,28 +21,15 @@ from botocore.config import Config as BotoConfig
 from backends.openstack.owners import project_url
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.config import parse_config
-from tests.ec2_os_support import Gateway, devcloud_gateway, error_of, gateway_config, quietly
+from tests import test_s3_openstack
+from tests.ec2_os_support import Gateway, error_of, gateway_config, quietly
 from tests.openstack_env import openstack_env_fixture  # noqa: F401 - fixture
 from tests.server import serve_app
 from tests.test_s3_openstack import _name, create_bucket, s3_client
 
 UTC = dt.UTC
-
-
-@pytest.fixture(scope="module")
-def gw(openstack_env: dict[str, Any]) -> Iterator[Gateway]:
-    with devcloud_gateway(openstack_env, encrypt=False) as gw:
-        yield gw
-
-
-@pytest.fixture(scope="module")
-def s3a(gw: Gateway) -> Any:
-    return s3_client(gw, "a")
-
-
-@pytest.fixture(scope="module")
-def s3b(gw: Gateway) -> Any:
-    return s3_client(gw, "b")
+# the module-scoped gateway on the devcloud (plain buckets) and the two tenants' clients, as test_s3_openstack has them
+gw, s3a, s3b = test_s3_openstack.gw, test_s3_openstack.s3a, test_s3_openstack.s3b
 
 
 @pytest.fixture(scope="module")
