@@ -28,8 +28,9 @@ from tests.server import serve_app
 from tests.test_s3_openstack import _name, create_bucket, s3_client
 
 UTC = dt.UTC
-# the module-scoped gateway on the devcloud (plain buckets) and the two tenants' clients, as test_s3_openstack has them
-gw, s3a, s3b = test_s3_openstack.gw, test_s3_openstack.s3a, test_s3_openstack.s3b
+# test_s3_openstack's fixtures: the module's devcloud gateway (plain buckets), the tenants' clients, and a
+# bucket of tenant A emptied and deleted afterwards
+gw, s3a, s3b, bucket = test_s3_openstack.gw, test_s3_openstack.s3a, test_s3_openstack.s3b, test_s3_openstack.bucket
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +38,6 @@ def anon(gw: Gateway) -> Any:
     return boto3.client("s3", endpoint_url=gw.endpoint, region_name=gw.env["region"],
                         config=BotoConfig(signature_version=botocore.UNSIGNED, retries={"total_max_attempts": 1},
                                           s3={"addressing_style": "path"}))
-
-
-@pytest.fixture()
-def bucket(s3a: Any) -> Iterator[str]:
-    """A bucket of tenant A, emptied and deleted afterwards."""
-    name = _name()
-    create_bucket(s3a, name)
-    try:
-        yield name
-    finally:
-        for page in s3a.get_paginator("list_objects_v2").paginate(Bucket=name):
-            for o in page.get("Contents", []):
-                quietly(lambda o=o: s3a.delete_object(Bucket=name, Key=o["Key"]))
-        quietly(lambda: s3a.delete_bucket(Bucket=name))
 
 
 def test_anonymous_reads_what_tenant_a_made_public_and_nothing_else(gw: Gateway, s3a: Any, anon: Any,
