@@ -33,6 +33,7 @@ class Session:
         self._compute: Compute | None = None
         self._network: Network | None = None
         self._object_store: ObjectStore | None = None
+        self.bucket_owners: dict[str, str] = {}  # S3: buckets whose owner this request already resolved
 
     @property
     def store(self) -> Store:

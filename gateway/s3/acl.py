@@ -221,16 +221,21 @@ async def bucket_owner(ctx: RequestContext, bucket: str) -> str | None:
 
 async def resolve_owner(ctx: RequestContext, bucket: str) -> str:
     """The bucket's owner; NoSuchBucket when there is no such bucket. A bucket the gateway has no
-    record of (made directly in the backend) belongs to a signed caller who can see it."""
+    record of (made directly in the backend) belongs to a signed caller who can see it. Resolved once per
+    request (the access check and the handler both ask; an unrecorded bucket costs a backend HEAD)."""
+    known = session(ctx).bucket_owners
+    if bucket in known:
+        return known[bucket]
     owner_id = await bucket_owner(ctx, bucket)
-    if owner_id is not None:
-        return owner_id
-    if ctx.identity is None:
-        raise errors.NoSuchBucket(BucketName=bucket)
-    store = await object_store(ctx)
-    with backend_errors(bucket=bucket):
-        await store.head_container(bucket)
-    return ctx.identity.account_id
+    if owner_id is None:
+        if ctx.identity is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        store = await object_store(ctx)
+        with backend_errors(bucket=bucket):
+            await store.head_container(bucket)
+        owner_id = ctx.identity.account_id
+    known[bucket] = owner_id
+    return owner_id
 
 
 async def require_owner(ctx: RequestContext, bucket: str, *, strict: bool = False) -> str:
