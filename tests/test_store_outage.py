@@ -163,6 +163,30 @@ async def test_the_pool_stays_within_its_size(db):
         await s.close()
 
 
+async def test_a_connection_left_mid_protocol_is_a_503_and_a_read_retries(request, tmp_path):
+    """PostgreSQL shutting down under load can leave a pooled connection mid-protocol; asyncpg then
+    refuses the next statement on it with InternalClientError. Seen as a 500 InternalError through three
+    replicas (tests/test_replicas.py): it is the database going away, so a write answers 503 and a read
+    is retried once on a fresh connection."""
+    s = open_test_store(await new_database(request, "postgresql", tmp_path))
+    calls = []
+
+    async def broken_once(conn):
+        calls.append(conn)
+        if len(calls) == 1:
+            raise asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress")
+        return await conn.fetchval("SELECT 7")
+
+    try:
+        assert await s._call(broken_once, read=True) == 7 and len(calls) == 2
+        calls.clear()
+        _, err = await _timed(s._call(broken_once))
+        assert isinstance(err, StoreUnavailable) and len(calls) == 1, err
+        assert await s.get("ns", "k") is None  # the store goes on
+    finally:
+        await s.close()
+
+
 @pytest.fixture
 def outage_gateway(request, tmp_path):
     """A gateway whose state is on the private PostgreSQL, with one EC2 and one S3 handler that read it."""

@@ -22,9 +22,12 @@ from .base import Store, StoreContention, StoreUnavailable, byte_successor, utf8
 from .schema import MIGRATIONS, PG_LOCK_ID
 
 T = TypeVar("T")
-# Errors that say "the database is not answering", not "the statement is wrong".
+# Errors that say "the database is not answering", not "the statement is wrong". InternalClientError is
+# a pooled connection left mid-protocol by a server that shut down under it ("cannot switch to state 12;
+# another operation (2) is in progress"): raised before anything is sent, and the connection is no good.
 _DOWN = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-         asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError)
+         asyncpg.InternalClientError, asyncpg.exceptions.OperatorInterventionError,
+         asyncpg.exceptions.InsufficientResourcesError)
 _RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 DEADLOCK_RETRIES = 3
 MIGRATION_LOCK_SECONDS = 120.0  # another replica migrating holds the lock this long at most
