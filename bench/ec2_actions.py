@@ -16,13 +16,23 @@ HTTP client:
 and prints per action the median latency, the backend HTTP calls one request makes (the backend's HTTP
 observer) and the state store reads it makes (gets, and rows returned by scans; counted by wrapping the
 gateway's store in this bench, not in production code), then the ratios of the largest size to the
-smallest. Everything the bench created is deleted. Figures only: no asserts.
+smallest, and each backend call's own median time at both sizes (timed around the backend's HTTP client
+in this bench): what grows with the tenant inside the cloud itself, not in the gateway.
+
+Booting 300 servers on the devcloud takes about an hour: `--keep` leaves them (and the raised quota) for
+the next run, `--reuse PREFIX` measures on the servers a `--keep` run left (stopped ones are started
+first). Otherwise everything the bench created is deleted. After a fresh boot the bench waits `--settle`
+seconds, so the figures are not taken while the cloud still finishes the large tenant's last builds:
+measured straight after the 300th boot, one run gave DescribeInstances 1.56x; on settled servers
+(--reuse) four runs gave 0.96-1.06x. Figures only: no asserts.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import re
 import statistics
 import sys
 import time
@@ -71,6 +81,38 @@ class StoreReads:
         return self.gets, self.scanned
 
 
+class CallTimes:
+    """Each backend HTTP call's time, by method and path shape (ids replaced), around the backend's client."""
+
+    ID = re.compile(r"/[0-9a-f]{32}|/[0-9a-f-]{36}")
+
+    def __init__(self, http: Any) -> None:
+        self.ms: dict[str, list[float]] = {}
+        self.recording = False
+        request = http.request
+
+        async def timed(method: str, url: str, **kw: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await request(method, url, **kw)
+            finally:
+                if self.recording:
+                    shape = self.ID.sub("/{id}", url.split("://", 1)[-1])
+                    if kw.get("params"):
+                        shape += "?" + "&".join(sorted({k for k, _ in _pairs(kw["params"])}))
+                    self.ms.setdefault(f"{method} {shape}", []).append((time.perf_counter() - started) * 1000)
+
+        http.request = timed  # this bench's gateway only
+
+    def take(self) -> dict[str, list[float]]:
+        taken, self.ms = self.ms, {}
+        return taken
+
+
+def _pairs(params: Any) -> list[tuple[str, str]]:
+    return list(params.items()) if hasattr(params, "items") else list(params)
+
+
 def signed(gw: Gateway, tenant: dict[str, Any], params: dict[str, str]) -> tuple[str, dict[str, str], str]:
     body = urlencode({**params, "Version": "2016-11-15"})
     req = AWSRequest("POST", gw.endpoint + "/", data=body,
@@ -113,21 +155,28 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,300", help="the small and the large tenant's instance count")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--keep", action="store_true", help="leave the booted servers for --reuse")
+    parser.add_argument("--reuse", metavar="PREFIX", help="measure on the servers a --keep run left")
+    parser.add_argument("--settle", type=float, default=120, help="seconds to wait after a fresh boot")
     args = parser.parse_args()
     small, large = sorted(int(s) for s in args.sizes.split(","))
     if small < args.runs + 2:
         parser.error(f"the small size must hold --runs + 2 instances ({args.runs + 2}): each run stops one")
     env = json.loads((ROOT / ".devcloud" / "openstack.json").read_text())
     keys = {small: bench_tenant(env, "bench_small"), large: bench_tenant(env, "bench")}
-    prefix = f"cgbench-{uuid.uuid4().hex[:8]}"
+    prefix = args.reuse or f"cgbench-{uuid.uuid4().hex[:8]}"
     pool = urllib3.PoolManager(maxsize=4)
 
     with devcloud_gateway(env) as gw:
         reads = StoreReads(gw.app[GATEWAY_KEY].store)
+        times = CallTimes(gw.backend.http)
         clouds = {size: Cloud(gw, key) for size, key in keys.items()}
         raised: dict[int, int | None] = {}
         for size, cloud in clouds.items():
             cloud.start()
+            if args.reuse:
+                raised[size] = None
+                continue
             cloud.delete("cgbench-")  # what an interrupted earlier run left (these projects are the benches' own)
             used, _, raised[size] = cloud.make_room(size)
             print(f"{cloud.tenant['project_name']}: {used} instances before the bench; {size} to boot")
@@ -135,16 +184,26 @@ def main() -> None:
         try:
             todo: dict[int, dict[str, Action]] = {}
             for size, cloud in clouds.items():
-                todo[size] = actions(cloud.boot(f"{prefix}-{size}", size, args.batch), args.runs)
+                booted = (cloud.run(_reused(cloud, f"{prefix}-{size}", size)) if args.reuse
+                          else cloud.boot(f"{prefix}-{size}", size, args.batch))
+                todo[size] = actions(booted, args.runs)
+            if not args.reuse:
+                time.sleep(args.settle)
                 # the gateway learns the tenant's EC2 ids as a client would: one full DescribeInstances
                 gw.client(keys[size]).describe_instances()
             results: dict[int, dict[str, tuple[float, int, int, int]]] = {small: {}, large: {}}
+            call_ms: dict[str, dict[int, dict[str, list[float]]]] = {}
             for name in todo[small]:
                 samples: dict[int, list[float]] = {small: [], large: []}
+                call_ms[name] = {small: {}, large: {}}
                 for i in range(args.runs + 1):  # run 0 warms up
                     for size in (small, large):
+                        times.recording = bool(i)
                         ms, calls, gets, scanned = measure(gw, pool, env["tenants"][keys[size]],
                                                            todo[size][name](i), reads)
+                        times.recording = False
+                        for shape, each in times.take().items():
+                            call_ms[name][size].setdefault(shape, []).extend(each)
                         if i:
                             samples[size].append(ms)
                         results[size][name] = (statistics.median(samples[size] or [ms]), calls, gets, scanned)
@@ -159,9 +218,35 @@ def main() -> None:
                     results[small][name], results[large][name])
                 same = "identical" if calls_s == calls_l else f"{calls_s} -> {calls_l}"
                 print(f"  {name:<34} {ms_l / ms_s:>5.2f}x {same:>14} {gets_s + rows_s:>4} -> {gets_l + rows_l:<4}")
+            print(f"\neach backend call's median ms, as the gateway waited for it ({small} -> {large} instances)")
+            for name, by_size in call_ms.items():
+                print(f"  {name}")
+                for shape in sorted(set(by_size[small]) | set(by_size[large])):
+                    a, b = (statistics.median(by_size[n][shape]) if by_size[n].get(shape) else float("nan")
+                            for n in (small, large))
+                    print(f"    {shape[:78]:<78} {a:>7.1f} -> {b:>7.1f}  {b / a:>5.2f}x")
         finally:
             for size, cloud in clouds.items():
-                cloud.clean_up(f"{prefix}-{size}", raised[size])
+                if args.keep or args.reuse:
+                    print(f"kept {prefix}-{size}-* in {cloud.tenant['project_name']} (--reuse {prefix})")
+                else:
+                    cloud.clean_up(f"{prefix}-{size}", raised[size])
+
+
+async def _reused(cloud: Cloud, prefix: str, size: int) -> list[str]:
+    """The ids of the `size` servers named prefix-N, all running: the stopped ones (a previous run's
+    StopInstances) are started first."""
+    servers = await cloud.compute.nova.servers(name=f"^{prefix}-[0-9]+$")
+    if len(servers) != size:
+        raise SystemExit(f"--reuse: {len(servers)} servers named {prefix}-N, not {size}")
+    for s in servers:
+        if s.get("status") == "SHUTOFF":
+            await cloud.compute.start_server(s["id"])
+    for _ in range(60):
+        if all(s.get("status") == "ACTIVE" for s in await cloud.compute.nova.servers(name=f"^{prefix}-[0-9]+$")):
+            return [s["id"] for s in sorted(servers, key=lambda s: s["id"])]
+        await asyncio.sleep(5)
+    raise SystemExit(f"--reuse: the servers named {prefix}-N are not all ACTIVE after 5 minutes")
 
 
 if __name__ == "__main__":
