@@ -395,7 +395,7 @@ def ec2_part(args: argparse.Namespace, workdir: Path) -> None:
     # The in-process gateway only boots and deletes the bench's servers (Cloud); the measured one is a
     # `cloudgate serve` subprocess, so /proc shows its CPU alone.
     with devcloud_gateway(env) as setup_gw:
-        cloud = Cloud(setup_gw)
+        cloud = Cloud(setup_gw, "a")
         cloud.start()
         used, _quota, raised = cloud.make_room(args.instances)
         try:
