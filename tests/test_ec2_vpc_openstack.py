@@ -3,6 +3,8 @@ cloud can prove. Tenant b; every test removes what it made.
 
 - Two concurrent first RunInstances in a project without a default VPC create exactly one (one Neutron
   router tagged as the default VPC), and both instances land in it.
+- A launch outside any VPC while a CreateSubnet is between its two Neutron calls (network made, tags not
+  yet set) still boots on the project's own network (the suite once got Nova's "Multiple possible networks").
 - DeleteVpc / DeleteSubnet / DeleteInternetGateway with dependents answer DependencyViolation (400) and
   leave every Neutron object as it was (router, its interfaces and routes, networks, subnets, ports, groups).
 """
@@ -98,6 +100,19 @@ def test_concurrent_first_launches_create_one_default_vpc(openstack_env: dict[st
             for vpc in ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]:
                 remove_vpc(ec2, vpc["VpcId"])
         assert not gw.run(net.neutron.routers(tags=vm.DEFAULT_TAG))
+
+
+def test_a_subnet_being_created_is_not_the_classic_network(openstack_env: dict[str, Any]) -> None:
+    with vpc_gateway(openstack_env, default_vpc=False) as gw:
+        net = network_of(gw)
+        classic = gw.run(net.caller.classic_network())
+        assert classic is not None  # devcloud's tenants each have one network of their own
+        # CreateSubnet's first call, caught before its second (the tags)
+        half_made = gw.run(net.neutron.create_network({"name": vm.SUBNET_NAME}))
+        try:
+            assert gw.run(net.caller.classic_network()) == classic
+        finally:
+            gw.run(net.neutron.delete_network(half_made["id"]))
 
 
 def _neutron_view(gw: Gateway, net: Any, router_id: str) -> dict[str, Any]:

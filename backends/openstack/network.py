@@ -122,12 +122,12 @@ class OpenStackNetwork(Network):
                             dns_servers: list[str] | None = None,
                             allocation_pool: tuple[str, str] | None = None) -> Subnet:
         await self._vpc(vpc_id)
-        network = await self.neutron.create_network({"name": "cloudgate-subnet", "description": f"EC2 subnet {cidr}"})
+        network = await self.neutron.create_network({"name": vm.SUBNET_NAME, "description": f"EC2 subnet {cidr}"})
         try:
             tags = vm.subnet_tags(vpc_id, zone)
             await self.neutron.set_tags("networks", network["id"], tags)
             body: dict[str, Any] = {"network_id": network["id"], "cidr": cidr, "ip_version": 4,
-                                    "name": "cloudgate-subnet", "gateway_ip": vm.router_address(cidr)}
+                                    "name": vm.SUBNET_NAME, "gateway_ip": vm.router_address(cidr)}
             if allocation_pool is not None:
                 body["allocation_pools"] = [{"start": allocation_pool[0], "end": allocation_pool[1]}]
             if dns_servers:

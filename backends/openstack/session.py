@@ -133,8 +133,11 @@ class Caller:
     async def classic_network(self) -> str | None:
         """The network an instance outside any VPC boots on: Nova's "auto" refuses to choose once VPC subnets
         (networks of the project too) exist, so the one network that is not a VPC's is named; None lets Nova
-        decide (no network yet: auto-allocation; several: its own error)."""
-        nets = await self.neutron.all_networks(fields=["id", "tags", "router:external"])
+        decide (no network yet: auto-allocation; several: its own error). A subnet being created is a
+        network named as ours but not tagged yet (Neutron tags in a second call): not a candidate either,
+        or a launch racing a CreateSubnet got Nova's "Multiple possible networks found"."""
+        nets = await self.neutron.all_networks(fields=["id", "name", "tags", "router:external"])
         candidates = [n["id"] for n in nets
-                      if not n.get("router:external") and vm.SUBNET_TAG not in (n.get("tags") or ())]
+                      if not n.get("router:external") and vm.SUBNET_TAG not in (n.get("tags") or ())
+                      and n.get("name") != vm.SUBNET_NAME]
         return candidates[0] if len(candidates) == 1 else None

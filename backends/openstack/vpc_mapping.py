@@ -17,6 +17,7 @@ VPC_TAG = "cloudgate-vpc"
 DEFAULT_TAG = "cloudgate-default-vpc"
 CIDR_TAG = "cloudgate-cidr="
 SUBNET_TAG = "cloudgate-subnet"
+SUBNET_NAME = "cloudgate-subnet"  # a subnet's network carries it from its create call, before its tags
 VPC_OF_TAG = "cloudgate-vpc="
 ZONE_TAG = "cloudgate-az="
 ANYWHERE = "0.0.0.0/0"  # an allowed address pair for any source: EC2's SourceDestCheck=false
