@@ -63,7 +63,7 @@ async def _once(store: Store, account: str, action: str, params: dict[str, Any],
     if len(token) > 64:
         raise errors.InvalidParameterValue("The client token must be at most 64 characters.")
     key, fp, me = f"{account}/{action}/{token}", fingerprint(params), uuid.uuid4().hex
-    existing = await store.put_if_absent(NS_TOKENS, key, _pending(fp, me))
+    existing = await store.put_if_absent(NS_TOKENS, key, lease.row(me, CLAIM_SECONDS, fp=fp, state="pending"))
     if existing is None:
         return await _run_claimed(store, key, fp, me, run)
     deadline = time.monotonic() + WAIT_SECONDS
@@ -74,16 +74,12 @@ async def _once(store: Store, account: str, action: str, params: dict[str, Any],
             raise errors.IdempotentParameterMismatch()
         if existing["state"] == "done":
             return existing["result"]
-        if "until" in existing and not lease.live(existing) and await _claim(store, key, fp, me):
+        if not lease.live(existing) and await _claim(store, key, fp, me):  # its holder stopped renewing
             return await _run_claimed(store, key, fp, me, run)
         if time.monotonic() > deadline:
             raise errors.ServiceUnavailable("A request with the same client token is still in progress.")
         await asyncio.sleep(0.2)
         existing = await store.get(NS_TOKENS, key)
-
-
-def _pending(fp: str, holder: str) -> dict[str, Any]:
-    return {"fp": fp, "state": "pending", "holder": holder, "until": time.time() + CLAIM_SECONDS}
 
 
 async def _claim(store: Store, key: str, fp: str, me: str) -> bool:

@@ -22,6 +22,11 @@ def live(held: Any, now: float | None = None) -> bool:
     return isinstance(held, dict) and float(held.get("until", 0)) > now
 
 
+def row(holder: str, seconds: float, now: float | None = None, **fields: Any) -> dict[str, Any]:
+    """A lease row held by `holder` for `seconds` from `now`; `fields` ride along."""
+    return {**fields, "holder": holder, "until": (time.time() if now is None else now) + seconds}
+
+
 async def take(store: Store, ns: str, key: str, holder: str, seconds: float, **fields: Any) -> bool:
     """Hold (or renew) the lease `ns/key` for `seconds` from now; `fields` ride along in the row. False while
     another holder's lease is live, when another replica took or renewed it between our read and our write,
@@ -33,7 +38,7 @@ async def take(store: Store, ns: str, key: str, holder: str, seconds: float, **f
     if live(held, now) and held.get("holder") != holder:
         return False
     # Absent (version 0), ours, or expired: written only if unchanged since read (one of two racers wins).
-    return await store.put_if_version(ns, key, {**fields, "holder": holder, "until": now + seconds}, version)
+    return await store.put_if_version(ns, key, row(holder, seconds, now, **fields), version)
 
 
 async def release(store: Store, ns: str, key: str, holder: str) -> None:
