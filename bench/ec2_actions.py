@@ -189,8 +189,8 @@ def main() -> None:
                 todo[size] = actions(booted, args.runs)
             if not args.reuse:
                 time.sleep(args.settle)
-                # the gateway learns the tenant's EC2 ids as a client would: one full DescribeInstances
-                gw.client(keys[size]).describe_instances()
+            for key in keys.values():  # the gateway learns the EC2 ids as a client would: one full Describe
+                gw.client(key).describe_instances()
             results: dict[int, dict[str, tuple[float, int, int, int]]] = {small: {}, large: {}}
             call_ms: dict[str, dict[int, dict[str, list[float]]]] = {}
             for name in todo[small]:
